@@ -1,0 +1,13 @@
+"""colorzoo: automatic colorization of grayscale photographs with Keras 3.
+
+Example:
+
+>>> import colorzoo
+>>> colorzoo.list_models()
+>>> model = colorzoo.build_model("resnet18_decoder", image_size=128)
+"""
+
+from colorzoo import color, layers
+from colorzoo.models import build_model, list_models, model_info, register_model
+
+__version__ = "0.1.0"

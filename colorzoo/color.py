@@ -1,0 +1,139 @@
+"""Colour spaces in TensorFlow ops: sRGB <-> CIELAB (D65) and sRGB <-> YUV.
+
+All functions take float32 tensors with any number of leading batch dimensions
+and a last axis of 3 channels, work inside ``tf.function`` and ``tf.data``, and
+match ``skimage.color.rgb2lab`` / ``lab2rgb`` (sRGB, D65 white, 2 degree
+observer). RGB values are in [0, 1].
+
+The normalisation every model uses is defined once here:
+
+- Lab: ``L / L_SCALE`` in [0, 1] and ``ab / AB_SCALE`` in about [-1, 1].
+- YUV: ``Y`` in [0, 1] and ``U / U_MAX``, ``V / V_MAX`` in [-1, 1].
+
+Example:
+
+>>> rgb = tf.random.uniform((2, 64, 64, 3))
+>>> l_norm, ab_norm = rgb_to_model_input(rgb, "lab")
+>>> restored = model_output_to_rgb(l_norm, ab_norm, "lab")
+"""
+
+import numpy as np
+import tensorflow as tf
+
+L_SCALE = 100.0
+AB_SCALE = 128.0
+U_MAX = 0.436
+V_MAX = 0.615
+COLOR_SPACES = ("lab", "yuv")
+
+# skimage.color: sRGB (linear) -> XYZ, and the D65 / 2 degree reference white.
+_XYZ_FROM_RGB = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+# Row-vector form with the white point folded in: xyz_n = rgb_linear @ M.
+_RGB_TO_XYZN = (_XYZ_FROM_RGB / _D65_WHITE[:, None]).T.astype(np.float32)
+_XYZN_TO_RGB = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None]).T.astype(np.float32)
+
+# (fx, fy, fz) -> (L, a, b) is linear: L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz).
+_F_TO_LAB = np.array([[0.0, 500.0, 0.0], [116.0, -500.0, 200.0], [0.0, 0.0, -200.0]], np.float32)
+_LAB_OFFSET = np.array([-16.0, 0.0, 0.0], np.float32)
+_LAB_TO_F = np.linalg.inv(_F_TO_LAB).astype(np.float32)
+
+_EPSILON = 0.008856  # (6/29)^3 as skimage writes it
+_KAPPA = 7.787
+_F_EPSILON = 0.2068966  # cube root of _EPSILON, as skimage writes it
+
+_RGB_TO_YUV = np.array(
+    [[0.299, -0.14714119, 0.61497538], [0.587, -0.28886916, -0.51496512], [0.114, 0.43601035, -0.10001026]],
+    np.float32,
+)
+_YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV).astype(np.float32)
+
+
+def _apply_matrix(x, matrix):
+    """Multiply the last (channel) axis of ``x`` by a 3x3 matrix (row vectors)."""
+    m = tf.constant(matrix, dtype=x.dtype)
+    return x[..., 0:1] * m[0] + x[..., 1:2] * m[1] + x[..., 2:3] * m[2]
+
+
+def _srgb_to_linear(rgb):
+    rgb = tf.clip_by_value(rgb, 0.0, 1.0)
+    curve = tf.pow((rgb + 0.055) / 1.055, 2.4)
+    return tf.where(rgb > 0.04045, curve, rgb / 12.92)
+
+
+def _linear_to_srgb(linear):
+    linear = tf.maximum(linear, 0.0)
+    curve = 1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055
+    return tf.clip_by_value(tf.where(linear > 0.0031308, curve, linear * 12.92), 0.0, 1.0)
+
+
+def rgb_to_lab(rgb):
+    """sRGB in [0, 1] -> CIELAB (L in [0, 100], a and b in about [-128, 127])."""
+    rgb = tf.convert_to_tensor(rgb, tf.float32)
+    xyz = _apply_matrix(_srgb_to_linear(rgb), _RGB_TO_XYZN)
+    cube_root = tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0)
+    f = tf.where(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
+    return _apply_matrix(f, _F_TO_LAB) + _LAB_OFFSET
+
+
+def lab_to_rgb(lab):
+    """CIELAB -> sRGB in [0, 1]; out-of-gamut colours are clipped to [0, 1]."""
+    lab = tf.convert_to_tensor(lab, tf.float32)
+    f = _apply_matrix(lab - _LAB_OFFSET, _LAB_TO_F)
+    f = tf.concat([f[..., :2], tf.maximum(f[..., 2:], 0.0)], axis=-1)
+    xyz = tf.where(f > _F_EPSILON, f * f * f, (f - 16.0 / 116.0) / _KAPPA)
+    return _linear_to_srgb(_apply_matrix(xyz, _XYZN_TO_RGB))
+
+
+def rgb_to_yuv(rgb):
+    """sRGB in [0, 1] -> YUV (Y in [0, 1], U in [-U_MAX, U_MAX], V in [-V_MAX, V_MAX])."""
+    return _apply_matrix(tf.convert_to_tensor(rgb, tf.float32), _RGB_TO_YUV)
+
+
+def yuv_to_rgb(yuv):
+    """YUV -> sRGB, clipped to [0, 1]."""
+    rgb = _apply_matrix(tf.convert_to_tensor(yuv, tf.float32), _YUV_TO_RGB)
+    return tf.clip_by_value(rgb, 0.0, 1.0)
+
+
+def _check_space(color_space):
+    if color_space not in COLOR_SPACES:
+        raise ValueError(f"color_space must be one of {COLOR_SPACES}, got {color_space!r}")
+
+
+def rgb_to_model_input(rgb, color_space="lab"):
+    """sRGB in [0, 1] -> ``(luminance, chroma)`` normalised as the models expect.
+
+    Returns ``(L / L_SCALE, ab / AB_SCALE)`` for ``"lab"`` and ``(Y, UV / (U_MAX, V_MAX))``
+    for ``"yuv"``; shapes ``(..., 1)`` and ``(..., 2)``.
+    """
+    _check_space(color_space)
+    if color_space == "lab":
+        lab = rgb_to_lab(rgb)
+        return lab[..., :1] / L_SCALE, lab[..., 1:] / AB_SCALE
+    yuv = rgb_to_yuv(rgb)
+    return yuv[..., :1], yuv[..., 1:] / tf.constant([U_MAX, V_MAX])
+
+
+def model_output_to_rgb(luminance, chroma, color_space="lab"):
+    """Inverse of :func:`rgb_to_model_input`: normalised luminance and chroma -> sRGB in [0, 1]."""
+    _check_space(color_space)
+    luminance = tf.convert_to_tensor(luminance, tf.float32)
+    chroma = tf.convert_to_tensor(chroma, tf.float32)
+    if color_space == "lab":
+        return lab_to_rgb(tf.concat([luminance * L_SCALE, chroma * AB_SCALE], axis=-1))
+    return yuv_to_rgb(tf.concat([luminance, chroma * tf.constant([U_MAX, V_MAX])], axis=-1))
+
+
+def rgb_to_luminance(rgb, color_space="lab"):
+    """The normalised luminance channel alone (L / L_SCALE or Y), shape ``(..., 1)``."""
+    _check_space(color_space)
+    if color_space == "lab":
+        return rgb_to_lab(rgb)[..., :1] / L_SCALE
+    return rgb_to_yuv(rgb)[..., :1]

@@ -1,0 +1,85 @@
+"""The model registry: ``@register_model`` on a builder, ``build_model(name)`` to call it.
+
+Example:
+
+>>> from colorzoo import build_model, list_models
+>>> list_models("resnet*")
+['resnet18_decoder']
+>>> model = build_model("unet_sequential", image_size=64)
+"""
+
+import dataclasses
+import fnmatch
+
+OUTPUT_KINDS = ("ab", "ab_bins")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about one architecture.
+
+    Args:
+        name: registry name.
+        builder: function returning a functional ``keras.Model``.
+        color_space: ``"lab"`` (input L, output ab) or ``"yuv"`` (input Y, output UV).
+        output: ``"ab"`` for normalised chroma, ``"ab_bins"`` for per-pixel logits over
+            quantised ab bins (decode with the model's ``decode`` metadata).
+        native_size: the image size of the report.
+        stride: total down-sampling; the model accepts any size divisible by it.
+        paper: the report or paper the architecture follows.
+        recipe: the report's training defaults, read by ``colorzoo.training.compile_model``:
+            ``optimizer`` (a Keras optimizer name), ``learning_rate``, ``loss`` (a Keras loss
+            name or a function returning a ``keras.losses.Loss``), optional ``optimizer_kwargs``
+            and ``schedule`` (a function ``(learning_rate) -> schedule``).
+        small: keyword arguments of a small, fast build (tests, smoke runs, CPU presets).
+    """
+
+    name: str
+    builder: object
+    color_space: str = "lab"
+    output: str = "ab"
+    native_size: int = 256
+    stride: int = 1
+    paper: str = ""
+    recipe: dict = dataclasses.field(default_factory=lambda: {"optimizer": "adam", "learning_rate": 1e-3, "loss": "mse"})
+    small: dict = dataclasses.field(default_factory=lambda: {"image_size": 64})
+
+
+_REGISTRY = {}
+
+
+def register_model(name, **metadata):
+    """Decorator registering a model builder under ``name`` with its :class:`ModelInfo` fields."""
+
+    def decorator(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"Model {name!r} is already registered")
+        info = ModelInfo(name=name, builder=builder, **metadata)
+        if info.output not in OUTPUT_KINDS:
+            raise ValueError(f"output must be one of {OUTPUT_KINDS}, got {info.output!r}")
+        _REGISTRY[name] = info
+        return builder
+
+    return decorator
+
+
+def list_models(pattern="*"):
+    """Sorted registry names matching a shell-style ``pattern``."""
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatch(name, pattern))
+
+
+def model_info(name):
+    """The :class:`ModelInfo` of ``name``; an unknown name raises ``ValueError`` listing the known ones."""
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown model {name!r}. Known models: {', '.join(list_models())}")
+    return _REGISTRY[name]
+
+
+def build_model(name, **kwargs):
+    """Build the registered model ``name``; keyword arguments that are ``None`` are dropped.
+
+    Dropping ``None`` lets a command line pass every option through without overriding
+    the builder's own defaults.
+    """
+    info = model_info(name)
+    return info.builder(**{key: value for key, value in kwargs.items() if value is not None})

@@ -1,0 +1,60 @@
+"""Every registered architecture: build, forward, serialisation, layer hygiene, learning."""
+
+import keras
+import pytest
+
+import colorzoo
+from tests.conftest import sample_batch
+from tests.helpers import all_layers, check_forward, check_overfit, check_save_load, small_model
+
+MODELS = colorzoo.list_models()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_forward_shape(name):
+    model, info = small_model(name)
+    luminance, _ = sample_batch(info.small["image_size"], color_space=info.color_space)
+    check_forward(model, info, luminance)
+    assert model.name == name
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_load_identical_outputs(name, tmp_path):
+    model, info = small_model(name)
+    luminance, _ = sample_batch(info.small["image_size"], color_space=info.color_space)
+    check_save_load(model, luminance, str(tmp_path / f"{name}.keras"))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_config_round_trip(name):
+    model, _ = small_model(name)
+    rebuilt = keras.Model.from_config(model.get_config())
+    assert rebuilt.count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_layer_hygiene(name):
+    model, _ = small_model(name)
+    layers = list(all_layers(model))
+    assert not [layer.name for layer in layers if isinstance(layer, keras.layers.Lambda)]
+    names = [layer.name for layer in model.layers]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_overfits_one_batch(name):
+    model, info = small_model(name)
+    luminance, chroma = sample_batch(info.small["image_size"], color_space=info.color_space)
+    check_overfit(model, luminance, chroma)
+
+
+def test_unknown_model_lists_known_ones():
+    with pytest.raises(ValueError, match="Known models"):
+        colorzoo.build_model("no_such_model")
+
+
+def test_none_kwargs_are_dropped():
+    info = colorzoo.model_info(MODELS[0])
+    model = colorzoo.build_model(MODELS[0], **info.small, encoder_weights=None, not_an_option=None)
+    assert model.name == MODELS[0]
