@@ -8,6 +8,9 @@ Example:
 """
 
 from colorzoo import color, layers
+from colorzoo.hub import load_model, pretrained
+from colorzoo.inference import colorize
 from colorzoo.models import build_model, list_models, model_info, register_model
+from colorzoo.models.resnet18_decoder import build_ensemble
 
 __version__ = "0.1.0"

@@ -55,30 +55,42 @@ _RGB_TO_YUV = np.array(
 _YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV).astype(np.float32)
 
 
+# Speed (CPU): tf.pow, tf.where and per-channel slicing are each several times slower than
+# exp(log), a 0/1 mask blend and one tensordot; see BENCHMARKS.md ("Data pipeline").
+
+
 def _apply_matrix(x, matrix):
     """Multiply the last (channel) axis of ``x`` by a 3x3 matrix (row vectors)."""
-    m = tf.constant(matrix, dtype=x.dtype)
-    return x[..., 0:1] * m[0] + x[..., 1:2] * m[1] + x[..., 2:3] * m[2]
+    return tf.tensordot(x, tf.constant(matrix, dtype=x.dtype), axes=1)
+
+
+def _power(x, exponent):
+    """``x ** exponent`` for positive ``x``, as ``exp(exponent * log(x))``."""
+    return tf.exp(exponent * tf.math.log(x))
+
+
+def _select(condition, if_true, if_false):
+    """``tf.where`` for two finite branches, as an arithmetic blend."""
+    return if_false + tf.cast(condition, if_true.dtype) * (if_true - if_false)
 
 
 def _srgb_to_linear(rgb):
-    rgb = tf.clip_by_value(rgb, 0.0, 1.0)
-    curve = tf.pow((rgb + 0.055) / 1.055, 2.4)
-    return tf.where(rgb > 0.04045, curve, rgb / 12.92)
+    rgb = tf.minimum(tf.maximum(rgb, 0.0), 1.0)
+    return _select(rgb > 0.04045, _power((rgb + 0.055) / 1.055, 2.4), rgb / 12.92)
 
 
 def _linear_to_srgb(linear):
     linear = tf.maximum(linear, 0.0)
-    curve = 1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055
-    return tf.clip_by_value(tf.where(linear > 0.0031308, curve, linear * 12.92), 0.0, 1.0)
+    curve = 1.055 * _power(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055
+    return tf.clip_by_value(_select(linear > 0.0031308, curve, linear * 12.92), 0.0, 1.0)
 
 
 def rgb_to_lab(rgb):
     """sRGB in [0, 1] -> CIELAB (L in [0, 100], a and b in about [-128, 127])."""
     rgb = tf.convert_to_tensor(rgb, tf.float32)
     xyz = _apply_matrix(_srgb_to_linear(rgb), _RGB_TO_XYZN)
-    cube_root = tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0)
-    f = tf.where(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
+    cube_root = _power(tf.maximum(xyz, _EPSILON), 1.0 / 3.0)
+    f = _select(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
     return _apply_matrix(f, _F_TO_LAB) + _LAB_OFFSET
 
 
@@ -87,7 +99,7 @@ def lab_to_rgb(lab):
     lab = tf.convert_to_tensor(lab, tf.float32)
     f = _apply_matrix(lab - _LAB_OFFSET, _LAB_TO_F)
     f = tf.concat([f[..., :2], tf.maximum(f[..., 2:], 0.0)], axis=-1)
-    xyz = tf.where(f > _F_EPSILON, f * f * f, (f - 16.0 / 116.0) / _KAPPA)
+    xyz = _select(f > _F_EPSILON, f * f * f, (f - 16.0 / 116.0) / _KAPPA)
     return _linear_to_srgb(_apply_matrix(xyz, _XYZN_TO_RGB))
 
 

@@ -1,22 +1,38 @@
-"""Training: each architecture's recipe from its report, compiled for ``model.fit``.
+"""Training: each architecture's recipe from its report, the callbacks people expect, ``train()``.
 
 Example:
 
 >>> model = build_model("resnet18_decoder", image_size=128)
 >>> compile_model(model)                       # Adam 1e-3 + MSE, the report's recipe
 >>> model.fit(make_dataset("photos/", 128, 16), epochs=10)
+
+or the whole run, with checkpoints, backups, logs and sample grids in ``runs/resnet``:
+
+>>> train("resnet18_decoder", "photos/", val="val_photos/", image_size=128, epochs=10, out_dir="runs/resnet")
 """
 
-import keras
+import json
+import os
+import tempfile
 
-from colorzoo.models import model_info
+import keras
+import numpy as np
+import tensorflow as tf
+
+from colorzoo import color
+from colorzoo.models import build_model, model_info
+
+STRATEGIES = ("mirrored", "multiworker", "tpu")
+
+
+# === Recipes ===
 
 
 def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=None, **compile_kwargs):
     """Compile ``model`` with the recipe registered for ``name`` (default: ``model.name``).
 
-    ``optimizer`` (a name), ``learning_rate`` and ``loss`` override the recipe; other keyword
-    arguments go to ``model.compile`` (e.g. ``jit_compile``, ``metrics``).
+    ``optimizer`` (a name or an instance), ``learning_rate`` and ``loss`` override the recipe;
+    other keyword arguments go to ``model.compile`` (e.g. ``jit_compile``, ``metrics``).
     """
     recipe = model_info(name or model.name).recipe
     learning_rate = learning_rate if learning_rate is not None else recipe["learning_rate"]
@@ -38,3 +54,321 @@ def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=Non
         loss = loss()
     model.compile(optimizer=optimizer, loss=loss, **compile_kwargs)
     return model
+
+
+def make_trainable(model, learning_rate=None, adversarial=True, **trainer_kwargs):
+    """The compiled object ``fit`` trains: ``model`` itself, or the GAN trainer its recipe names.
+
+    A recipe with a ``"trainer"`` entry (pix2pix, ddcolor_lite) wraps the generator in a
+    ``keras.Model`` whose ``train_step`` trains generator and discriminator; the generator stays
+    the artifact that is saved. ``adversarial=False`` compiles the generator alone with the
+    recipe's pixel loss: the L1 pretraining stage of the two-stage recipe. ``trainer_kwargs`` go
+    to the trainer (e.g. ``perceptual_weights="hed"`` for ddcolor_lite offline).
+    """
+    recipe = model_info(model.name).recipe
+    if adversarial and "trainer" in recipe:
+        return recipe["trainer"](model, learning_rate=learning_rate, **trainer_kwargs)
+    return compile_model(model, learning_rate=learning_rate)
+
+
+def artifact_of(trainable):
+    """The model to save: the generator of a GAN trainer, else the model itself."""
+    return getattr(trainable, "generator", trainable)
+
+
+def use_mixed_precision_on_gpu():
+    """Turn on ``mixed_float16`` when a GPU is present; returns whether it did."""
+    if tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        return True
+    return False
+
+
+def get_strategy(strategy):
+    """A ``tf.distribute`` strategy from a name (``"mirrored"``, ``"multiworker"``, ``"tpu"``),
+    an instance (returned as is) or ``None`` (the default strategy)."""
+    if strategy is None or isinstance(strategy, tf.distribute.Strategy):
+        return strategy or tf.distribute.get_strategy()
+    if strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if strategy == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"strategy must be one of {STRATEGIES}, a tf.distribute.Strategy or None; got {strategy!r}")
+
+
+# === Callbacks ===
+
+
+def save_atomically(model, path):
+    """``model.save(path)`` through a temporary file in the same folder and ``os.replace``.
+
+    A crash mid-write leaves the previous file intact, never a broken one.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".keras", prefix=".tmp-", dir=folder)
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Write ``last.keras`` every epoch and ``best.keras`` when ``monitor`` improves, atomically.
+
+    For a GAN trainer the generator is saved. Resumes its notion of "best" from
+    ``checkpoint_state.json`` so a resumed run does not overwrite a better earlier model.
+    """
+
+    def __init__(self, directory, monitor="val_loss", mode="min"):
+        super().__init__()
+        self.directory = directory
+        self.monitor = monitor
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.state_path = os.path.join(directory, "checkpoint_state.json")
+        self.best = np.inf
+        if os.path.exists(self.state_path):
+            with open(self.state_path) as file:
+                self.best = json.load(file)["best"] * self.sign
+
+    def on_train_begin(self, logs=None):
+        _remove_stale_temporaries(self.directory)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        artifact = artifact_of(self.model)
+        save_atomically(artifact, os.path.join(self.directory, "last.keras"))
+        value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
+        if value is not None and np.isfinite(value) and self.sign * value < self.best:
+            self.best = self.sign * float(value)
+            save_atomically(artifact, os.path.join(self.directory, "best.keras"))
+            _write_json_atomically(self.state_path, {"best": float(value), "epoch": epoch + 1, "monitor": self.monitor})
+
+
+def _write_json_atomically(path, data):
+    handle, temporary = tempfile.mkstemp(suffix=".json", prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
+    with os.fdopen(handle, "w") as file:
+        json.dump(data, file)
+    os.replace(temporary, path)
+
+
+def _remove_stale_temporaries(directory):
+    """Delete ``.tmp-*`` files a killed run left behind (never a finished file)."""
+    if os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if name.startswith(".tmp-"):
+                os.remove(os.path.join(directory, name))
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` whose backup files are replaced atomically.
+
+    The weights are written to a temporary file and renamed, then the epoch counter; a kill at
+    any moment leaves a consistent (weights, epoch) pair, so a resumed run repeats no finished
+    epoch and never loads a half-written file.
+    """
+
+    def on_train_begin(self, logs=None):
+        _remove_stale_temporaries(self.backup_dir)
+        super().on_train_begin(logs)
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(suffix=".weights.h5", prefix=".tmp-", dir=self.backup_dir)
+        os.close(handle)
+        try:
+            self.model.save_weights(temporary, overwrite=True)
+            os.replace(temporary, self._weights_path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+        _write_json_atomically(
+            self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        )
+
+
+def predict_chroma(model, luminance):
+    """Normalised chroma predicted by ``model`` (decoding bin logits), at the input's resolution."""
+    artifact = artifact_of(model)
+    output = artifact(luminance, training=False)
+    if model_info(artifact.name).output == "ab_bins":
+        from colorzoo.models.zhang_classification import decode_ab
+
+        output = decode_ab(output, size=luminance.shape[1:3])
+    return tf.cast(output, tf.float32)
+
+
+class ValidationImageMetrics(keras.callbacks.Callback):
+    """PSNR and SSIM of the RGB reconstructions on the validation set, as ``val_psnr`` and ``val_ssim``.
+
+    Put it before loggers and checkpoints in the callback list: they see the values it adds.
+    """
+
+    def __init__(self, dataset, color_space="lab", max_batches=None):
+        super().__init__()
+        self.dataset = dataset if max_batches is None else dataset.take(max_batches)
+        self.color_space = color_space
+
+    def on_epoch_end(self, epoch, logs=None):
+        from colorzoo.metrics import image_metrics
+
+        totals, count = {}, 0
+        for luminance, chroma in self.dataset:
+            batch = image_metrics(luminance, chroma, predict_chroma(self.model, luminance), self.color_space)
+            size = int(luminance.shape[0])
+            for key, value in batch.items():
+                totals[key] = totals.get(key, 0.0) + float(value) * size
+            count += size
+        if logs is not None and count:
+            for key, total in totals.items():
+                logs[f"val_{key}"] = total / count
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Save a gray | prediction | truth grid of a fixed validation batch after every epoch."""
+
+    def __init__(self, luminance, chroma, directory, color_space="lab"):
+        super().__init__()
+        self.luminance = tf.convert_to_tensor(luminance[:6], tf.float32)
+        self.chroma = tf.convert_to_tensor(chroma[:6], tf.float32)
+        self.directory = directory
+        self.color_space = color_space
+
+    def on_epoch_end(self, epoch, logs=None):
+        prediction = predict_chroma(self.model, self.luminance)
+        gray = color.model_output_to_rgb(self.luminance, tf.zeros_like(self.chroma), self.color_space)
+        predicted = color.model_output_to_rgb(self.luminance, prediction, self.color_space)
+        truth = color.model_output_to_rgb(self.luminance, self.chroma, self.color_space)
+        rows = tf.concat([gray, predicted, truth], axis=2)  # each row: gray | prediction | truth
+        grid = tf.reshape(rows, (-1, rows.shape[2], 3))
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
+        keras.utils.save_img(path, (grid.numpy() * 255).round().astype("uint8"), scale=False)
+
+
+def default_callbacks(out_dir, val_dataset=None, color_space="lab", monitor="val_loss"):
+    """The callbacks of every ``train()`` run, all writing under ``out_dir``.
+
+    ``monitor`` picks ``best.keras`` (a GAN trainer has no ``loss``: monitor ``val_l1``).
+    """
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if val_dataset is not None:
+        callbacks.append(ValidationImageMetrics(val_dataset, color_space))
+        luminance, chroma = next(iter(val_dataset))
+        callbacks.append(SampleGrid(luminance, chroma, os.path.join(out_dir, "samples"), color_space))
+    else:
+        monitor = monitor.removeprefix("val_")
+    # Checkpoint and backup before the log: an epoch that appears in log.csv is never lost.
+    callbacks += [
+        AtomicCheckpoint(out_dir, monitor=monitor),
+        AtomicBackupAndRestore(os.path.join(out_dir, "backup"), delete_checkpoint=False),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, "log.csv"), append=True),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard")),
+    ]
+    return callbacks
+
+
+# === Driver ===
+
+
+def train(
+    model,
+    data,
+    val=None,
+    image_size=None,
+    batch_size=16,
+    epochs=10,
+    out_dir="runs/colorzoo",
+    resume=False,
+    learning_rate=None,
+    strategy=None,
+    steps_per_epoch=None,
+    model_kwargs=None,
+    data_kwargs=None,
+    adversarial=True,
+    initial_weights=None,
+    trainer_kwargs=None,
+    verbose=1,
+):
+    """Train a registered architecture on a folder (or list) of photos, ``fit``-based.
+
+    Args:
+        model: a registry name (built here, inside the strategy's scope) or a built model.
+        data, val: anything :func:`colorzoo.data.make_dataset` takes; ``val`` optional.
+        image_size: training size (default: the model's native size).
+        out_dir: receives ``best.keras``, ``last.keras``, ``log.csv``, ``tensorboard/``,
+            ``samples/`` and ``backup/``.
+        resume: continue a run that was interrupted (its ``backup/`` is restored). Without it a
+            folder holding an earlier run is refused rather than overwritten.
+        strategy: ``None``, ``"mirrored"``, ``"multiworker"``, ``"tpu"`` or a strategy instance.
+        adversarial: for GAN recipes, ``False`` trains the generator alone with L1 (the
+            pretraining stage of the two-stage recipe).
+        initial_weights: a ``.keras`` file of the same architecture to start from (e.g. the
+            L1-pretrained generator before the GAN stage).
+        trainer_kwargs: passed to the recipe's GAN trainer.
+
+    Returns:
+        the ``keras.callbacks.History`` of the run.
+    """
+    from colorzoo.data import make_dataset
+
+    if not resume and os.path.exists(os.path.join(out_dir, "last.keras")):
+        raise FileExistsError(f"{out_dir} already holds a training run; pass resume=True or choose another out_dir")
+    os.makedirs(out_dir, exist_ok=True)
+    strategy = get_strategy(strategy)
+    name = model if isinstance(model, str) else model.name
+    info = model_info(name)
+    image_size = image_size or info.native_size
+    if isinstance(model, str):
+        use_mixed_precision_on_gpu()
+    data_kwargs = dict(data_kwargs or {})
+    train_data = make_dataset(
+        data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
+        repeat=steps_per_epoch is not None, **data_kwargs,
+    )
+    val_data = None
+    if val is not None:
+        val_data = make_dataset(val, image_size, batch_size, color_space=info.color_space, cache=True, **data_kwargs)
+    with strategy.scope():
+        if isinstance(model, str):
+            model = build_model(name, image_size=image_size, **(model_kwargs or {}))
+        if initial_weights is not None:
+            _load_weights_from(model, initial_weights)
+        trainable = make_trainable(model, learning_rate, adversarial, **(trainer_kwargs or {}))
+    gan = trainable is not model
+    _write_json_atomically(
+        os.path.join(out_dir, "run.json"),
+        {"model": name, "image_size": image_size, "batch_size": batch_size, "epochs": epochs,
+         "model_kwargs": model_kwargs or {}, "learning_rate": learning_rate, "adversarial": gan,
+         "initial_weights": initial_weights and os.fspath(initial_weights)},
+    )
+    return trainable.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=default_callbacks(out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss"),
+        verbose=verbose,
+    )
+
+
+def _load_weights_from(model, path):
+    """Copy the weights of the ``.keras`` file ``path`` into ``model``; a mismatch names both."""
+    from colorzoo.hub import load_model
+
+    source = load_model(path)
+    try:
+        model.set_weights(source.get_weights())
+    except ValueError as error:
+        raise ValueError(
+            f"{path}: holds {source.name} with {source.count_params():,} parameters, which does not fit "
+            f"{model.name} with {model.count_params():,}: {str(error).splitlines()[0]}"
+        ) from error

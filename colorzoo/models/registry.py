@@ -75,11 +75,17 @@ def model_info(name):
     return _REGISTRY[name]
 
 
+# Keras convention: weights=None means "random initialisation", so None is kept for these.
+_NONE_MEANS_SOMETHING = ("encoder_weights", "weights")
+
+
 def build_model(name, **kwargs):
     """Build the registered model ``name``; keyword arguments that are ``None`` are dropped.
 
-    Dropping ``None`` lets a command line pass every option through without overriding
-    the builder's own defaults.
+    Dropping ``None`` lets a command line pass every option through without overriding the
+    builder's own defaults. The exception is ``encoder_weights``: as in keras.applications,
+    ``encoder_weights=None`` asks for a randomly initialised encoder and is passed on.
     """
     info = model_info(name)
-    return info.builder(**{key: value for key, value in kwargs.items() if value is not None})
+    kwargs = {key: value for key, value in kwargs.items() if value is not None or key in _NONE_MEANS_SOMETHING}
+    return info.builder(**kwargs)

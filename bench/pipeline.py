@@ -1,0 +1,140 @@
+"""Throughput of colorzoo's data pipeline against two references, on the same files in one run.
+
+- ``colorzoo``: ``colorzoo.data.make_dataset`` (decode, grayscale filter, crop and resize, batch,
+  Lab conversion of each whole batch in one XLA-compiled call).
+- ``skimage``: the same pipeline with ``skimage.color.rgb2lab`` on each batch through
+  ``tf.numpy_function``.
+- ``decode+resize``: decoding, cropping and resizing alone, batched: the limit.
+
+Every pipeline reads the same files; after one warm-up pass each, the passes are timed in
+rotating order (the machine may be shared) and the median is reported as files per second.
+
+Usage:
+
+    python bench/pipeline.py                       # shared Imagenette photos, or generated ones
+    python bench/pipeline.py --data photos/ --files 2000 --runs 7
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import skimage.color
+import skimage.data
+import tensorflow as tf
+from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from colorzoo import color, data  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "train", "imagenette")
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def generated_folder(folder, count, size=224, seed=0):
+    """``count`` varied ``size`` px JPEGs cut from scikit-image's colour photos."""
+    rng = np.random.default_rng(seed)
+    photos = [getattr(skimage.data, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")]
+    for index in range(count):
+        photo = photos[index % len(photos)]
+        side = int(rng.integers(size, min(photo.shape[:2]) + 1))
+        top = int(rng.integers(0, photo.shape[0] - side + 1))
+        left = int(rng.integers(0, photo.shape[1] - side + 1))
+        crop = Image.fromarray(photo[top : top + side, left : left + side]).resize((size, size), Image.BILINEAR)
+        crop.save(os.path.join(folder, f"photo_{index:05d}.jpg"), quality=90)
+    return data.image_files(folder)
+
+
+def decoded_images(files, image_size, drop_grayscale):
+    """files -> uint8 images as make_dataset's own steps make them (no colour conversion)."""
+
+    def prepare(path):
+        image = data._decode(path, data._NATIVE, any_converted=False)
+        keep = data.grayscale_score(image) >= data.GRAYSCALE_THRESHOLD if drop_grayscale else True
+        return data._fit(image, image_size, "center_crop"), keep
+
+    paths = tf.data.Dataset.from_tensor_slices([os.fsencode(f) for f in files])
+    images = paths.map(prepare, num_parallel_calls=AUTOTUNE)
+    return images.filter(lambda image, keep: keep).map(lambda image, keep: image)
+
+
+def skimage_lab(batch):
+    lab = skimage.color.rgb2lab(batch.astype(np.float32) / 255.0).astype(np.float32)
+    return lab[..., :1] / color.L_SCALE, lab[..., 1:] / color.AB_SCALE
+
+
+def skimage_pipeline(files, image_size, batch_size):
+    def convert(batch):
+        luminance, chroma = tf.numpy_function(skimage_lab, [batch], (tf.float32, tf.float32), stateful=False)
+        return tf.ensure_shape(luminance, [None, image_size, image_size, 1]), tf.ensure_shape(
+            chroma, [None, image_size, image_size, 2]
+        )
+
+    batches = decoded_images(files, image_size, drop_grayscale=True).batch(batch_size)
+    return batches.map(convert, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+
+def limit_pipeline(files, image_size, batch_size):
+    return decoded_images(files, image_size, drop_grayscale=False).batch(batch_size).prefetch(AUTOTUNE)
+
+
+def one_pass(dataset):
+    start = time.perf_counter()
+    for _ in dataset:
+        pass
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", help="folder of photos (default: shared Imagenette, else generated 224 px JPEGs)")
+    parser.add_argument("--files", type=int, default=1500)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.data or (SHARED if os.path.isdir(SHARED) else None)
+        if folder:
+            files = data.image_files(folder)
+            files = [files[i] for i in np.linspace(0, len(files) - 1, min(args.files, len(files))).astype(int)]
+        else:
+            folder = f"generated in {scratch}"
+            files = generated_folder(scratch, args.files)
+        print(f"{len(files)} files from {folder} -> {args.image_size} px, batches of {args.batch_size}")
+        print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+
+        start = time.perf_counter()
+        ours = data.make_dataset(files, args.image_size, args.batch_size, shuffle=False)
+        print(f"make_dataset (scan of {len(files)} files): {time.perf_counter() - start:.2f} s")
+        pipelines = {
+            "colorzoo": ours,
+            "skimage": skimage_pipeline(files, args.image_size, args.batch_size),
+            "decode+resize": limit_pipeline(files, args.image_size, args.batch_size),
+        }
+        for dataset in pipelines.values():
+            one_pass(dataset)
+        times = {name: [] for name in pipelines}
+        names = list(pipelines)
+        for run in range(args.runs):
+            for name in names[run % len(names) :] + names[: run % len(names)]:
+                times[name].append(one_pass(pipelines[name]))
+        rate = {name: len(files) / statistics.median(values) for name, values in times.items()}
+        for name in names:
+            spread = ", ".join(f"{len(files) / t:.0f}" for t in times[name])
+            print(f"{name:>14}: {rate[name]:7.0f} files/s (median of {args.runs}: {spread})")
+        print(f"colorzoo / skimage       = {rate['colorzoo'] / rate['skimage']:.2f}x  (goal >= 2)")
+        print(f"colorzoo / decode+resize = {rate['colorzoo'] / rate['decode+resize']:.0%}  (goal >= 60%)")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The ``colorzoo`` command: ``list | train | evaluate | colorize | demo``.
+
+Exit codes: 0 success, 1 a failure (a file that could not be used, a failed run), 2 a usage
+error. Errors are one line naming the file and the problem, never a traceback.
+
+Example::
+
+    colorzoo list
+    colorzoo train --model resnet18_decoder --data photos/ --val val/ --image-size 128 --epochs 10 --out runs/r18
+    colorzoo colorize old_photo.jpg -o colorized/ --weights runs/r18/best.keras --compare
+    colorzoo evaluate --weights runs/r18/best.keras --data eval_photos/ --csv results.csv
+"""
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called (exit code 2)."""
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="colorzoo", description="Colorize grayscale photographs with Keras models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="registered models, parameters, colour space, native size, shipped weights")
+
+    train = commands.add_parser("train", help="train a model on a folder of photos")
+    train.add_argument("--model", required=True, help="registry name (see `colorzoo list`)")
+    train.add_argument("--data", required=True, help="folder of training photos")
+    train.add_argument("--val", help="folder of validation photos")
+    train.add_argument("--image-size", type=int, help="training size in pixels (default: the model's native size)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over --data)")
+    train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
+    train.add_argument("--width", type=float, help="width multiplier of models that have one")
+    train.add_argument("--encoder-weights", help="imagenet | hed | a weights file (models with a pretrained encoder)")
+    train.add_argument("--init", help="a .keras file of the same architecture to start from")
+    train.add_argument("--no-gan", action="store_true", help="GAN models: train the generator alone with L1 "
+                       "(stage 1 of the two-stage recipe)")
+    train.add_argument("--perceptual-weights", help="ddcolor_lite: VGG16 weights of the perceptual loss "
+                       "(imagenet | hed | a file)")
+    train.add_argument("--strategy", choices=("mirrored", "multiworker", "tpu"), help="tf.distribute strategy")
+    train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
+    train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+
+    for name, help_text in (("evaluate", "metrics against the gray baseline"), ("colorize", "colorize photos")):
+        sub = commands.add_parser(name, help=help_text)
+        source = sub.add_mutually_exclusive_group(required=True)
+        source.add_argument("--model", help="a model with shipped weights (see `colorzoo list`)")
+        source.add_argument("--weights", help="a trained .keras file")
+        sub.add_argument("--size", type=int, help="run the model at this size (default: its native size)")
+    evaluate = commands.choices["evaluate"]
+    evaluate.add_argument("--data", required=True, help="folder of colour photos to evaluate on")
+    evaluate.add_argument("--csv", help="write per-image rows and means to this CSV file")
+    evaluate.add_argument("--json", help="write per-image rows and means to this JSON file")
+    colorize = commands.choices["colorize"]
+    colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    colorize.add_argument("-o", "--output", required=True, help="output folder (created if missing)")
+    colorize.add_argument("--compare", action="store_true", help="also write a gray | colorized | original figure")
+    colorize.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+
+    demo = commands.add_parser("demo", help="colorize scikit-image's sample photos with the best shipped model")
+    demo.add_argument("--out", default="demo", help="output folder")
+    return parser
+
+
+def _load(args):
+    from colorzoo import hub
+
+    if args.weights:
+        return hub.load_model(args.weights)
+    from colorzoo.models import model_info
+
+    try:
+        model_info(args.model)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    return hub.pretrained(args.model)
+
+
+def _command_list(args):
+    from colorzoo import hub
+    from colorzoo.models import build_model, list_models, model_info
+
+    shipped = hub.shipped_weights()
+    print(f"{'model':24} {'parameters':>12} {'space':6} {'native':>6}  weights")
+    for name in list_models():
+        info = model_info(name)
+        parameters = build_model(name, image_size=info.native_size, encoder_weights=None).count_params()
+        print(f"{name:24} {parameters:12,d} {info.color_space:6} {info.native_size:6d}  {'yes' if name in shipped else '-'}")
+    return EXIT_OK
+
+
+def _command_train(args):
+    from colorzoo.models import model_info
+    from colorzoo.training import train
+
+    try:
+        model_info(args.model)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    for folder in filter(None, (args.data, args.val)):
+        if not os.path.isdir(folder):
+            raise UsageError(f"{folder}: no such folder")
+    model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights}
+    history = train(
+        args.model, args.data, val=args.val, image_size=args.image_size, batch_size=args.batch_size,
+        epochs=args.epochs, out_dir=args.out, resume=args.resume, learning_rate=args.learning_rate,
+        strategy=args.strategy, steps_per_epoch=args.steps_per_epoch,
+        model_kwargs={key: value for key, value in model_kwargs.items() if value is not None},
+        adversarial=not args.no_gan, initial_weights=args.init,
+        trainer_kwargs={"perceptual_weights": args.perceptual_weights} if args.perceptual_weights else None,
+    )
+    if history.history.get("loss") and not all(map(_finite, history.history["loss"])):
+        print(f"colorzoo: error: training diverged (loss became NaN); see {args.out}/log.csv", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"best model: {os.path.join(args.out, 'best.keras')}")
+    return EXIT_OK
+
+
+def _finite(value):
+    return value == value and abs(value) != float("inf")
+
+
+def _command_evaluate(args):
+    from colorzoo.data import image_files
+    from colorzoo.metrics import evaluate, format_table
+
+    if not os.path.isdir(args.data):
+        raise UsageError(f"{args.data}: no such folder")
+    files = image_files(args.data)
+    if not files:
+        raise UsageError(f"{args.data}: no images found")
+    model = _load(args)
+    result = evaluate(model, files, image_size=args.size, csv_path=args.csv, json_path=args.json)
+    print(format_table(result))
+    return EXIT_FAILURE if result.get("skipped") else EXIT_OK
+
+
+def _command_colorize(args):
+    from colorzoo.inference import colorize_files
+
+    missing = [path for path in args.inputs if not os.path.exists(path)]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    if os.path.isfile(args.output):
+        raise UsageError(f"{args.output}: the output folder is an existing file")
+    model = _load(args)
+    summary = colorize_files(
+        model, args.inputs, args.output, size=args.size, skip_existing=args.skip_existing, compare=args.compare
+    )
+    print(f"{len(summary['written'])} written, {len(summary['skipped'])} skipped, "
+          f"{len(summary['failed'])} failed -> {args.output}")
+    return EXIT_FAILURE if summary["failed"] else EXIT_OK
+
+
+def _command_demo(args):
+    from colorzoo.demo import run_demo
+
+    return run_demo(args.out)
+
+
+COMMANDS = {
+    "list": _command_list,
+    "train": _command_train,
+    "evaluate": _command_evaluate,
+    "colorize": _command_colorize,
+    "demo": _command_demo,
+}
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse already printed the usage message
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from colorzoo.hub import ModelFileError
+
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"colorzoo: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ModelFileError, FileExistsError, FileNotFoundError, PermissionError, ValueError) as error:
+        print(f"colorzoo: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("colorzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

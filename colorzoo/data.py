@@ -1,0 +1,544 @@
+"""Folders of photos -> ``tf.data`` pipelines of normalised ``(L, ab)`` batches.
+
+Files are checked once when a dataset is made (:func:`scan_files`): a cheap header and trailer
+check sorts them into files TensorFlow decodes natively, files PIL converts (CMYK JPEG, palette
+BMP, ...) and files that are skipped with a reason (truncated, empty, not an image, too many
+pixels, unreadable). The pipeline then decodes in parallel, drops grayscale photographs
+(:func:`grayscale_score`), crops or letterboxes to ``image_size``, batches uint8 images and
+converts each whole batch to the model's colour space in one XLA-compiled call.
+
+Example:
+
+>>> train, val = split_files(image_files("photos/"), val_fraction=0.1, seed=0)
+>>> data = make_dataset(train, image_size=128, batch_size=16, augment=True, seed=0)
+>>> luminance, chroma = next(iter(data))   # (16, 128, 128, 1), (16, 128, 128, 2)
+>>> blue = select_by_dominant_hue(train, "blue")
+"""
+
+import concurrent.futures
+import os
+import stat
+import warnings
+
+import numpy as np
+import skimage.color
+import tensorflow as tf
+from PIL import Image
+
+from colorzoo import color
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+RESIZE_MODES = ("center_crop", "random_crop", "pad", "resize")
+# PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images are skipped.
+MAX_PIXELS = 89_478_485
+# /work/shared/data/README.md: grayscale means a mean inter-channel difference under 2 of 255.
+GRAYSCALE_THRESHOLD = 2.0 / 255.0
+# "random_crop": a square covering this range of the shorter side, at a random position.
+RANDOM_CROP_SCALE = (0.8, 1.0)
+# Hue bands in degrees (HSV hue, 0 = red); a band may wrap around 360. Only saturated pixels
+# (HSV saturation and value at least these) have a meaningful hue.
+HUE_BANDS = {"red": (340.0, 20.0), "yellow": (40.0, 70.0), "green": (75.0, 165.0), "blue": (190.0, 260.0)}
+MIN_SATURATION = 0.25
+MIN_VALUE = 0.2
+
+_NATIVE, _CONVERTED = 0, 1  # decoded by tf.io / by PIL through tf.numpy_function
+_TAIL_BYTES = 64
+_TRAILERS = {  # what a complete file of each format ends with (trailing zero padding ignored)
+    "JPEG": b"\xff\xd9",
+    "MPO": b"\xff\xd9",
+    "GIF": b"\x3b",
+    "PNG": b"IEND\xaeB`\x82",
+}
+
+
+# === Files ===
+
+
+def image_files(root):
+    """Image files under ``root``, recursively, sorted; extensions matched case-insensitively.
+
+    Example:
+
+    >>> files = image_files("photos/")   # ["photos/a.jpg", "photos/sub/B.PNG", ...]
+    """
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"{root}: no such folder")
+    return sorted(
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(root)
+        for name in names
+        if name.lower().endswith(IMAGE_EXTENSIONS)
+    )
+
+
+def split_files(files, val_fraction=0.1, seed=0):
+    """Deterministic ``(train, val)`` split: the same files and seed give the same split.
+
+    The files are sorted, permuted with ``seed`` and ``round(len(files) * val_fraction)`` of them
+    go to ``val``; both lists come back sorted.
+
+    Example:
+
+    >>> train, val = split_files(image_files("photos/"), val_fraction=0.1, seed=0)
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    files = sorted(map(os.fspath, files))
+    order = np.random.default_rng(seed).permutation(len(files))
+    count = int(round(len(files) * val_fraction))
+    val = {files[index] for index in order[:count]}
+    return [f for f in files if f not in val], [f for f in files if f in val]
+
+
+def _printable(path):
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _trailer_ok(image_format, tail, header, size):
+    """Whether the file looks complete, or ``None`` when the format has no cheap check."""
+    if image_format in _TRAILERS:
+        return tail.rstrip(b"\x00").endswith(_TRAILERS[image_format])
+    if image_format == "WEBP":  # RIFF header: bytes 4..8 hold the size of the rest of the file
+        return size >= int.from_bytes(header[4:8], "little") + 8
+    return None
+
+
+def _tf_decodes(image):
+    """Whether ``tf.io.decode_image`` gives the right RGB for this (opened) PIL image."""
+    if image.format in ("JPEG", "MPO"):
+        return image.mode in ("RGB", "L")  # CMYK / YCCK (Adobe) JPEGs go through PIL
+    if image.format == "BMP":
+        return image.mode == "RGB" and image.info.get("compression") == 0
+    if image.format == "WEBP":
+        return not getattr(image, "is_animated", False)
+    return image.format in ("PNG", "GIF")  # any bit depth / palette; GIF -> first frame
+
+
+def _inspect(path, max_pixels):
+    """``(route, None)`` for a decodable file, ``(None, reason)`` for one to skip."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):  # opening a FIFO would block forever
+            return None, "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        handle = open(path, "rb")
+    except PermissionError:
+        return None, "no read permission"
+    except OSError as error:
+        return None, f"cannot open ({error.strerror or error})"
+    with handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                return None, "empty file"
+            header = handle.read(16)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read()
+            handle.seek(0)
+            image = Image.open(handle)
+            width, height = image.size
+            if width * height > max_pixels:
+                return None, f"{width}x{height} pixels, over the limit of {max_pixels}"
+            complete = _trailer_ok(image.format, tail, header, size)
+            if not complete:
+                image.load()  # no cheap check, or a suspicious end: decode fully to be sure
+            # A file whose end looked wrong but that PIL decodes is left to PIL.
+            return (_NATIVE if complete is not False and _tf_decodes(image) else _CONVERTED), None
+        except Image.DecompressionBombError as error:
+            return None, f"too many pixels ({error})"
+        except Image.UnidentifiedImageError:
+            return None, "not an image PIL knows"
+        except Exception as error:  # noqa: BLE001 - decoders raise many types; any of them means skip
+            return None, f"cannot decode ({type(error).__name__}: {error})"
+
+
+def _scan(files, max_pixels=MAX_PIXELS):
+    entries, skipped = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        for path in map(os.fspath, files):
+            route, reason = _inspect(path, max_pixels)
+            if reason is None:
+                entries.append((path, route))
+            else:
+                skipped.append((path, reason))
+    return entries, skipped
+
+
+def scan_files(files, max_pixels=MAX_PIXELS):
+    """Sort ``files`` into decodable ones and skipped ``(path, reason)`` pairs; nothing is decoded
+    unless its header or end looks wrong.
+
+    Skipped: directories and other non-files, empty, unreadable, truncated or corrupt files,
+    non-images and images over ``max_pixels`` (decompression bombs). Odd but decodable files
+    (grayscale, RGBA, palette, CMYK, 16-bit, animated GIF, WebP) are kept and converted to RGB.
+
+    Example:
+
+    >>> good, skipped = scan_files(image_files("photos/"))
+    >>> for path, reason in skipped:
+    ...     print(path, reason)
+    """
+    entries, skipped = _scan(files, max_pixels)
+    return [path for path, _ in entries], skipped
+
+
+def _skipped_message(skipped, total, limit=50):
+    lines = [f"  {_printable(path)}: {reason}" for path, reason in skipped[:limit]]
+    if len(skipped) > limit:
+        lines.append(f"  ... and {len(skipped) - limit} more (colorzoo.data.scan_files lists them all)")
+    return f"colorzoo.data: skipped {len(skipped)} of {total} files that cannot be decoded:\n" + "\n".join(lines)
+
+
+# === Decoding ===
+
+
+def _pil_to_rgb(image):
+    """A PIL image (first frame) -> uint8 RGB array; 16-bit data keeps its top 8 bits."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.repeat((np.asarray(image).astype(np.uint32) >> 8).clip(0, 255).astype(np.uint8)[..., None], 3, -1)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    return np.asarray(image.convert("RGB"))
+
+
+def load_rgb(path):
+    """One image file as a uint8 ``(H, W, 3)`` RGB array, decoded by PIL (any mode, first frame).
+
+    Example:
+
+    >>> rgb = load_rgb("photos/cat.jpg")
+    """
+    with Image.open(os.fsdecode(path)) as image:
+        return _pil_to_rgb(image)
+
+
+def _decode(path, route, any_converted):
+    """``tf.string`` path -> uint8 ``(H, W, 3)``; PIL handles the ``_CONVERTED`` route."""
+
+    def native():
+        contents = tf.io.read_file(path)
+        return tf.cond(
+            tf.io.is_jpeg(contents),
+            # PIL's (and libjpeg's accurate) IDCT: the default fast one adds chroma noise.
+            lambda: tf.io.decode_jpeg(contents, channels=3, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_image(contents, channels=3, expand_animations=False),
+        )
+
+    def converted():
+        image = tf.numpy_function(load_rgb, [path], tf.uint8, stateful=False)
+        return tf.ensure_shape(image, [None, None, 3])
+
+    if not any_converted:
+        return native()
+    return tf.cond(tf.equal(route, _NATIVE), native, converted)
+
+
+# === Grayscale ===
+
+
+def grayscale_score(rgb):
+    """Mean absolute difference between the colour channels, in [0, 1]: 0 for a gray image.
+
+    ``rgb``: ``(..., H, W, 3)``, uint8 or float in [0, 1]; returns shape ``(...)``. Photos under
+    :data:`GRAYSCALE_THRESHOLD` (2 / 255) count as grayscale.
+
+    Example:
+
+    >>> grayscale_score(load_rgb("photos/cat.jpg"))   # e.g. 0.05
+    """
+    rgb = tf.convert_to_tensor(rgb)
+    rgb = tf.cast(rgb, tf.float32) / (255.0 if rgb.dtype == tf.uint8 else 1.0)
+    red, green, blue = tf.unstack(rgb, axis=-1)
+    difference = (tf.abs(red - green) + tf.abs(green - blue) + tf.abs(blue - red)) / 3.0
+    return tf.reduce_mean(difference, axis=[-2, -1])
+
+
+def is_grayscale(rgb, threshold=GRAYSCALE_THRESHOLD):
+    """Whether an image (or each of a batch) is grayscale or nearly so.
+
+    Example:
+
+    >>> is_grayscale(np.full((8, 8, 3), 128, np.uint8))   # True
+    """
+    return (grayscale_score(rgb) < threshold).numpy()
+
+
+def _map_files(function, files):
+    """``function(path)`` for each file in order, on a thread pool (PIL decoding releases the GIL)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(function, files))
+
+
+def find_grayscale(files, threshold=GRAYSCALE_THRESHOLD):
+    """The grayscale and near-grayscale photos among ``files``; files :func:`scan_files` skips
+    are left out.
+
+    Example:
+
+    >>> gray = set(find_grayscale(image_files("photos/")))
+    """
+    files, _ = scan_files(files)
+    scores = _map_files(lambda path: float(grayscale_score(load_rgb(path))), files)
+    return [path for path, score in zip(files, scores) if score < threshold]
+
+
+# === Colour-biased subsets ===
+
+
+def _hue_band(hue):
+    if isinstance(hue, str):
+        if hue not in HUE_BANDS:
+            raise ValueError(f"unknown hue {hue!r}; known: {sorted(HUE_BANDS)} or a (low, high) pair in degrees")
+        return HUE_BANDS[hue]
+    low, high = hue
+    return float(low), float(high)
+
+
+def _hue_shares(rgb, hue):
+    """``(share of saturated pixels, share of those whose hue lies in the band)``."""
+    low, high = _hue_band(hue)
+    hsv = skimage.color.rgb2hsv(np.asarray(rgb))
+    degrees = hsv[..., 0] * 360.0
+    saturated = (hsv[..., 1] >= MIN_SATURATION) & (hsv[..., 2] >= MIN_VALUE)
+    in_band = (degrees >= low) & (degrees <= high) if low <= high else (degrees >= low) | (degrees <= high)
+    count = saturated.sum()
+    return float(saturated.mean()), float((saturated & in_band).sum() / count) if count else 0.0
+
+
+def hue_fraction(rgb, hue):
+    """Fraction of the saturated pixels of ``rgb`` whose hue lies in the band ``hue``.
+
+    Saturated pixels have HSV saturation >= :data:`MIN_SATURATION` and value >=
+    :data:`MIN_VALUE`; ``hue`` is a name in :data:`HUE_BANDS` or ``(low, high)`` in degrees
+    (wrapping past 360 when ``low > high``). 0 for an image without saturated pixels.
+
+    Example:
+
+    >>> hue_fraction(load_rgb("photos/sea.jpg"), "blue")   # e.g. 0.8
+    """
+    return _hue_shares(rgb, hue)[1]
+
+
+def _thumbnail(path, size):
+    with Image.open(os.fsdecode(path)) as image:
+        image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+        image.thumbnail((size, size))
+        return _pil_to_rgb(image)
+
+
+def select_by_dominant_hue(files, hue, min_fraction=0.5, min_saturated=0.1, size=64):
+    """The files whose saturated pixels are dominated by one hue: the colour-biased training
+    subsets of the Chalmers report ("blue", "yellow", "green", "red").
+
+    A photo is kept when at least ``min_saturated`` of its pixels are saturated and at least
+    ``min_fraction`` of those lie in the hue band (:func:`hue_fraction`). Photos are judged on
+    a thumbnail of at most ``size`` pixels; files :func:`scan_files` skips are left out.
+
+    Example:
+
+    >>> yellow = select_by_dominant_hue(image_files("flowers/"), "yellow")
+    >>> data = make_dataset(yellow, 128, 16)
+    """
+    _hue_band(hue)
+    files, _ = scan_files(files)
+
+    def keep(path):
+        saturated, in_band = _hue_shares(_thumbnail(path, size), hue)
+        return saturated >= min_saturated and in_band >= min_fraction
+
+    return [path for path, selected in zip(files, _map_files(keep, files)) if selected]
+
+
+# === Geometry ===
+
+
+def _resize(image, height, width):
+    return tf.image.resize(image, tf.stack([height, width]), antialias=True)
+
+
+def _crop_square(image, size, random_values=None):
+    """Central (or, given uniform ``random_values``, random) square crop resized to ``size``."""
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    side = tf.minimum(height, width)
+    if random_values is None:
+        top, left = (height - side) // 2, (width - side) // 2
+    else:
+        low, high = RANDOM_CROP_SCALE
+        scale = low + (high - low) * random_values[0]
+        side = tf.maximum(1, tf.cast(tf.cast(side, tf.float32) * scale, tf.int32))
+        top = tf.cast(random_values[1] * tf.cast(height - side + 1, tf.float32), tf.int32)
+        left = tf.cast(random_values[2] * tf.cast(width - side + 1, tf.float32), tf.int32)
+        top, left = tf.minimum(top, height - side), tf.minimum(left, width - side)
+    return _resize(image[top : top + side, left : left + side], size, size)
+
+
+def _letterbox(image, size):
+    """Resize the longer side to ``size`` keeping the aspect ratio, pad with black to a square."""
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = size / tf.reduce_max(shape)
+    new = tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
+    resized = _resize(image, new[0], new[1])
+    return tf.image.pad_to_bounding_box(resized, (size - new[0]) // 2, (size - new[1]) // 2, size, size)
+
+
+def _fit(image, size, resize, random_values=None):
+    """uint8 ``(h, w, 3)`` -> uint8 ``(size, size, 3)`` by the ``resize`` mode."""
+    if resize == "pad":
+        image = _letterbox(image, size)
+    elif resize == "resize":
+        image = _resize(image, size, size)
+    else:
+        image = _crop_square(image, size, random_values if resize == "random_crop" else None)
+    return tf.ensure_shape(tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8), [size, size, 3])
+
+
+# === Colour conversion (per batch) ===
+
+_CONVERTERS = {}
+
+
+def _batch_converter(color_space):
+    """uint8 RGB batch -> normalised ``(luminance, chroma)``; XLA fuses the whole conversion."""
+    if color_space not in _CONVERTERS:
+
+        def convert(batch):
+            return color.rgb_to_model_input(tf.cast(batch, tf.float32) / 255.0, color_space)
+
+        _CONVERTERS[color_space] = tf.function(convert, jit_compile=True)
+    return _CONVERTERS[color_space]
+
+
+# === Pipeline ===
+
+
+def _as_uint8_images(array):
+    array = np.asarray(array)
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ValueError(f"an image array must have shape (N, H, W, 3), got {array.shape}")
+    if array.dtype == np.uint8:
+        return array
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"an image array must be uint8 or float in [0, 1], got {array.dtype}")
+    return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _file_source(source):
+    files = image_files(source) if isinstance(source, (str, os.PathLike)) else list(map(os.fspath, source))
+    entries, skipped = _scan(files)
+    if skipped:
+        warnings.warn(_skipped_message(skipped, len(files)), stacklevel=3)
+    if not entries:
+        raise ValueError(f"no decodable images among the {len(files)} files given")
+    paths = np.array([os.fsencode(path) for path, _ in entries], dtype=object)
+    routes = np.array([route for _, route in entries], dtype=np.int32)
+    any_converted = bool((routes == _CONVERTED).any())
+    elements = tf.data.Dataset.from_tensor_slices({"path": paths, "route": routes})
+    return elements, len(entries), lambda item: _decode(item["path"], item["route"], any_converted)
+
+
+def _kept(image, keep):
+    return keep
+
+
+def _image_only(image, keep):
+    return image
+
+
+def make_dataset(
+    source,
+    image_size,
+    batch_size,
+    color_space="lab",
+    resize="center_crop",
+    augment=False,
+    shuffle=True,
+    repeat=False,
+    cache=False,
+    drop_grayscale=True,
+    seed=None,
+):
+    """A ``tf.data.Dataset`` of normalised ``(luminance, chroma)`` float32 batches.
+
+    Args:
+        source: a folder (searched recursively), a list of image files, or an array
+            ``(N, H, W, 3)`` of uint8 or float in [0, 1] (converted to 8 bits).
+        image_size: side of the square output images.
+        batch_size: images per batch (the last batch may be smaller).
+        color_space: ``"lab"`` gives ``(L / 100, ab / 128)``, ``"yuv"`` gives ``(Y, UV scaled)``,
+            as :func:`colorzoo.color.rgb_to_model_input`.
+        resize: ``"center_crop"`` (central square), ``"random_crop"`` (a square of 80-100 % of the
+            shorter side at a random place), ``"pad"`` (letterbox: whole image, black borders, as
+            the Chalmers report) or ``"resize"`` (stretch to a square).
+        augment: random horizontal flips.
+        shuffle: reshuffle the files every epoch.
+        repeat: repeat forever (use with ``steps_per_epoch``).
+        cache: keep decoded images in memory after the first epoch (resized ones, or whole
+            decoded images for ``"random_crop"``).
+        drop_grayscale: drop photos whose :func:`grayscale_score` is under
+            :data:`GRAYSCALE_THRESHOLD`, decided inside the pipeline on each decoded image.
+        seed: makes shuffling, crops and flips reproducible.
+
+    Files that cannot be decoded are skipped and listed once in a warning (see
+    :func:`scan_files`); odd but decodable ones (CMYK, 16-bit, palette, RGBA, animated GIF,
+    WebP) are converted to RGB.
+
+    Example:
+
+    >>> data = make_dataset("photos/", image_size=128, batch_size=16, augment=True, seed=0)
+    >>> model.fit(data, epochs=10)
+    """
+    color._check_space(color_space)
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+    if isinstance(source, (np.ndarray, tf.Tensor)):
+        images = _as_uint8_images(source)
+        elements, count, load = tf.data.Dataset.from_tensor_slices(images), len(images), tf.identity
+    else:
+        elements, count, load = _file_source(source)
+    randomized = augment or resize == "random_crop"
+    deterministic_resize = resize != "random_crop"
+    autotune = tf.data.AUTOTUNE
+
+    def randomize(image, seed_pair):
+        values = tf.random.stateless_uniform([4], seed_pair)
+        if resize == "random_crop":
+            image = _fit(image, image_size, resize, values)
+        if augment:
+            image = tf.cond(values[3] < 0.5, lambda: tf.reverse(image, [1]), lambda: image)
+        return image
+
+    def prepare(item, seed_pair=None):
+        image = load(item)
+        keep = grayscale_score(image) >= GRAYSCALE_THRESHOLD if drop_grayscale else tf.constant(True)
+        if deterministic_resize:
+            image = _fit(image, image_size, resize)
+        if seed_pair is not None:
+            image = randomize(image, seed_pair)
+        return image, keep
+
+    def with_seeds(dataset):
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        return tf.data.Dataset.zip((dataset, seeds))
+
+    def decoded(dataset):
+        dataset = dataset.map(prepare, num_parallel_calls=autotune).ignore_errors(log_warning=True)
+        return dataset.filter(_kept).map(_image_only)
+
+    if cache:
+        dataset = decoded(elements).cache()
+        if shuffle:
+            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            dataset = dataset.repeat()
+        if randomized:
+            dataset = with_seeds(dataset).map(randomize, num_parallel_calls=autotune)
+    else:
+        dataset = elements
+        if shuffle:
+            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            dataset = dataset.repeat()
+        dataset = decoded(with_seeds(dataset) if randomized else dataset)
+    converter = _batch_converter(color_space)
+    return dataset.batch(batch_size).map(converter, num_parallel_calls=autotune).prefetch(autotune)

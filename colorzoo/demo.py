@@ -1,0 +1,83 @@
+"""``colorzoo demo``: colorize scikit-image's sample photos with the best shipped model.
+
+The colour photos that ship with scikit-image are turned gray, colorized at their full
+resolution, and written with a gray | colorized | original grid to the output folder; PSNR and
+colourfulness against the originals are printed beside the gray baseline.
+
+Example::
+
+    colorzoo demo --out demo
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+import skimage.data
+from PIL import Image
+
+from colorzoo import hub, inference, metrics
+
+DEMO_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
+
+
+def best_shipped_model():
+    """The shipped model with the highest mean PSNR on the evaluation sets (from the manifest)."""
+    entries = hub.shipped_weights()
+    if not entries:
+        return None
+    return max(entries, key=lambda name: entries[name].get("psnr", float("-inf")))
+
+
+def comparison_grid(rows, path):
+    """One figure: a row per photo, columns gray | colorized | original."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12, 3.6 * len(rows)))
+    FigureCanvasAgg(figure)
+    for row, (name, gray, colorized, original) in enumerate(rows):
+        for column, (title, image) in enumerate((("gray", gray), ("colorized", colorized), ("original", original))):
+            axes = figure.add_subplot(len(rows), 3, 3 * row + column + 1)
+            axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+            axes.set_title(f"{name}: {title}")
+            axes.axis("off")
+    figure.tight_layout()
+    inference.save_atomically(path, lambda handle: figure.savefig(handle, format="png", dpi=80))
+
+
+def run_demo(out_dir="demo", model_name=None):
+    """Colorize the sample photos into ``out_dir``; returns a process exit code."""
+    model_name = model_name or best_shipped_model()
+    if model_name is None:
+        print("colorzoo: error: no shipped weights in weights/ (see weights/README.md)", file=sys.stderr)
+        return 1
+    model = hub.pretrained(model_name)
+    for folder in ("gray", "colorized"):
+        os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
+    print(f"model: {model_name} (shipped weights, sha256 checked)")
+    print(f"{'photo':22} {'size':>10} {'seconds':>8} {'PSNR gray':>10} {'PSNR model':>11} {'colourful':>10} {'truth':>7}")
+    rows = []
+    for name in DEMO_PHOTOS:
+        original = getattr(skimage.data, name)()[..., :3]
+        gray = np.asarray(Image.fromarray(original).convert("L"))
+        gray_path = os.path.join(out_dir, "gray", f"{name}.png")
+        inference.save_atomically(gray_path, lambda handle: Image.fromarray(gray).save(handle, format="PNG"))
+        start = time.perf_counter()
+        colorized = inference.colorize(model, gray_path)
+        seconds = time.perf_counter() - start
+        out_path = os.path.join(out_dir, "colorized", f"{name}.png")
+        inference.save_atomically(out_path, lambda handle: Image.fromarray(colorized).save(handle, format="PNG"))
+        baseline = inference.to_gray(gray_path)
+        truth = original / 255.0
+        print(
+            f"{name:22} {original.shape[1]:>4}x{original.shape[0]:<5} {seconds:8.2f} "
+            f"{float(metrics.psnr(truth, baseline / 255.0)):10.2f} {float(metrics.psnr(truth, colorized / 255.0)):11.2f} "
+            f"{float(metrics.colorfulness(colorized)):10.1f} {float(metrics.colorfulness(original)):7.1f}"
+        )
+        rows.append((name, gray, colorized, original))
+    grid = os.path.join(out_dir, "comparison.png")
+    comparison_grid(rows, grid)
+    print(f"colorized photos: {os.path.join(out_dir, 'colorized')}/  comparison grid: {grid}")
+    return 0

@@ -1,0 +1,201 @@
+"""Conditional GAN training of a colorization generator, with ``fit`` (keras-io style).
+
+The report's two-stage recipe for pix2pix:
+
+1. L1 pretraining of the generator alone: :func:`pretrain_generator`, which is
+   ``compile_model(generator); generator.fit(...)`` with the registry recipe (Adam 2e-4,
+   beta_1 0.5, mean absolute error).
+2. Adversarial training: :class:`GANTrainer` wraps the generator and a PatchGAN discriminator;
+   its ``train_step`` updates both with two ``GradientTape`` s on the same batch.
+
+The trainer is not the artifact: ``trainer.generator`` is the model to save.
+
+Example:
+
+>>> generator = build_model("pix2pix", image_size=256)
+>>> pretrain_generator(generator, train_data, epochs=5)            # stage 1, L1 alone
+>>> trainer = pix2pix_trainer(generator)                           # stage 2, Adam 2e-4 / 0.5 for both
+>>> trainer.fit(train_data, validation_data=val_data, epochs=20)   # logs d_loss, g_loss, l1, ...
+>>> trainer.generator.save("pix2pix.keras")
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from colorzoo.models import build_model
+from colorzoo.models.pix2pix import patchgan_discriminator
+from colorzoo.training import compile_model
+
+LEARNING_RATE = 2e-4
+BETA_1 = 0.5
+L1_WEIGHT = 100.0
+
+
+class GANTrainer(keras.Model):
+    """Trains ``generator`` (L -> ab) against a conditional ``discriminator`` ((L, ab) -> logits).
+
+    The discriminator minimises the binary cross-entropy of its logits on real (L, ab) pairs
+    (label 1) and on (L, G(L)) (label 0), halved as in the pix2pix paper. The generator
+    minimises ``adversarial_weight * BCE(D(L, G(L)), 1) + l1_weight * |ab - G(L)|`` plus any
+    extra weighted losses. Losses are averaged per replica and divided by the number of
+    replicas, so under ``tf.distribute`` (whose optimizers sum gradients over replicas) each
+    step follows the mean over the global batch.
+
+    Logged: ``d_loss``, ``g_loss`` (the generator's total), ``g_adversarial``, ``l1`` and each
+    extra loss by name; ``evaluate`` and validation report the same without updating (as
+    ``val_l1``, ...).
+
+    Args:
+        generator: a functional model, normalised L (B, H, W, 1) -> normalised ab (B, H, W, 2).
+        discriminator: a model taking ``[luminance, ab]`` and returning logits of any shape
+            (one per image or per patch).
+        l1_weight: weight of the L1 term (the paper's lambda = 100).
+        extra_generator_losses: dict name -> ``(weight, fn)``, ``fn(ab_true, ab_pred, luminance)``
+            returning a scalar averaged over its batch (e.g. a perceptual or colourfulness loss).
+
+    Example:
+
+    >>> trainer = GANTrainer(build_model("pix2pix"), patchgan_discriminator(256))
+    >>> trainer.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    >>> trainer.fit(dataset_of_luminance_and_ab, epochs=10)
+    """
+
+    def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, extra_generator_losses=None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_weight = l1_weight
+        self.extra_generator_losses = dict(extra_generator_losses or {})
+        names = ["d_loss", "g_loss", "g_adversarial", "l1", *self.extra_generator_losses]
+        if len(set(names)) != len(names):
+            raise ValueError(f"extra_generator_losses may not reuse the names {names[:4]}")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    def compile(self, generator_optimizer, discriminator_optimizer, adversarial_weight=1.0, **kwargs):
+        """Set both optimizers and the adversarial weight; other arguments go to ``Model.compile``.
+
+        Under a ``mixed_float16`` policy the optimizers are wrapped in a ``LossScaleOptimizer``.
+        Call it inside the strategy's scope when training distributed.
+        """
+        super().compile(**kwargs)
+        optimizers = []
+        for optimizer, model in ((generator_optimizer, self.generator), (discriminator_optimizer, self.discriminator)):
+            if model.dtype_policy.name == "mixed_float16" and not isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer
+            ):
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            optimizer.build(model.trainable_variables)  # here, in the strategy's scope, not in a replica
+            optimizers.append(optimizer)
+        self.generator_optimizer, self.discriminator_optimizer = optimizers
+        self.adversarial_weight = adversarial_weight
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, luminance, training=None):
+        return self.generator(luminance, training=training)
+
+    def _gan_losses(self, luminance, ab, training):
+        """Every loss term, each the mean over this replica's batch, as a dict of scalars."""
+        fake_ab = ops.cast(self.generator(luminance, training=training), "float32")
+        real_logits = ops.cast(self.discriminator([luminance, ab], training=training), "float32")
+        fake_logits = ops.cast(self.discriminator([luminance, fake_ab], training=training), "float32")
+
+        def cross_entropy(logits, label):
+            return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits, from_logits=True))
+
+        losses = {
+            "d_loss": 0.5 * (cross_entropy(real_logits, 1.0) + cross_entropy(fake_logits, 0.0)),
+            "g_adversarial": cross_entropy(fake_logits, 1.0),
+            "l1": ops.mean(ops.abs(ops.cast(ab, "float32") - fake_ab)),
+        }
+        losses["g_loss"] = self.adversarial_weight * losses["g_adversarial"] + self.l1_weight * losses["l1"]
+        for name, (weight, loss_fn) in self.extra_generator_losses.items():
+            losses[name] = ops.cast(loss_fn(ab, fake_ab, luminance), "float32")
+            losses["g_loss"] = losses["g_loss"] + weight * losses[name]
+        return losses
+
+    def _update_trackers(self, losses, luminance):
+        batch_size = ops.shape(luminance)[0]
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name], sample_weight=batch_size)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        luminance, ab = data
+        replicas = self.distribute_strategy.num_replicas_in_sync  # the optimizers sum replicas' gradients
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            losses = self._gan_losses(luminance, ab, training=True)
+            generator_loss = self.generator_optimizer.scale_loss(losses["g_loss"] / replicas)
+            discriminator_loss = self.discriminator_optimizer.scale_loss(losses["d_loss"] / replicas)
+        for tape, loss, model, optimizer in (
+            (generator_tape, generator_loss, self.generator, self.generator_optimizer),
+            (discriminator_tape, discriminator_loss, self.discriminator, self.discriminator_optimizer),
+        ):
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return self._update_trackers(losses, luminance)
+
+    def test_step(self, data):
+        luminance, ab = data
+        return self._update_trackers(self._gan_losses(luminance, ab, training=False), luminance)
+
+
+def pretrain_generator(generator, dataset, epochs=1, name=None, learning_rate=None, **fit_kwargs):
+    """Stage 1 of the two-stage recipe: train ``generator`` alone with its registry recipe (L1).
+
+    ``name`` picks another registry recipe (default: ``generator.name``); other keyword
+    arguments go to ``fit`` (``validation_data``, ``callbacks``, ...). Returns the ``History``.
+
+    Example:
+
+    >>> pretrain_generator(build_model("pix2pix", backbone="resnet18"), train_data, epochs=5)
+    """
+    compile_model(generator, name=name, learning_rate=learning_rate)
+    return generator.fit(dataset, epochs=epochs, **fit_kwargs)
+
+
+def pix2pix_trainer(
+    generator=None,
+    image_size=256,
+    backbone="unet",
+    width=1.0,
+    discriminator_width=None,
+    learning_rate=None,
+    l1_weight=L1_WEIGHT,
+    extra_generator_losses=None,
+    **generator_kwargs,
+):
+    """A compiled :class:`GANTrainer` with the report's optimizers (Adam 2e-4, beta_1 0.5, both).
+
+    Args:
+        generator: a built generator; ``None`` builds ``pix2pix(image_size, backbone, width,
+            **generator_kwargs)``. A given generator fixes the image size.
+        discriminator_width: width of the PatchGAN; ``None`` matches the generator (its first
+            convolution's filters / 64).
+        learning_rate: both optimizers' learning rate (default 2e-4).
+        l1_weight, extra_generator_losses: as :class:`GANTrainer`.
+
+    Build it inside ``strategy.scope()`` to train distributed.
+
+    Example:
+
+    >>> trainer = pix2pix_trainer(image_size=128, width=0.5)
+    >>> trainer.fit(train_data, epochs=10)
+    >>> trainer.generator.save("pix2pix.keras")
+    """
+    if generator is None:
+        generator = build_model("pix2pix", image_size=image_size, backbone=backbone, width=width, **generator_kwargs)
+    if discriminator_width is None:
+        first_conv = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D))
+        discriminator_width = first_conv.filters / 64
+    discriminator = patchgan_discriminator(generator.input_shape[1], width=discriminator_width)
+    trainer = GANTrainer(generator, discriminator, l1_weight=l1_weight, extra_generator_losses=extra_generator_losses)
+    learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
+    trainer.compile(
+        keras.optimizers.Adam(learning_rate, beta_1=BETA_1, name="generator_adam"),
+        keras.optimizers.Adam(learning_rate, beta_1=BETA_1, name="discriminator_adam"),
+    )
+    return trainer

@@ -1,0 +1,81 @@
+"""Loading models safely: user ``.keras`` files and the shipped, sha256-checked weights.
+
+Example:
+
+>>> model = colorzoo.load_model("runs/resnet/best.keras")   # safe_mode, clear errors
+>>> model = colorzoo.pretrained("resnet18_decoder")          # shipped weights, hash checked
+"""
+
+import hashlib
+import json
+import os
+import zipfile
+
+import keras
+
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
+MANIFEST = "manifest.json"
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot or must not be loaded; the message names the file and the problem."""
+
+
+def load_model(path):
+    """Load a ``.keras`` file with Keras safe mode (no ``Lambda``, no foreign code).
+
+    Raises :class:`ModelFileError` naming the file and the problem: missing, not a Keras
+    archive, refused by safe mode, or holding layer classes colorzoo does not know.
+    """
+    import colorzoo.models  # noqa: F401  registers every custom object
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a .keras model archive")
+    try:
+        return keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises ValueError, TypeError, KeyError ... for bad archives
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "safe_mode" in str(error) or "Lambda" in str(error):
+            raise ModelFileError(
+                f"{path}: refused: the file holds code (a Lambda layer or a Python function) "
+                "that colorzoo will not run; only models made of registered layers load"
+            ) from error
+        if "Could not locate" in str(error) or "Unknown" in str(error):
+            raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {message}") from error
+        raise ModelFileError(f"{path}: cannot be loaded as a colorzoo model: {message}") from error
+
+
+def sha256_of(path, chunk_size=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def shipped_weights(weights_dir=WEIGHTS_DIR):
+    """The manifest of shipped weights: registry name -> entry (file, sha256, image_size, ...)."""
+    manifest = os.path.join(weights_dir, MANIFEST)
+    if not os.path.exists(manifest):
+        return {}
+    with open(manifest) as file:
+        return json.load(file)
+
+
+def pretrained(name, weights_dir=WEIGHTS_DIR):
+    """The shipped trained model ``name``, loaded after its sha256 is checked against the manifest."""
+    entries = shipped_weights(weights_dir)
+    if name not in entries:
+        shipped = ", ".join(sorted(entries)) or "none yet"
+        raise ModelFileError(f"no shipped weights for {name!r} (shipped: {shipped}); train one with `colorzoo train`")
+    entry = entries[name]
+    path = os.path.join(weights_dir, entry["file"])
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: shipped weights file is missing (git lfs or a partial clone?)")
+    actual = sha256_of(path)
+    if actual != entry["sha256"]:
+        raise ModelFileError(f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
+    return load_model(path)

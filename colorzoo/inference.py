@@ -1,0 +1,458 @@
+"""Full-resolution colorization: the model sees a small L, the user gets every original pixel.
+
+The luminance of the input is computed at full resolution and kept; only a resized copy goes
+through the model (at its registered native size, or a chosen one). The predicted chroma
+(ab, or UV for YUV models) is upsampled bilinearly to the original size and recombined with
+the original luminance, so the output has the input's exact lightness and only gains colour.
+Where a predicted colour falls outside the sRGB gamut its chroma is shrunk instead of clipping
+the RGB values, which would change the lightness.
+
+Example:
+
+>>> model = colorzoo.build_model("unet_sequential")
+>>> rgb = colorize(model, "old_photo.jpg")                 # (H, W, 3) uint8, any H and W
+>>> colorize_files(model, ["scans/"], "colorized/", skip_existing=True)
+"""
+
+import collections
+import logging
+import os
+import uuid
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps
+
+from colorzoo import color
+from colorzoo.data import image_files
+from colorzoo.models import model_info
+from colorzoo.models.registry import ModelInfo
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "jpg": ("JPEG", ".jpg")}
+# Errors of an unreadable or unsupported image file (PIL raises OSError subclasses and
+# DecompressionBombError; load_image raises ValueError for unsupported pixel layouts).
+LOAD_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
+CHUNK_PIXELS = 1 << 20  # full-resolution colour conversions run on at most a megapixel at a time
+MIN_BLOCK = 1 << 16
+GAMUT_TOLERANCE = 0.002  # normalised luminance change (0.2 L or 0.5 / 255 Y) counted as "out of gamut"
+GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1/256 precision)
+
+_PREDICTORS = weakref.WeakKeyDictionary()
+
+
+# === Reading images ===
+
+
+def load_image(image):
+    """Pixels of a path, PIL image or array, EXIF orientation applied, alpha dropped.
+
+    Returns ``(H, W)`` for gray and ``(H, W, 3)`` for colour input, as ``uint8``, ``uint16``
+    (16-bit images) or ``float32`` in [0, 1] (float arrays, PIL ``"F"`` images). Palette
+    images become RGB. Raises ``OSError`` for unreadable files and ``ValueError`` for
+    unsupported arrays.
+
+    Example:
+
+    >>> load_image("scan.png").shape
+    (333, 517)
+    """
+    if isinstance(image, (str, os.PathLike)):
+        with Image.open(image) as opened:
+            ImageOps.exif_transpose(opened, in_place=True)
+            return _pil_pixels(opened)
+    if isinstance(image, Image.Image):
+        return _pil_pixels(ImageOps.exif_transpose(image))
+    return _array_pixels(np.asarray(image))
+
+
+def _pil_pixels(image):
+    if image.mode in ("1", "L", "LA", "La"):
+        return np.asarray(image if image.mode == "L" else image.convert("L"))
+    if image.mode.startswith("I"):  # 16-bit gray: I;16, I;16B, or I holding 0..65535
+        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+    if image.mode == "F":
+        return _array_pixels(np.asarray(image))
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
+def _array_pixels(array):
+    if array.ndim == 3 and array.shape[-1] in (1, 2):  # gray, gray + alpha
+        array = array[..., 0]
+    elif array.ndim == 3 and array.shape[-1] == 4:  # RGBA
+        array = array[..., :3]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] != 3) or 0 in array.shape:
+        raise ValueError(f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got shape {array.shape}")
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    if array.dtype.kind == "f":
+        return np.clip(np.nan_to_num(array.astype(np.float32, copy=False)), 0.0, 1.0)
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected uint8, uint16, bool or float pixels in [0, 1], got {array.dtype}")
+    return array
+
+
+def to_float_rgb(pixels):
+    """:func:`load_image` pixels -> float32 RGB ``(H, W, 3)`` in [0, 1] (gray is replicated)."""
+    pixels = _array_pixels(np.asarray(pixels))
+    rgb = pixels.astype(np.float32) / np.float32(_scale_of(pixels))
+    return np.repeat(rgb[..., None], 3, axis=-1) if rgb.ndim == 2 else rgb
+
+
+def _scale_of(pixels):
+    return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
+
+
+# === Full-resolution colour conversions, in fixed-size blocks of pixels ===
+
+
+def _bucket(count):
+    """Block size for ``count`` pixels: MIN_BLOCK times a power of 4, at most CHUNK_PIXELS, so
+    the XLA-compiled conversions below compile for three shapes only."""
+    size = MIN_BLOCK
+    while size < min(count, CHUNK_PIXELS):
+        size *= 4
+    return size
+
+
+def _blocks(count):
+    size = _bucket(count)
+    return [(start, min(start + size, count), size) for start in range(0, count, size)]
+
+
+def _padded(array, size):
+    return np.pad(array, [(0, size - len(array))] + [(0, 0)] * (array.ndim - 1))
+
+
+@tf.function(jit_compile=True)
+def _luminance_block(rgb, color_space):
+    """``(N, 3)`` RGB -> ``(N,)`` normalised luminance."""
+    return color.rgb_to_luminance(rgb, color_space)[:, 0]
+
+
+@tf.function(jit_compile=True)
+def _rgb_block(luminance, chroma, color_space):
+    """``(N, 1)`` luminance, ``(N, 2)`` chroma -> RGB ``(N, 3)`` and whether clipping kept the luminance."""
+    rgb = color.model_output_to_rgb(luminance, chroma, color_space)
+    kept = tf.abs(color.rgb_to_luminance(rgb, color_space) - luminance)[:, 0] <= GAMUT_TOLERANCE
+    return rgb, kept
+
+
+def _rgb_of(luminance, chroma, color_space):
+    count = len(luminance)
+    size = _bucket(count)
+    rgb, kept = _rgb_block(_padded(luminance, size), _padded(chroma, size), color_space)
+    return rgb.numpy()[:count], kept.numpy()[:count]
+
+
+def luminance_of(pixels, color_space="lab"):
+    """Normalised luminance ``(H, W)`` float32 of :func:`load_image` pixels (L / 100 or Y).
+
+    A colour image gives the luminance of its gray version, computed a block of pixels at a time.
+    """
+    height, width = pixels.shape[:2]
+    flat = pixels.reshape(height * width, -1)
+    luminance = np.empty(height * width, np.float32)
+    for start, stop, size in _blocks(len(flat)):
+        rgb = np.broadcast_to(flat[start:stop].astype(np.float32) / np.float32(_scale_of(pixels)), (stop - start, 3))
+        luminance[start:stop] = _luminance_block(_padded(rgb, size), color_space).numpy()[: stop - start]
+    return luminance.reshape(height, width)
+
+
+def _rgb_keeping_luminance(luminance, chroma, color_space):
+    """``(N, 1)`` luminance and ``(N, 2)`` chroma -> ``(N, 3)`` RGB with that luminance.
+
+    Colours whose clipped RGB would change the luminance get their chroma scaled down by
+    bisection to the largest scale that keeps it.
+    """
+    rgb, kept = _rgb_of(luminance, chroma, color_space)
+    outside = np.flatnonzero(~kept)
+    if outside.size:
+        luminance, chroma = luminance[outside], chroma[outside]
+        low, high = np.zeros((outside.size, 1), np.float32), np.ones((outside.size, 1), np.float32)
+        for _ in range(GAMUT_STEPS):
+            middle = (low + high) / 2
+            ok = _rgb_of(luminance, chroma * middle, color_space)[1][:, None]
+            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+        rgb[outside] = _rgb_of(luminance, chroma * low, color_space)[0]
+    return rgb
+
+
+def recombine(luminance, chroma, color_space="lab"):
+    """Full-resolution luminance ``(H, W)`` + chroma ``(H, W, 2)`` (normalised) -> RGB uint8.
+
+    Works in float32 on blocks of pixels, writing into the output array; out-of-gamut colours
+    lose chroma rather than lightness.
+    """
+    height, width = luminance.shape
+    luminance = luminance.reshape(-1, 1)
+    chroma = chroma.reshape(-1, 2).astype(np.float32, copy=False)
+    rgb = np.empty((height * width, 3), np.uint8)
+    for start, stop, _ in _blocks(len(luminance)):
+        block = _rgb_keeping_luminance(luminance[start:stop], chroma[start:stop], color_space)
+        rgb[start:stop] = np.rint(block * 255.0)
+    return rgb.reshape(height, width, 3)
+
+
+def to_gray(image, color_space="lab"):
+    """The gray RGB uint8 image (R = G = B) with the luminance of ``image``: chroma 0, the
+    "no colour" baseline."""
+    luminance = luminance_of(load_image(image), color_space)
+    flat = luminance.reshape(-1, 1)
+    gray = np.empty(len(flat), np.uint8)
+    for start, stop, _ in _blocks(len(flat)):
+        rgb, _ = _rgb_of(flat[start:stop], np.zeros((stop - start, 2), np.float32), color_space)
+        gray[start:stop] = np.rint(rgb.mean(axis=-1) * 255.0)
+    return np.repeat(gray.reshape(luminance.shape)[..., None], 3, axis=-1)
+
+
+# === Prediction ===
+
+
+def model_spec(model):
+    """The registry :class:`ModelInfo` of ``model`` (by ``model.name``).
+
+    A model unknown to the registry is treated as a Lab model predicting ab at 256 px, stride 1.
+    """
+    try:
+        return model_info(model.name)
+    except ValueError:
+        return ModelInfo(name=model.name, builder=None)
+
+
+def _pair(size):
+    return (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
+
+
+def run_size(model, size=None):
+    """``(height, width)`` the model runs at: its fixed input shape, else ``size`` or its
+    registered native size, rounded to a multiple of the registered stride."""
+    fixed = tuple(model.input_shape[1:3])
+    if None not in fixed:
+        if size is not None and _pair(size) != fixed:
+            raise ValueError(f"{model.name} has a fixed input size {fixed}; got size={size}")
+        return fixed
+    info = model_spec(model)
+    stride = info.stride
+    return tuple(max(stride, round(side / stride) * stride) for side in _pair(size or info.native_size))
+
+
+def _predictor(model):
+    """A ``tf.function`` calling ``model(x, training=False)``, traced once per model."""
+    predict = _PREDICTORS.get(model)
+    if predict is None:
+        model_ref = weakref.ref(model)  # the cache must not keep the model alive
+        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+
+        @tf.function(input_signature=[signature])
+        def predict(luminance):
+            return model_ref()(luminance, training=False)
+
+        _PREDICTORS[model] = predict
+    return predict
+
+
+def predict_chroma(model, luminance, size=None):
+    """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
+
+    The luminance is resized (antialiased) to :func:`run_size`; the prediction (decoded from
+    bin logits for ``"ab_bins"`` models) is upsampled bilinearly back to ``(H, W)``.
+    """
+    height, width = luminance.shape
+    small = tf.image.resize(luminance[None, :, :, None], run_size(model, size), antialias=True)
+    output = _predictor(model)(small)
+    if model_spec(model).output == "ab_bins":
+        from colorzoo.models.zhang_classification import decode_ab
+
+        output = decode_ab(output)  # annealed mean, T = 0.38
+    output = tf.cast(output, tf.float32)
+    return tf.image.resize(output[0], (height, width), method="bilinear").numpy()
+
+
+def colorize(model, image, size=None):
+    """Colorize one image of any size, aspect ratio and mode; returns RGB uint8 ``(H, W, 3)``.
+
+    Args:
+        model: a colorzoo model (registry name as ``model.name``, e.g. from ``build_model``
+            or a loaded ``.keras`` file).
+        image: a path, PIL image or array (gray, RGB, RGBA, palette, 16-bit, float in [0, 1]);
+            colour input is reduced to its luminance first. EXIF orientation is applied.
+        size: side (or ``(height, width)``) the model runs at; default the registered native
+            size, or the model's fixed input size.
+
+    The output keeps the input's full-resolution luminance (L, or Y for YUV models) up to
+    rounding; only the predicted chroma is upsampled.
+
+    Example:
+
+    >>> rgb = colorize(colorzoo.build_model("unet_sequential"), "portrait_1890.jpg")
+    >>> Image.fromarray(rgb).save("portrait_1890_color.png")
+    """
+    color_space = model_spec(model).color_space
+    luminance = luminance_of(load_image(image), color_space)
+    return recombine(luminance, predict_chroma(model, luminance, size), color_space)
+
+
+# === Files ===
+
+
+def expand_inputs(inputs):
+    """``(path, folder it came from or None)`` for each file and each image inside each folder."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    expanded = []
+    for item in map(os.fspath, inputs):
+        if os.path.isdir(item):
+            expanded += [(path, item) for path in image_files(item)]
+        elif os.path.exists(item):
+            expanded.append((item, None))
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+    return expanded
+
+
+def save_atomically(path, write):
+    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Creates missing folders; a failed write leaves neither a partial ``path`` nor the temporary.
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(temporary, "xb") as handle:
+            write(handle)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _plan_outputs(inputs, output_dir, suffix, extension, compare):
+    """``(input, output, figure or None)``; folders keep their layout, clashing names keep their extension."""
+    output_root = os.path.realpath(output_dir)
+    jobs = []
+    for path, folder in expand_inputs(inputs):
+        inside_output = os.path.realpath(path).startswith(output_root + os.sep)
+        if folder is not None and inside_output and os.path.realpath(folder) != output_root:
+            continue  # earlier outputs in a subfolder of an input folder are not inputs
+        relative = os.path.relpath(path, folder) if folder is not None else os.path.basename(path)
+        jobs.append((path, os.path.join(output_dir, relative)))
+    counts = collections.Counter(os.path.splitext(target)[0] for _, target in jobs)
+    plan = []
+    for path, target in jobs:
+        stem, source_extension = os.path.splitext(target)
+        if counts[stem] > 1:  # a.jpg and a.png would both become a.png
+            stem = f"{stem}_{source_extension.lstrip('.').lower()}"
+        plan.append((path, stem + suffix + extension, stem + suffix + "_compare.png" if compare else None))
+    targets = [os.path.realpath(target) for _, *pair in plan for target in pair if target is not None]
+    if len(set(targets)) < len(targets):
+        raise ValueError("two outputs would share a file name; colorize those inputs separately")
+    sources = {os.path.realpath(path): path for path, _ in jobs}
+    for target in targets:
+        if target in sources:
+            raise ValueError(f"refusing to overwrite the input {sources[target]}; choose another output_dir or suffix")
+    return plan
+
+
+def colorize_files(
+    model,
+    inputs,
+    output_dir,
+    size=None,
+    skip_existing=False,
+    suffix="",
+    progress=True,
+    output_format="png",
+    compare=False,
+):
+    """Colorize image files and folders (recursively) into ``output_dir``.
+
+    Args:
+        model: a colorzoo model.
+        inputs: a path or a list of files and folders; folders keep their layout below ``output_dir``.
+        output_dir: created if missing; must not be an existing file.
+        size: model run size (see :func:`colorize`).
+        skip_existing: leave outputs that already exist alone (resume an interrupted run).
+        suffix: appended to each output name stem (``photo.jpg`` -> ``photo_color.png``).
+        progress: show a ``keras.utils.Progbar``.
+        output_format: ``"png"`` or ``"jpeg"`` (quality 95).
+        compare: also write ``<stem><suffix>_compare.png``, a :func:`compare_figure` of the
+            gray input, the colorization and (for colour inputs) the original.
+
+    Outputs never replace an input (a ``ValueError`` is raised before any work) and are
+    written atomically. Unreadable images are skipped with a one-line log message.
+
+    Returns:
+        ``{"written": [outputs], "skipped": [existing outputs], "failed": [inputs]}``.
+
+    Example:
+
+    >>> summary = colorize_files(model, ["scans/"], "colorized/", suffix="_color")
+    >>> len(summary["written"]), summary["failed"]
+    """
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"output_format must be one of {sorted(OUTPUT_FORMATS)}, got {output_format!r}")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise NotADirectoryError(f"output_dir {output_dir} is an existing file")
+    pil_format, extension = OUTPUT_FORMATS[output_format]
+    plan = _plan_outputs(inputs, output_dir, suffix, extension, compare)
+    summary = {"written": [], "skipped": [], "failed": []}
+    bar = keras.utils.Progbar(len(plan), unit_name="image") if progress and plan else None
+    for done, (path, output, figure) in enumerate(plan, start=1):
+        if skip_existing and os.path.exists(output):
+            summary["skipped"].append(output)
+        else:
+            try:
+                pixels = load_image(path)
+            except LOAD_ERRORS as error:
+                logger.warning("skipping %s: %s", path, error_line(error))
+                summary["failed"].append(path)
+            else:
+                colorized = colorize(model, pixels, size)
+                image = Image.fromarray(colorized)
+                save_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
+                summary["written"].append(output)
+                if figure is not None:
+                    compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure)
+        if bar is not None:
+            bar.update(done)
+    return summary
+
+
+def error_line(error):
+    """The first line of an exception's message (its class name if it has none)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def compare_figure(gray, colorized, original=None, *, path):
+    """Save a side-by-side figure gray | colorized | original (if given) to ``path``.
+
+    Each image may be a path, PIL image or array; ``gray`` is shown as its luminance.
+    Uses matplotlib's Agg canvas, without pyplot or any global state.
+
+    Example:
+
+    >>> compare_figure("scan.jpg", colorize(model, "scan.jpg"), "truth.jpg", path="compare.png")
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    panels = [("gray", to_gray(gray)), ("colorized", to_float_rgb(load_image(colorized)))]
+    if original is not None:
+        panels.append(("original", to_float_rgb(load_image(original))))
+    height, width = panels[0][1].shape[:2]
+    figure = Figure(figsize=(4 * len(panels), 4 * height / width + 0.5))
+    FigureCanvasAgg(figure)
+    for index, (title, image) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), index)
+        axes.imshow(image)
+        axes.set_title(title)
+        axes.axis("off")
+    figure.tight_layout()
+    extension = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    save_atomically(path, lambda handle: figure.savefig(handle, format=extension, dpi=100))

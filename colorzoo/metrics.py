@@ -1,0 +1,249 @@
+"""Colorization metrics: PSNR, SSIM, ab errors, colourfulness, CIEDE2000, and ``evaluate``.
+
+Images are RGB, float in [0, 1] or uint8, with an optional leading batch axis; every metric
+returns one value per image. PSNR and SSIM follow ``tf.image`` (max value 1, SSIM with an
+11 x 11 Gaussian window of sigma 1.5, averaged over the RGB channels).
+
+Colourfulness is Hasler & Suesstrunk (2003) on 0-255 RGB, with rg = R - G and
+yb = (R + G) / 2 - B:
+
+- ``"hasler"``: the paper, M = sqrt(std_rg^2 + std_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2).
+- ``"absolute"``: the same on |rg| and |yb|, the widespread implementation whose numbers
+  DDColor and CT2 report.
+
+Example:
+
+>>> image_metrics(luminance, true_ab, predicted_ab, "lab")          # batch means, for callbacks
+{'psnr': <tf.Tensor: ... 24.1>, 'ssim': <tf.Tensor: ... 0.93>}
+>>> result = evaluate(model, "val_photos/", image_size=256, csv_path="scores.csv")
+>>> result["means"]["gray"]["psnr"], result["means"][model.name]["psnr"]
+"""
+
+import csv
+import io
+import json
+import logging
+
+import keras
+import numpy as np
+import skimage.color
+import tensorflow as tf
+
+from colorzoo import color, inference
+
+logger = logging.getLogger(__name__)
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+COLORFULNESS_FORMS = ("hasler", "absolute")
+GRAY_BASELINE = "gray"
+SCORES = (
+    "psnr",
+    "ssim",
+    "ab_l1",
+    "ab_mse",
+    "ciede2000",
+    "colorfulness_hasler",
+    "colorfulness_absolute",
+    "delta_colorfulness_hasler",
+    "delta_colorfulness_absolute",
+)
+
+
+def _unit_tensor(rgb):
+    """uint8 / uint16 / float images -> float32 tensor in [0, 1]."""
+    return tf.image.convert_image_dtype(tf.convert_to_tensor(rgb), tf.float32)
+
+
+def _unit_array(rgb):
+    rgb = np.asarray(rgb)
+    if rgb.dtype.kind == "f":
+        return rgb.astype(np.float64)
+    return rgb / float(np.iinfo(rgb.dtype).max)
+
+
+# === Fidelity ===
+
+
+def psnr(true_rgb, pred_rgb):
+    """Peak signal-to-noise ratio in dB per image (``inf`` for identical images); float32 tensor."""
+    return tf.image.psnr(_unit_tensor(true_rgb), _unit_tensor(pred_rgb), max_val=1.0)
+
+
+def ssim(true_rgb, pred_rgb):
+    """Structural similarity per image (Gaussian 11 x 11, sigma 1.5, channel mean); float32 tensor.
+
+    Images must be at least 11 pixels on each side.
+    """
+    return tf.image.ssim(
+        _unit_tensor(true_rgb), _unit_tensor(pred_rgb), max_val=1.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA
+    )
+
+
+def ab_l1(true_ab, pred_ab):
+    """Mean absolute chroma error per image, in the units of the inputs (``(..., H, W, 2)``)."""
+    return np.mean(np.abs(np.asarray(true_ab, np.float64) - pred_ab), axis=(-3, -2, -1))
+
+
+def ab_mse(true_ab, pred_ab):
+    """Mean squared chroma error per image, in the units of the inputs squared."""
+    return np.mean(np.square(np.asarray(true_ab, np.float64) - pred_ab), axis=(-3, -2, -1))
+
+
+def mean_ciede2000(true_lab, pred_lab):
+    """Mean CIEDE2000 colour difference per image (``skimage.color.deltaE_ciede2000``) of Lab images."""
+    return np.mean(skimage.color.deltaE_ciede2000(true_lab, pred_lab, channel_axis=-1), axis=(-2, -1))
+
+
+def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab"):
+    """Batch-mean ``{"psnr", "ssim"}`` of the RGB images rebuilt from normalised (L, chroma) batches.
+
+    Both images share the luminance, so the scores measure the chroma alone; this is what
+    ``colorzoo.training.ValidationImageMetrics`` logs as ``val_psnr`` and ``val_ssim``.
+    """
+    truth = color.model_output_to_rgb(luminance, true_chroma, color_space)
+    prediction = color.model_output_to_rgb(luminance, pred_chroma, color_space)
+    return {"psnr": tf.reduce_mean(psnr(truth, prediction)), "ssim": tf.reduce_mean(ssim(truth, prediction))}
+
+
+# === Colourfulness ===
+
+
+def colorfulness(rgb, form="hasler"):
+    """Hasler & Suesstrunk (2003) colourfulness per image, on the 0-255 scale.
+
+    Args:
+        rgb: ``(..., H, W, 3)`` uint8, or float in [0, 1].
+        form: ``"hasler"`` (signed opponent channels, the paper) or ``"absolute"``
+            (|rg| and |yb|, as in the numbers DDColor and CT2 report).
+
+    Example:
+
+    >>> colorfulness(np.full((8, 8, 3), 0.5))    # any gray image
+    0.0
+    """
+    if form not in COLORFULNESS_FORMS:
+        raise ValueError(f"form must be one of {COLORFULNESS_FORMS}, got {form!r}")
+    rgb = _unit_array(rgb) * 255.0
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg = red - green
+    yb = 0.5 * (red + green) - blue
+    if form == "absolute":
+        rg, yb = np.abs(rg), np.abs(yb)
+    axes = (-2, -1)
+    spread = np.sqrt(np.var(rg, axis=axes) + np.var(yb, axis=axes))
+    offset = np.sqrt(np.mean(rg, axis=axes) ** 2 + np.mean(yb, axis=axes) ** 2)
+    return spread + 0.3 * offset
+
+
+def delta_colorfulness(pred_rgb, true_rgb, form="hasler"):
+    """``|colorfulness(pred) - colorfulness(truth)|`` per image."""
+    return np.abs(colorfulness(pred_rgb, form) - colorfulness(true_rgb, form))
+
+
+# === Evaluation ===
+
+
+def image_scores(true_rgb, pred_rgb):
+    """Every score of one ``(H, W, 3)`` prediction against its ground truth, as a dict of floats.
+
+    ab errors and CIEDE2000 are in Lab units (skimage ``rgb2lab``).
+    """
+    true_rgb, pred_rgb = _unit_array(true_rgb).astype(np.float32), _unit_array(pred_rgb).astype(np.float32)
+    true_lab, pred_lab = skimage.color.rgb2lab(true_rgb), skimage.color.rgb2lab(pred_rgb)
+    scores = {
+        "psnr": psnr(true_rgb, pred_rgb),
+        "ssim": ssim(true_rgb, pred_rgb),
+        "ab_l1": ab_l1(true_lab[..., 1:], pred_lab[..., 1:]),
+        "ab_mse": ab_mse(true_lab[..., 1:], pred_lab[..., 1:]),
+        "ciede2000": mean_ciede2000(true_lab, pred_lab),
+    }
+    for form in COLORFULNESS_FORMS:
+        scores[f"colorfulness_{form}"] = colorfulness(pred_rgb, form)
+        scores[f"delta_colorfulness_{form}"] = delta_colorfulness(pred_rgb, true_rgb, form)
+    return {key: float(value) for key, value in scores.items()}
+
+
+def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=None, progress=True):
+    """Score ``model`` on image files against their own colours, beside the gray baseline.
+
+    Each image is reduced to its luminance and colorized with
+    :func:`colorzoo.inference.colorize`, so the scores measure what users get. The gray
+    baseline (chroma 0, through the same pipeline) is always scored on the same images.
+
+    Args:
+        model: a colorzoo model.
+        files: a path or a list of image files and folders (searched recursively).
+        image_size: if given, each ground truth is first resized to ``image_size`` x
+            ``image_size`` (the usual 256 x 256 protocol); default: full resolution.
+        size: model run size passed to ``colorize`` (default: the native size).
+        csv_path: write the per-image rows and the mean rows (file ``"(mean)"``) as CSV.
+        json_path: write the whole result as JSON.
+        progress: show a ``keras.utils.Progbar``.
+
+    Returns:
+        ``{"model", "images", "skipped", "rows", "means"}``: ``rows`` holds one dict per image
+        and method (``model.name`` and ``"gray"``) with every score of :data:`SCORES`;
+        ``means[method][score]`` the means; unreadable files are listed in ``skipped`` and
+        logged with a one-line warning each.
+
+    Example:
+
+    >>> result = evaluate(model, "val/", image_size=256, json_path="val_scores.json")
+    >>> result["means"]["gray"]["ciede2000"] > result["means"][model.name]["ciede2000"]
+    """
+    color_space = inference.model_spec(model).color_space
+    paths = [path for path, _ in inference.expand_inputs(files)]
+    rows, skipped = [], []
+    bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
+    for done, path in enumerate(paths, start=1):
+        try:
+            truth = inference.to_float_rgb(inference.load_image(path))
+        except inference.LOAD_ERRORS as error:
+            logger.warning("skipping unreadable image %s: %s", path, inference.error_line(error))
+            skipped.append(path)
+        else:
+            if image_size is not None:
+                truth = tf.image.resize(truth, (image_size, image_size), antialias=True).numpy().clip(0.0, 1.0)
+            outputs = {
+                model.name: inference.colorize(model, truth, size),
+                GRAY_BASELINE: inference.to_gray(truth, color_space),
+            }
+            rows += [{"file": path, "method": method, **image_scores(truth, rgb)} for method, rgb in outputs.items()]
+        if bar is not None:
+            bar.update(done)
+    if skipped:
+        logger.warning("evaluate skipped %d unreadable file(s)", len(skipped))
+    means = {
+        method: {key: float(np.mean([row[key] for row in rows if row["method"] == method])) for key in SCORES}
+        for method in (model.name, GRAY_BASELINE)
+        if any(row["method"] == method for row in rows)
+    }
+    images = len(paths) - len(skipped)
+    result = {"model": model.name, "images": images, "skipped": skipped, "rows": rows, "means": means}
+    if csv_path is not None:
+        mean_rows = [{"file": "(mean)", "method": method, **scores} for method, scores in means.items()]
+        inference.save_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
+    if json_path is not None:
+        inference.save_atomically(json_path, lambda handle: handle.write(json.dumps(result, indent=2).encode()))
+    return result
+
+
+def _write_csv(handle, rows):
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=["file", "method", *SCORES])
+    writer.writeheader()
+    writer.writerows(rows)
+    handle.write(text.getvalue().encode("utf-8"))
+
+
+def format_table(result):
+    """The means of an :func:`evaluate` result as a text table: one row per method, one column per score."""
+    widths = [max(len(key), 8) for key in SCORES]
+    method_width = max(len("method"), *(len(method) for method in result["means"]))
+    lines = ["  ".join(["method".ljust(method_width), *(key.rjust(width) for key, width in zip(SCORES, widths))])]
+    for method, scores in result["means"].items():
+        cells = (f"{scores[key]:.4f}".rjust(width) for key, width in zip(SCORES, widths))
+        lines.append("  ".join([method.ljust(method_width), *cells]))
+    lines.append(f"{result['images']} images, {len(result['skipped'])} skipped")
+    return "\n".join(lines)

@@ -1,0 +1,470 @@
+"""DDColor-lite of "Automatic image colorization using deep learning" (after DDColor, ICCV 2023).
+
+After Kang et al., "DDColor: Towards Photo-Realistic Image Colorization via Dual Decoders":
+
+- encoder: ConvNeXt (:func:`colorzoo.encoders.convnext_trunk`) on the gray image as
+  ImageNet-normalised RGB (L with a = b = 0, as DDColor feeds it), a LayerNorm on each stage
+  output (1/4, 1/8, 1/16, 1/32).
+- pixel decoder: three U-Net blocks (1x1 conv + pixel shuffle x2 + blur, concatenation with the
+  batch-normalised encoder map, 3x3 conv-ReLU-BN) up to 1/4, then a pixel shuffle x4 to full
+  resolution with ``embed_dim`` channels: the per-pixel embeddings.
+- colour decoder: ``num_queries`` learnable colour queries (with learnable query positions)
+  refined by ``num_groups`` groups of three layers, one per pixel-decoder scale (1/16, 1/8,
+  1/4). Each layer: cross-attention of the queries to that scale's projected features (plus a
+  sine positional encoding), self-attention, FFN; post-norm, no dropout (Mask2Former's decoder).
+- fusion: the per-pixel embeddings dot a 3-layer MLP of the queries, ``(B, H, W, C) . (B, Q, C)
+  -> (B, H, W, Q)``, concatenated with the luminance, then a 1x1 convolution to ab. The output is
+  linear, as DDColor's (``output_activation="tanh"`` bounds it to the normalised [-1, 1]).
+
+Left out of DDColor: spectral normalisation and ICNR initialisation of the decoder convolutions,
+and the per-scale level embedding (it only adds a constant per channel after the input
+projection, whose bias already does). DDColor trains at 256 px (its inference default is 512).
+At 256 x 256 x 1 the "tiny" preset (ConvNeXt-T encoder, DDColor's decoders) has 55,018,476
+parameters (27,818,592 in the encoder), the "lite" preset 2,857,068 and the report's failed lite
+setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794 (counts include
+batch-norm statistics).
+"""
+
+import keras
+from keras import ops
+
+from colorzoo.color import AB_SCALE, L_SCALE
+from colorzoo.encoders import IMAGENET_RGB_MEAN, IMAGENET_RGB_STD, convnext_trunk, load_convnext_weights
+from colorzoo.losses import ColourfulnessLoss, PerceptualLoss, with_luminance
+from colorzoo.models.pix2pix import patchgan_discriminator
+from colorzoo.models.registry import register_model
+
+# preset -> ConvNeXt preset and decoder defaults; "tiny" is DDColor-tiny, "lite" a CPU-sized one.
+PRESETS = {
+    "tiny": dict(encoder="tiny", decoder_width=512, num_queries=100, num_heads=8, embed_dim=256, num_groups=3),
+    "lite": dict(encoder="lite", decoder_width=128, num_queries=100, num_heads=4, embed_dim=64, num_groups=3),
+}
+STRIDE = 32
+NUM_SCALES = 3
+OUTPUT_ACTIVATIONS = (None, "tanh")
+BN_OPTIONS = {"momentum": 0.9, "epsilon": 1e-5}  # PyTorch's batch-norm defaults
+
+# DDColor's recipe: AdamW 1e-4 (0.9, 0.99), weight decay 0.01, halved at these iterations of 400k.
+LEARNING_RATE = 1e-4
+DECAY_STEPS = (80_000, 120_000, 160_000, 200_000, 240_000, 280_000, 320_000, 360_000)
+DECAY_FACTOR = 0.5
+# DDColor's generator loss weights; its pixel L1 is on raw ab (+-128), colorzoo's on ab / 128.
+PIXEL_WEIGHT = 0.1
+PERCEPTUAL_WEIGHT = 5.0
+ADVERSARIAL_WEIGHT = 1.0
+COLOURFULNESS_WEIGHT = 0.5
+
+
+# === Custom layers ===
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class LuminanceToGrayRGB(keras.layers.Layer):
+    """Normalised L (L / 100) -> the sRGB gray of (L, a = 0, b = 0), three channels in [0, 1].
+
+    The inverse CIELAB companding of L and the sRGB gamma, as ``colorzoo.color.lab_to_rgb`` gives
+    for zero chroma; DDColor's encoder sees the gray image this way.
+
+    Example:
+
+    >>> rgb = LuminanceToGrayRGB()(keras.Input((64, 64, 1)))          # (None, 64, 64, 3)
+    """
+
+    def call(self, luminance):
+        f = (ops.cast(luminance, self.compute_dtype) * L_SCALE + 16.0) / 116.0
+        linear = ops.where(f > 6.0 / 29.0, f * f * f, (f - 16.0 / 116.0) / 7.787)
+        linear = ops.clip(linear, 0.0, 1.0)
+        curve = 1.055 * ops.power(ops.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055
+        gray = ops.where(linear > 0.0031308, curve, 12.92 * linear)
+        return ops.concatenate([gray, gray, gray], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class PixelShuffle(keras.layers.Layer):
+    """Rearrange ``(B, H, W, C * s * s)`` into ``(B, H * s, W * s, C)`` (``tf.nn.depth_to_space``).
+
+    Example:
+
+    >>> y = PixelShuffle(2)(keras.Input((8, 8, 64)))                   # (None, 16, 16, 16)
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, inputs):
+        batch, height, width = ops.shape(inputs)[0], ops.shape(inputs)[1], ops.shape(inputs)[2]
+        channels = inputs.shape[-1] // self.scale**2
+        x = ops.reshape(inputs, (batch, height, width, self.scale, self.scale, channels))
+        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (batch, height * self.scale, width * self.scale, channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (
+            batch,
+            None if height is None else height * self.scale,
+            None if width is None else width * self.scale,
+            channels // self.scale**2,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class SinePositionEmbedding(keras.layers.Layer):
+    """DETR's normalised sine encoding of a ``(B, h, w, C)`` map's positions, as ``(B, h * w, embed_dim)``.
+
+    The first ``embed_dim - embed_dim // 2`` channels encode the row, the rest the column, each
+    alternating sine and cosine of ``2 pi (i + 1) / size / temperature^(2 (k // 2) / n)``. Odd
+    ``embed_dim`` (or odd halves, e.g. 50 = 25 + 25) work; DETR's own code needs even halves.
+
+    Example:
+
+    >>> positions = SinePositionEmbedding(256)(keras.Input((16, 16, 512)))   # (None, 256, 256)
+    """
+
+    def __init__(self, embed_dim, temperature=10000.0, **kwargs):
+        super().__init__(**kwargs)
+        self.embed_dim = embed_dim
+        self.temperature = temperature
+
+    def _encode(self, size, channels):
+        positions = (ops.arange(size, dtype="float32") + 1.0) / (ops.cast(size, "float32") + 1e-6) * 6.283185307
+        index = ops.arange(channels)
+        periods = ops.power(self.temperature, ops.cast(2 * (index // 2), "float32") / channels)
+        angles = positions[:, None] / periods[None, :]
+        return ops.where(index % 2 == 0, ops.sin(angles), ops.cos(angles))
+
+    def call(self, features):
+        batch, height, width = ops.shape(features)[0], ops.shape(features)[1], ops.shape(features)[2]
+        row_channels = self.embed_dim - self.embed_dim // 2
+        rows = ops.broadcast_to(self._encode(height, row_channels)[:, None, :], (height, width, row_channels))
+        columns = ops.broadcast_to(
+            self._encode(width, self.embed_dim // 2)[None, :, :], (height, width, self.embed_dim // 2)
+        )
+        grid = ops.reshape(ops.concatenate([rows, columns], axis=-1), (1, height * width, self.embed_dim))
+        return ops.cast(ops.broadcast_to(grid, (batch, height * width, self.embed_dim)), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        return (batch, None if height is None or width is None else height * width, self.embed_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "embed_dim": self.embed_dim, "temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class ColorQueries(keras.layers.Layer):
+    """DDColor's learnable colour queries and their learnable positions, tiled over the batch.
+
+    Called on any tensor of the batch (only its batch size is used); returns
+    ``(queries, positions)``, each ``(B, num_queries, embed_dim)``, initialised N(0, 1) as
+    PyTorch's ``nn.Embedding``.
+
+    Example:
+
+    >>> queries, positions = ColorQueries(100, 256)(keras.Input((64, 256)))
+    """
+
+    def __init__(self, num_queries, embed_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.num_queries = num_queries
+        self.embed_dim = embed_dim
+
+    def build(self, input_shape):
+        shape = (self.num_queries, self.embed_dim)
+        initializer = keras.initializers.RandomNormal(stddev=1.0)
+        self.queries = self.add_weight(name="queries", shape=shape, initializer=initializer)
+        self.positions = self.add_weight(name="positions", shape=shape, initializer=initializer)
+
+    def call(self, reference):
+        shape = (ops.shape(reference)[0], self.num_queries, self.embed_dim)
+        return (
+            ops.broadcast_to(ops.cast(self.queries, self.compute_dtype)[None], shape),
+            ops.broadcast_to(ops.cast(self.positions, self.compute_dtype)[None], shape),
+        )
+
+    def compute_output_shape(self, input_shape):
+        shape = (input_shape[0], self.num_queries, self.embed_dim)
+        return shape, shape
+
+    def get_config(self):
+        return {**super().get_config(), "num_queries": self.num_queries, "embed_dim": self.embed_dim}
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class ColorQueryFusion(keras.layers.Layer):
+    """Per-pixel embeddings ``(B, H, W, C)`` dot colour embeddings ``(B, Q, C)`` -> ``(B, H, W, Q)``.
+
+    Example:
+
+    >>> maps = ColorQueryFusion()([keras.Input((64, 64, 32)), keras.Input((8, 32))])   # (None, 64, 64, 8)
+    """
+
+    def call(self, inputs):
+        pixels, queries = inputs
+        return ops.einsum("bhwc,bqc->bhwq", pixels, ops.cast(queries, pixels.dtype))
+
+    def compute_output_shape(self, input_shape):
+        pixels_shape, queries_shape = input_shape
+        return (*pixels_shape[:3], queries_shape[1])
+
+
+# === Blocks ===
+
+
+def _upsample(x, channels, scale, name, batch_norm):
+    """DeOldify's pixel-shuffle upsampling: 1x1 conv to ``channels * scale^2``, ReLU, shuffle, blur."""
+    x = keras.layers.Conv2D(channels * scale**2, 1, use_bias=not batch_norm, name=f"{name}_conv")(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(**BN_OPTIONS, name=f"{name}_bn")(x)
+    x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    x = PixelShuffle(scale, name=f"{name}_shuffle")(x)
+    return keras.layers.AveragePooling2D(2, strides=1, padding="same", name=f"{name}_blur")(x)
+
+
+def _unet_block(x, skip, channels, name):
+    """DDColor's ``UnetBlockWide``: upsample x2, concatenate the normalised skip, 3x3 conv-ReLU-BN."""
+    up = _upsample(x, channels, 2, f"{name}_up", batch_norm=True)
+    skip = keras.layers.BatchNormalization(**BN_OPTIONS, name=f"{name}_skip_bn")(skip)
+    x = keras.layers.Concatenate(name=f"{name}_concat")([up, skip])
+    x = keras.layers.ReLU(name=f"{name}_concat_relu")(x)
+    x = keras.layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    return keras.layers.BatchNormalization(**BN_OPTIONS, name=f"{name}_bn")(x)
+
+
+def _attention(queries, query_positions, memory, memory_positions, num_heads, name):
+    """Post-norm attention with residual: ``LN(q + MHA(q + q_pos, k + k_pos, k))``."""
+    embed_dim = queries.shape[-1]
+    attended = keras.layers.MultiHeadAttention(num_heads, embed_dim // num_heads, name=f"{name}_attention")(
+        keras.layers.Add(name=f"{name}_query_pos")([queries, query_positions]),
+        memory,
+        key=keras.layers.Add(name=f"{name}_key_pos")([memory, memory_positions]),
+    )
+    x = keras.layers.Add(name=f"{name}_residual")([queries, attended])
+    return keras.layers.LayerNormalization(epsilon=1e-5, name=f"{name}_norm")(x)
+
+
+def _feed_forward(x, hidden, name):
+    y = keras.layers.Dense(hidden, activation="relu", name=f"{name}_dense1")(x)
+    y = keras.layers.Dense(x.shape[-1], name=f"{name}_dense2")(y)
+    x = keras.layers.Add(name=f"{name}_residual")([x, y])
+    return keras.layers.LayerNormalization(epsilon=1e-5, name=f"{name}_norm")(x)
+
+
+def _color_decoder(scales, num_queries, num_heads, embed_dim, num_groups, ffn_dim):
+    """Colour queries refined against each scale in turn, ``num_groups`` times; returns (B, Q, C)."""
+    memories, memory_positions = [], []
+    for index, feature in enumerate(scales, start=1):
+        projected = keras.layers.Conv2D(
+            embed_dim, 1, kernel_initializer="lecun_uniform", name=f"color_proj{index}"
+        )(feature)
+        memory_positions.append(SinePositionEmbedding(embed_dim, name=f"color_pos{index}")(projected))
+        memories.append(keras.layers.Reshape((-1, embed_dim), name=f"color_tokens{index}")(projected))
+    queries, query_positions = ColorQueries(num_queries, embed_dim, name="color_queries")(memories[0])
+    for group in range(1, num_groups + 1):
+        for scale in range(NUM_SCALES):
+            name = f"color{group}_{scale + 1}"
+            queries = _attention(
+                queries, query_positions, memories[scale], memory_positions[scale], num_heads, f"{name}_cross"
+            )
+            queries = _attention(queries, query_positions, queries, query_positions, num_heads, f"{name}_self")
+            queries = _feed_forward(queries, ffn_dim, f"{name}_ffn")
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name="color_norm")(queries)
+    x = keras.layers.Dense(embed_dim, activation="relu", name="color_embed1")(x)
+    x = keras.layers.Dense(embed_dim, activation="relu", name="color_embed2")(x)
+    return keras.layers.Dense(embed_dim, name="color_embed3")(x)
+
+
+# === Training ===
+
+
+def step_decay(learning_rate):
+    """DDColor's schedule: ``learning_rate`` halved at 80k, 120k, ..., 360k of 400k iterations."""
+    values = [learning_rate * DECAY_FACTOR**index for index in range(len(DECAY_STEPS) + 1)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(list(DECAY_STEPS), values)
+
+
+def ddcolor_trainer(
+    generator,
+    discriminator=None,
+    learning_rate=None,
+    perceptual_weights="imagenet",
+    discriminator_width=1.0,
+    pixel_weight=PIXEL_WEIGHT,
+    perceptual_weight=PERCEPTUAL_WEIGHT,
+    adversarial_weight=ADVERSARIAL_WEIGHT,
+    colourfulness_weight=COLOURFULNESS_WEIGHT,
+):
+    """A compiled :class:`colorzoo.gan.GANTrainer` with DDColor's losses and optimizers.
+
+    Generator loss: ``pixel_weight`` L1 on raw ab (x 128 on colorzoo's ab / 128, i.e. 12.8),
+    ``perceptual_weight`` VGG16 :class:`~colorzoo.losses.PerceptualLoss`, ``adversarial_weight``
+    GAN loss and ``colourfulness_weight`` :class:`~colorzoo.losses.ColourfulnessLoss` (DDColor:
+    0.1, 5, 1, 0.5). Generator: AdamW (0.9, 0.99, weight decay 0.01); discriminator: Adam
+    (0.9, 0.99); both at ``learning_rate`` (1e-4) with :func:`step_decay`. The discriminator is
+    the pix2pix PatchGAN on (L, ab) (DDColor's is a U-Net discriminator on RGB).
+
+    Args:
+        generator: a built ``ddcolor_lite`` (or any L -> ab model).
+        discriminator: ``None`` builds ``patchgan_discriminator(image_size, discriminator_width)``.
+        perceptual_weights: the VGG16 weights of the perceptual loss: ``"imagenet"``, ``"hed"``
+            (offline), a path, or ``None``.
+
+    Example:
+
+    >>> trainer = ddcolor_trainer(build_model("ddcolor_lite", preset="lite"), perceptual_weights="hed")
+    >>> trainer.fit(train_data, epochs=10)          # logs d_loss, g_loss, l1, perceptual, colourfulness
+    >>> trainer.generator.save("ddcolor_lite.keras")
+    """
+    from colorzoo.gan import GANTrainer  # colorzoo.gan builds on the model registry
+
+    if discriminator is None:
+        discriminator = patchgan_discriminator(generator.input_shape[1], width=discriminator_width)
+    trainer = GANTrainer(
+        generator,
+        discriminator,
+        l1_weight=pixel_weight * AB_SCALE,
+        extra_generator_losses={
+            "perceptual": (perceptual_weight, with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))),
+            "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
+        },
+    )
+    learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
+    trainer.compile(
+        keras.optimizers.AdamW(
+            step_decay(learning_rate), beta_1=0.9, beta_2=0.99, weight_decay=0.01, name="generator_adamw"
+        ),
+        keras.optimizers.Adam(step_decay(learning_rate), beta_1=0.9, beta_2=0.99, name="discriminator_adam"),
+        adversarial_weight=adversarial_weight,
+    )
+    return trainer
+
+
+def _gan_trainer(generator, learning_rate=None, **kwargs):
+    """The recipe's adversarial stage (``colorzoo.training.make_trainable``); kwargs go to :func:`ddcolor_trainer`."""
+    return ddcolor_trainer(generator, learning_rate=learning_rate, **kwargs)
+
+
+# === Model ===
+
+
+@register_model(
+    "ddcolor_lite",
+    color_space="lab",
+    output="ab",
+    native_size=256,
+    stride=STRIDE,
+    paper='"Automatic image colorization using deep learning" (after X. Kang et al., "DDColor", ICCV 2023)',
+    recipe={
+        "optimizer": "adamw",
+        "learning_rate": LEARNING_RATE,
+        "optimizer_kwargs": {"beta_1": 0.9, "beta_2": 0.99, "weight_decay": 0.01},
+        "schedule": step_decay,
+        "loss": "mae",
+        "trainer": _gan_trainer,
+    },
+    small={
+        "image_size": 64,
+        "preset": "lite",
+        "num_queries": 8,
+        "num_heads": 2,
+        "embed_dim": 16,
+        "num_groups": 1,
+        "decoder_width": 32,
+    },
+)
+def ddcolor_lite(
+    image_size=256,
+    preset="tiny",
+    num_queries=None,
+    num_heads=None,
+    embed_dim=None,
+    num_groups=None,
+    ffn_dim=None,
+    decoder_width=None,
+    output_activation=None,
+    freeze_encoder=False,
+    encoder_weights=None,
+):
+    """Build DDColor with a ConvNeXt encoder: normalised L (B, H, W, 1) -> normalised ab (B, H, W, 2).
+
+    Args:
+        image_size: input side; a multiple of 32.
+        preset: ``"tiny"`` (DDColor-tiny: ConvNeXt-T, decoder width 512, 100 queries, 8 heads,
+            embed_dim 256, 3 groups) or ``"lite"`` (for CPU: ConvNeXt with 1-1-2-1 blocks of
+            32-256 channels, decoder width 128, 100 queries, 4 heads, embed_dim 64, 3 groups).
+            The options below left at ``None`` take the preset's value.
+        num_queries: colour queries (DDColor: 100).
+        num_heads: attention heads; must divide ``embed_dim``.
+        embed_dim: width of the colour decoder and of the per-pixel embeddings (DDColor: 256).
+            The report's failed lite setting is ``num_heads=2, embed_dim=50, num_groups=1``.
+        num_groups: repetitions of the three-scale group of decoder layers (DDColor: 3, i.e.
+            its 9 layers).
+        ffn_dim: hidden width of the decoder FFNs; ``None`` is 8 x ``embed_dim`` (DDColor: 2048).
+        decoder_width: pixel decoder channels (DDColor: 512).
+        output_activation: ``None`` (DDColor's linear output) or ``"tanh"``.
+        freeze_encoder: keep the ConvNeXt trunk's weights fixed.
+        encoder_weights: ``None``, ``"imagenet"`` (keras.applications ConvNeXtTiny, ``"tiny"``
+            preset only) or a path to keras.applications' ``convnext_tiny_notop.h5``.
+
+    Example:
+
+    >>> model = build_model("ddcolor_lite", image_size=256, encoder_weights="imagenet")   # DDColor-tiny
+    >>> cpu_model = build_model("ddcolor_lite", preset="lite", num_queries=32, embed_dim=64, num_groups=1)
+    """
+    if image_size % STRIDE:
+        raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {preset!r}")
+    defaults = PRESETS[preset]
+    num_queries = defaults["num_queries"] if num_queries is None else num_queries
+    num_heads = defaults["num_heads"] if num_heads is None else num_heads
+    embed_dim = defaults["embed_dim"] if embed_dim is None else embed_dim
+    num_groups = defaults["num_groups"] if num_groups is None else num_groups
+    decoder_width = defaults["decoder_width"] if decoder_width is None else decoder_width
+    ffn_dim = 8 * embed_dim if ffn_dim is None else ffn_dim
+    if min(num_queries, num_heads, embed_dim, num_groups, ffn_dim, decoder_width) < 1:
+        raise ValueError("num_queries, num_heads, embed_dim, num_groups, ffn_dim and decoder_width must be positive")
+    if embed_dim % num_heads:
+        raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim})")
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(f"output_activation must be one of {OUTPUT_ACTIVATIONS}, got {output_activation!r}")
+    if encoder_weights is not None and preset != "tiny":
+        raise ValueError(
+            f"encoder_weights={encoder_weights!r} needs preset='tiny' (pretrained ConvNeXt-T); "
+            f"the {preset!r} preset has no pretrained encoder, use encoder_weights=None"
+        )
+
+    # === Layers ===
+    luminance = keras.Input((image_size, image_size, 1), name="luminance")
+    x = LuminanceToGrayRGB(name="gray_rgb")(luminance)
+    x = keras.layers.Normalization(
+        mean=IMAGENET_RGB_MEAN, variance=[std**2 for std in IMAGENET_RGB_STD], name="imagenet_normalization"
+    )(x)
+    trunk = convnext_trunk(x, preset=defaults["encoder"], prefix="convnext", trainable=not freeze_encoder)
+    skips = [
+        keras.layers.LayerNormalization(epsilon=1e-6, name=f"encoder_norm{stage}")(trunk[f"stage_{stage}"])
+        for stage in range(4)
+    ]
+    # Pixel decoder: 1/32 -> 1/16 -> 1/8 -> 1/4 with skips, then x4 to full resolution.
+    x, scales = skips[3], []
+    for index, skip in enumerate(reversed(skips[:3]), start=1):
+        x = _unet_block(x, skip, decoder_width if index < NUM_SCALES else decoder_width // 2, f"dec{index}")
+        scales.append(x)
+    pixels = _upsample(x, embed_dim, 4, "dec4_up", batch_norm=False)
+    colors = _color_decoder(scales, num_queries, num_heads, embed_dim, num_groups, ffn_dim)
+    x = ColorQueryFusion(name="fusion")([pixels, colors])
+    x = keras.layers.Concatenate(name="refine_concat")([x, luminance])
+    ab = keras.layers.Conv2D(2, 1, activation=output_activation, name="ab")(x)
+
+    # === Functional Model ===
+    model = keras.Model(luminance, ab, name="ddcolor_lite")
+    load_convnext_weights(model, encoder_weights, prefix="convnext")
+    return model

@@ -1,0 +1,93 @@
+"""The `colorzoo` command end to end: exit codes, one-line errors, train -> colorize -> evaluate."""
+
+import os
+
+import numpy as np
+import pytest
+import skimage.color
+from PIL import Image
+
+import colorzoo
+from colorzoo.cli import main
+from tests.photos import photo_array, write_photo_folder
+
+
+def test_list_shows_every_model(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in colorzoo.list_models():
+        assert name in out
+    assert "6,219,410" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "usage"),
+        (["colorize", "missing.jpg", "-o", "out", "--model", "unet_sequential"], "missing.jpg: no such file"),
+        (["train", "--model", "no_such_model", "--data", "."], "Unknown model 'no_such_model'"),
+        (["train", "--model", "unet_sequential", "--data", "no_such_folder"], "no_such_folder: no such folder"),
+        (["colorize", "x.jpg", "-o", "out"], "one of the arguments --model --weights is required"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.jpg").write_bytes(b"")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_weights_file_exits_1_naming_it(tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(photo_array(64, 48)).save(photo)
+    weights = tmp_path / "weights.keras"
+    weights.write_text("not a model")
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--weights", str(weights)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(weights) in err
+
+
+def test_model_without_shipped_weights_is_a_clear_failure(tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(photo_array(64, 48)).save(photo)
+    code = main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "hypercolumn"])
+    err = capsys.readouterr().err
+    assert code == 1 and "hypercolumn" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
+    data = str(tmp_path / "train")
+    write_photo_folder(data, size=40, count=6)
+    run = str(tmp_path / "run")
+    assert main([
+        "train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
+        "--epochs", "1", "--width", "0.125", "--out", run,
+    ]) == 0
+    weights = os.path.join(run, "best.keras")
+    assert os.path.exists(weights)
+
+    photo = tmp_path / "in put ü" / "photo.jpg"
+    photo.parent.mkdir()
+    Image.fromarray(photo_array(517, 333)).save(photo, quality=95)
+    out = tmp_path / "colorized"
+    assert main(["colorize", str(photo), "-o", str(out), "--weights", weights, "--size", "32", "--compare"]) == 0
+    outputs = sorted(os.listdir(out))
+    result = [name for name in outputs if name.startswith("photo") and "compare" not in name]
+    assert len(result) == 1 and any("compare" in name for name in outputs)
+    colorized = np.asarray(Image.open(out / result[0]).convert("RGB"))
+    assert colorized.shape == (333, 517, 3)
+    gray = np.asarray(Image.open(photo).convert("RGB"), dtype=np.float64) / 255
+    l_in = skimage.color.rgb2lab(gray)[..., 0]
+    l_in_gray = skimage.color.rgb2lab(np.repeat(skimage.color.rgb2gray(gray)[..., None], 3, axis=-1))[..., 0]
+    l_out = skimage.color.rgb2lab(colorized / 255)[..., 0]
+    assert min(np.abs(l_out - l_in).mean(), np.abs(l_out - l_in_gray).mean()) < 1.0
+
+    capsys.readouterr()
+    csv_path = tmp_path / "eval.csv"
+    assert main(["evaluate", "--weights", weights, "--data", data, "--size", "32", "--csv", str(csv_path)]) == 0
+    out_text = capsys.readouterr().out
+    assert "gray" in out_text.lower() and "psnr" in out_text.lower()
+    assert csv_path.exists()

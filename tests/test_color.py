@@ -1,0 +1,99 @@
+"""colorzoo.color against scikit-image, on random colours and on the sRGB cube's corners and edges."""
+
+import itertools
+
+import numpy as np
+import pytest
+import skimage.color
+import tensorflow as tf
+
+from colorzoo import color
+
+
+def cube_corners_and_edges(steps=17):
+    """The 8 corners and 12 edges of the sRGB cube, ``steps`` points per edge."""
+    ramp = np.linspace(0.0, 1.0, steps)
+    points = []
+    for axis in range(3):
+        for fixed in itertools.product((0.0, 1.0), repeat=2):
+            edge = np.zeros((steps, 3))
+            edge[:, axis] = ramp
+            edge[:, [a for a in range(3) if a != axis]] = fixed
+            points.append(edge)
+    return np.concatenate(points).astype(np.float32)
+
+
+def test_cube_edges_cover_corners():
+    points = cube_corners_and_edges()
+    corners = {tuple(c) for c in itertools.product((0.0, 1.0), repeat=3)}
+    assert corners <= {tuple(p) for p in points}
+
+
+@pytest.mark.parametrize("name", ["random", "cube"])
+def test_rgb_to_lab_matches_skimage(name):
+    rgb = np.random.default_rng(0).random((4096, 3), np.float32) if name == "random" else cube_corners_and_edges()
+    expected = skimage.color.rgb2lab(rgb.astype(np.float64))
+    actual = color.rgb_to_lab(rgb).numpy()
+    assert actual.dtype == np.float32
+    assert np.abs(actual[:, 0] - expected[:, 0]).max() <= 0.05
+    assert np.abs(actual[:, 1:] - expected[:, 1:]).max() <= 0.1
+
+
+def test_lab_to_rgb_matches_skimage_in_gamut():
+    rgb = np.random.default_rng(1).random((4096, 3), np.float32)
+    lab = skimage.color.rgb2lab(rgb.astype(np.float64))
+    np.testing.assert_allclose(color.lab_to_rgb(lab.astype(np.float32)).numpy(), rgb, atol=2e-3)
+    np.testing.assert_allclose(color.lab_to_rgb(lab.astype(np.float32)).numpy(), skimage.color.lab2rgb(lab), atol=2e-3)
+
+
+def test_lab_to_rgb_clips_out_of_gamut():
+    lab = np.array([[50.0, 120.0, -120.0], [100.0, -128.0, 127.0], [0.0, 127.0, 127.0], [120.0, 0.0, 0.0]], np.float32)
+    rgb = color.lab_to_rgb(lab).numpy()
+    assert rgb.min() >= 0.0 and rgb.max() <= 1.0
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(rgb, np.clip(skimage.color.lab2rgb(lab.astype(np.float64)), 0, 1), atol=2e-3)
+
+
+def test_yuv_matches_tf_image():
+    rgb = np.random.default_rng(2).random((16, 8, 3), np.float32)
+    np.testing.assert_allclose(color.rgb_to_yuv(rgb).numpy(), tf.image.rgb_to_yuv(rgb).numpy(), atol=1e-6)
+    np.testing.assert_allclose(color.yuv_to_rgb(color.rgb_to_yuv(rgb)).numpy(), rgb, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (2, 4, 6, 3), (2, 2, 4, 6, 3)])
+def test_any_leading_dimensions(shape):
+    rgb = np.random.default_rng(3).random(shape, np.float32)
+    lab = color.rgb_to_lab(rgb)
+    assert lab.shape == shape
+    np.testing.assert_allclose(color.lab_to_rgb(lab).numpy(), rgb, atol=2e-3)
+
+
+@pytest.mark.parametrize("space", color.COLOR_SPACES)
+def test_model_normalisation_ranges_and_round_trip(space):
+    rgb = np.concatenate([cube_corners_and_edges(), np.random.default_rng(4).random((1000, 3), np.float32)])
+    luminance, chroma = color.rgb_to_model_input(rgb, space)
+    assert luminance.shape == (len(rgb), 1) and chroma.shape == (len(rgb), 2)
+    assert luminance.numpy().min() >= -1e-4 and luminance.numpy().max() <= 1.0 + 1e-4
+    assert np.abs(chroma.numpy()).max() <= 1.0 + 1e-4
+    np.testing.assert_allclose(color.model_output_to_rgb(luminance, chroma, space).numpy(), rgb, atol=2e-3)
+    np.testing.assert_allclose(color.rgb_to_luminance(rgb, space).numpy(), luminance.numpy(), atol=1e-6)
+
+
+def test_gray_has_zero_chroma():
+    gray = np.repeat(np.linspace(0, 1, 11, dtype=np.float32)[:, None], 3, axis=1)
+    for space in color.COLOR_SPACES:
+        _, chroma = color.rgb_to_model_input(gray, space)
+        assert np.abs(chroma.numpy()).max() < 1e-3
+
+
+def test_works_in_tf_function_and_dataset():
+    rgb = np.random.default_rng(5).random((4, 8, 8, 3), np.float32)
+    eager = color.rgb_to_lab(rgb).numpy()
+    np.testing.assert_allclose(tf.function(color.rgb_to_lab)(rgb).numpy(), eager, atol=1e-3)
+    batches = tf.data.Dataset.from_tensor_slices(rgb).batch(2).map(color.rgb_to_lab)
+    np.testing.assert_allclose(np.concatenate([b.numpy() for b in batches]), eager, atol=1e-3)
+
+
+def test_unknown_color_space_is_refused():
+    with pytest.raises(ValueError, match="color_space"):
+        color.rgb_to_model_input(np.zeros((1, 3), np.float32), "hsv")

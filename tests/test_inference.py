@@ -1,0 +1,238 @@
+"""Full-resolution colorization: sizes, input modes, EXIF, luminance kept, safe batch writing."""
+
+import importlib.util
+import os
+import sys
+import types
+
+import keras
+import numpy as np
+import pytest
+import skimage.color
+import skimage.data
+from PIL import Image
+
+import colorzoo
+from colorzoo import inference, metrics
+from colorzoo.models import registry
+
+ZHANG_MODULE = "colorzoo.models.zhang_classification"
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+
+
+def photo(width=517, height=333, name="astronaut"):
+    return Image.fromarray(getattr(skimage.data, name)()).resize((width, height))
+
+
+def lightness(rgb):
+    return skimage.color.rgb2lab(inference.to_float_rgb(rgb))[..., 0]
+
+
+def assert_keeps_lightness(source, output):
+    assert output.dtype == np.uint8 and output.shape == (*source.shape[:2], 3)
+    assert np.abs(lightness(output) - lightness(source)).max() <= 1.0
+
+
+def test_any_size_keeps_full_resolution_lightness(model, tmp_path):
+    path = tmp_path / "photo.jpg"
+    photo().save(path)
+    output = inference.colorize(model, path)
+    assert output.shape == (333, 517, 3)
+    assert_keeps_lightness(np.asarray(Image.open(path)), output)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "L", "I;16", "uint8 array", "float array", "PIL RGB"])
+def test_input_modes(model, tmp_path, mode):
+    rgb = photo(90, 70, "coffee")
+    if mode in ("RGBA", "P", "L"):
+        rgb.convert(mode).save(tmp_path / "image.png")
+        image = tmp_path / "image.png"
+        source = np.asarray(Image.open(image).convert("RGB"))
+    elif mode == "I;16":
+        gray = (np.asarray(rgb.convert("L"), np.uint16) * 257 + 100).astype(np.uint16)
+        Image.fromarray(gray).save(tmp_path / "image.png")
+        image = tmp_path / "image.png"
+        source = gray.astype(np.float32) / 65535
+    elif mode == "uint8 array":
+        image = source = np.asarray(rgb.convert("L"))
+    elif mode == "float array":
+        image = source = np.asarray(rgb, np.float32) / 255
+    else:
+        image, source = rgb, np.asarray(rgb)
+    assert_keeps_lightness(source, inference.colorize(model, image))
+
+
+def test_sixteen_bit_precision_is_kept():
+    gray = np.arange(0, 65536, 257 // 2, dtype=np.uint16)[None, :].repeat(3, axis=0)
+    pixels = inference.load_image(Image.fromarray(gray))
+    assert pixels.dtype == np.uint16
+    np.testing.assert_array_equal(pixels, gray)
+
+
+def test_exif_orientation_is_applied(model, tmp_path):
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated by 90 degrees
+    photo(60, 40).save(path, exif=exif)
+    assert inference.colorize(model, path).shape == (60, 40, 3)
+
+
+@pytest.mark.parametrize("value", [0, 255])
+def test_black_and_white_images(model, value):
+    image = np.full((50, 70), value, np.uint8)
+    assert np.isfinite(inference.predict_chroma(model, inference.luminance_of(image))).all()
+    output = inference.colorize(model, image)
+    assert np.abs(lightness(output) - (100.0 if value else 0.0)).max() <= 1.0
+
+
+def test_out_of_gamut_chroma_keeps_lightness():
+    luminance = np.array([[0.95, 0.5, 0.05]], np.float32)
+    chroma = np.array([[[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]]], np.float32)
+    rgb = inference.recombine(luminance, chroma, "lab")
+    np.testing.assert_allclose(lightness(rgb)[0], [95.0, 50.0, 5.0], atol=0.5)
+    assert metrics.colorfulness(rgb) > 0  # chroma shrunk, not dropped
+
+
+def test_predict_is_traced_once_per_model(model):
+    for shape in [(40, 30), (33, 91)]:
+        inference.colorize(model, np.zeros(shape, np.uint8))
+    assert inference._predictor(model).experimental_get_tracing_count() == 1
+
+
+def test_run_size():
+    inputs = keras.Input((None, None, 1))
+    outputs = keras.layers.Conv2D(2, 3, padding="same", name="ab")(inputs)
+    flexible = keras.Model(inputs, outputs, name="unet_sequential")  # stride 8, native 256
+    assert inference.run_size(flexible) == (256, 256)
+    assert inference.run_size(flexible, 101) == (104, 104)
+    assert inference.run_size(flexible, (58, 3)) == (56, 8)
+    fixed = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    assert inference.run_size(fixed) == (64, 64)
+    with pytest.raises(ValueError, match="fixed input size"):
+        inference.run_size(fixed, 128)
+
+
+def test_yuv_model_keeps_y(tmp_path):
+    inputs = keras.Input((32, 32, 1))
+    outputs = keras.layers.Conv2D(2, 3, padding="same", activation="tanh", name="uv")(inputs)
+    yuv_model = keras.Model(inputs, outputs, name="residual_encoder")  # registered as a YUV model
+    source = np.asarray(photo(75, 41, "coffee"))
+    output = inference.colorize(yuv_model, source)
+    y_in, y_out = (skimage.color.rgb2yuv(image / 255.0)[..., 0] for image in (source, output))
+    assert output.shape == source.shape and np.abs(y_out - y_in).max() <= 1.0 / 255
+
+
+def bins_model_output(model):
+    source = np.asarray(photo(101, 77, "chelsea"))
+    output = inference.colorize(model, source)
+    assert_keeps_lightness(source, output)
+    return output
+
+
+def test_bins_model_with_stub_decoder(monkeypatch):
+    if importlib.util.find_spec(ZHANG_MODULE) is not None:
+        pytest.skip("the real decoder exists: test_bins_model covers it")
+    grid = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]], np.float32)
+
+    def decode_ab(logits, temperature=0.38):
+        weights = keras.ops.softmax(logits / temperature, axis=-1)
+        return keras.ops.einsum("bhwq,qc->bhwc", weights, grid)
+
+    monkeypatch.setitem(sys.modules, ZHANG_MODULE, types.SimpleNamespace(decode_ab=decode_ab))
+    info = registry.ModelInfo(name="stub_bins", builder=None, output="ab_bins", native_size=32, stride=4)
+    monkeypatch.setitem(registry._REGISTRY, "stub_bins", info)
+    inputs = keras.Input((None, None, 1))
+    logits = keras.layers.Conv2D(len(grid), 4, strides=4, name="logits")(inputs)
+    output = bins_model_output(keras.Model(inputs, logits, name="stub_bins"))
+    assert metrics.colorfulness(output) > 0
+
+
+def test_bins_model():
+    pytest.importorskip(ZHANG_MODULE)
+    names = [name for name in colorzoo.list_models() if colorzoo.model_info(name).output == "ab_bins"]
+    for name in names:
+        info = colorzoo.model_info(name)
+        bins_model_output(colorzoo.build_model(name, **info.small))
+
+
+def leftovers(folder):
+    return [name for root, _, names in os.walk(folder) for name in names if name.endswith(".tmp")]
+
+
+def test_colorize_files(model, tmp_path, caplog):
+    inputs = tmp_path / "in"
+    (inputs / "nested").mkdir(parents=True)
+    photo(64, 48).save(inputs / "a.jpg")
+    photo(48, 64, "coffee").save(inputs / "a.png")
+    photo(40, 40, "chelsea").convert("L").save(inputs / "nested" / "b.png")
+    (inputs / "broken.jpg").write_bytes(b"not an image")
+    before = {path: path.read_bytes() for path in inputs.rglob("*") if path.is_file()}
+    out = tmp_path / "out" / "deeper"
+
+    summary = inference.colorize_files(model, [inputs], out, suffix="_c", progress=False)
+    expected = sorted(str(out / name) for name in ("a_jpg_c.png", "a_png_c.png", os.path.join("nested", "b_c.png")))
+    assert sorted(summary["written"]) == expected
+    assert summary["failed"] == [str(inputs / "broken.jpg")] and summary["skipped"] == []
+    messages = [record.getMessage() for record in caplog.records if record.name == "colorzoo.inference"]
+    assert len(messages) == 1 and str(inputs / "broken.jpg") in messages[0] and "\n" not in messages[0]
+    assert Image.open(out / "nested" / "b_c.png").size == (40, 40)
+    assert not leftovers(tmp_path)
+
+    again = inference.colorize_files(model, inputs, out, suffix="_c", skip_existing=True, progress=False, compare=True)
+    assert sorted(again["skipped"]) == expected and again["written"] == []
+    assert not list(out.rglob("*_compare.png"))  # skipped images get no figure either
+    assert before == {path: path.read_bytes() for path in inputs.rglob("*") if path.is_file()}
+
+
+def test_outputs_inside_an_input_folder_are_not_inputs(model, tmp_path):
+    photo(32, 32).save(tmp_path / "a.jpg")
+    first = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="jpeg", progress=False)
+    second = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="jpeg", progress=False)
+    assert first["written"] == second["written"] == [str(tmp_path / "color" / "a.jpg")]
+
+
+def test_never_overwrites_inputs(model, tmp_path):
+    photo(32, 32).save(tmp_path / "a.png")
+    original = (tmp_path / "a.png").read_bytes()
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        inference.colorize_files(model, tmp_path / "a.png", tmp_path, progress=False)
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        inference.colorize_files(model, [tmp_path], tmp_path, progress=False)
+    with pytest.raises(NotADirectoryError):
+        inference.colorize_files(model, tmp_path / "a.png", tmp_path / "a.png", progress=False)
+    assert (tmp_path / "a.png").read_bytes() == original
+    (tmp_path / "a_compare.png").write_bytes(original)
+    inputs = [tmp_path / "a.png", tmp_path / "a_compare.png"]
+    with pytest.raises(ValueError, match="refusing to overwrite the input .*a_compare.png"):  # a.png's figure
+        inference.colorize_files(model, inputs, tmp_path, output_format="jpeg", compare=True, progress=False)
+    os.remove(tmp_path / "a_compare.png")
+    summary = inference.colorize_files(
+        model, tmp_path / "a.png", tmp_path, suffix="_color", compare=True, progress=False
+    )
+    assert summary["written"] == [str(tmp_path / "a_color.png")]
+    assert Image.open(tmp_path / "a_color_compare.png").width > 2 * Image.open(tmp_path / "a_color.png").width
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    def fail(handle):
+        handle.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        inference.save_atomically(tmp_path / "new" / "x.png", fail)
+    assert os.listdir(tmp_path / "new") == []
+
+
+def test_compare_figure(model, tmp_path):
+    original = np.asarray(photo(80, 60))
+    colorized = inference.colorize(model, original)
+    inference.compare_figure(original, colorized, original, path=tmp_path / "compare.png")
+    inference.compare_figure(original, colorized, path=tmp_path / "pair.png")
+    three, two = Image.open(tmp_path / "compare.png"), Image.open(tmp_path / "pair.png")
+    assert three.width > two.width > two.height
+    assert not leftovers(tmp_path)

@@ -1,0 +1,126 @@
+"""Metrics against hand-computed values, and ``evaluate`` with its gray baseline."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import colorzoo
+from colorzoo import metrics
+from tests.conftest import sample_batch, sample_rgb
+
+
+def red_blue():
+    """Left half pure red, right half pure blue."""
+    image = np.zeros((4, 6, 3), np.uint8)
+    image[:, :3, 0] = 255
+    image[:, 3:, 2] = 255
+    return image
+
+
+def test_psnr_of_a_constant_difference():
+    truth = np.full((2, 16, 16, 3), 0.5, np.float32)
+    # MSE = 0.1^2 = 0.01, PSNR = 10 log10(1 / 0.01) = 20 dB
+    np.testing.assert_allclose(metrics.psnr(truth, truth + 0.1), [20.0, 20.0], atol=1e-3)
+    assert math.isinf(float(metrics.psnr(truth[0], truth[0])))
+
+
+def test_ssim_identical_is_one_and_uint8_equals_float():
+    rgb = sample_rgb(32, count=2)
+    np.testing.assert_allclose(metrics.ssim(rgb, rgb), [1.0, 1.0], atol=1e-6)
+    as_uint8 = (rgb * 255).round().astype(np.uint8)
+    dimmed = (as_uint8 * 0.8).astype(np.uint8)
+    as_float = metrics.ssim(as_uint8 / 255.0, dimmed / 255.0)
+    np.testing.assert_allclose(metrics.ssim(as_uint8, dimmed), as_float, atol=1e-5)
+    assert (metrics.ssim(as_uint8, dimmed).numpy() < 1.0).all()
+
+
+def test_ab_errors():
+    truth = np.zeros((2, 4, 4, 2))
+    prediction = np.broadcast_to(np.array([3.0, -4.0]), truth.shape)
+    np.testing.assert_allclose(metrics.ab_l1(truth, prediction), [3.5, 3.5])  # (3 + 4) / 2
+    np.testing.assert_allclose(metrics.ab_mse(truth, prediction), [12.5, 12.5])  # (9 + 16) / 2
+
+
+@pytest.mark.parametrize("form", metrics.COLORFULNESS_FORMS)
+def test_gray_image_has_no_colourfulness(form):
+    gray = np.random.default_rng(0).uniform(size=(16, 16, 1)).repeat(3, axis=-1)
+    assert metrics.colorfulness(gray, form) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_colourfulness_of_a_two_colour_image():
+    # Red (255, 0, 0): rg = 255, yb = 127.5.  Blue (0, 0, 255): rg = 0, yb = -255.  Half each.
+    # Signed: rg mean 127.5 std 127.5; yb mean -63.75 std 191.25.
+    hasler = math.sqrt(127.5**2 + 191.25**2) + 0.3 * math.sqrt(127.5**2 + 63.75**2)
+    # Absolute: |yb| is 127.5 or 255: mean 191.25 std 63.75.
+    absolute = math.sqrt(127.5**2 + 63.75**2) + 0.3 * math.sqrt(127.5**2 + 191.25**2)
+    image = red_blue()
+    assert metrics.colorfulness(image) == pytest.approx(hasler)
+    assert metrics.colorfulness(image, "absolute") == pytest.approx(absolute)
+    assert metrics.colorfulness(image / 255.0, "absolute") == pytest.approx(absolute)
+    np.testing.assert_allclose(metrics.colorfulness(np.stack([image, image])), [hasler, hasler])
+    gray = np.full_like(image, 128)
+    assert metrics.delta_colorfulness(gray, image) == pytest.approx(hasler)
+    with pytest.raises(ValueError, match="form"):
+        metrics.colorfulness(image, "signed")
+
+
+def test_ciede2000_against_sharma_2005():
+    # Pairs 1 and 7 of Sharma, Wu & Dalal (2005), "The CIEDE2000 colour-difference formula".
+    first = np.array([[[50.0, 2.6772, -79.7751], [50.0, 0.0, 0.0]]])
+    second = np.array([[[50.0, 0.0, -82.7485], [50.0, -1.0, 2.0]]])
+    assert metrics.mean_ciede2000(first, second) == pytest.approx((2.0425 + 2.3669) / 2, abs=1e-4)
+    assert metrics.mean_ciede2000(first, first) == pytest.approx(0.0)
+
+
+def test_image_metrics_on_normalised_batches():
+    luminance, chroma = sample_batch(32)
+    same = metrics.image_metrics(luminance, chroma, chroma, "lab")
+    assert float(same["ssim"]) == pytest.approx(1.0, abs=1e-6)
+    gray = metrics.image_metrics(luminance, chroma, np.zeros_like(chroma), "lab")
+    truth = colorzoo.color.model_output_to_rgb(luminance, chroma).numpy()
+    flat = colorzoo.color.model_output_to_rgb(luminance, np.zeros_like(chroma)).numpy()
+    by_hand = np.mean(10 * np.log10(1.0 / np.mean((truth - flat) ** 2, axis=(1, 2, 3))))
+    assert float(gray["psnr"]) == pytest.approx(by_hand, abs=1e-3)
+    assert float(gray["ssim"]) < 1.0
+    yuv = metrics.image_metrics(*sample_batch(32, color_space="yuv"), np.zeros_like(chroma), "yuv")
+    assert set(yuv) == {"psnr", "ssim"}
+
+
+def test_evaluate_with_gray_baseline(tmp_path, caplog):
+    model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, rgb in zip(("a.png", "b.jpg"), sample_rgb(48, count=2)):
+        Image.fromarray((rgb * 255).round().astype(np.uint8)).save(photos / name)
+    Image.fromarray(np.full((40, 30), 90, np.uint8)).save(photos / "c_gray.png")
+    (photos / "d_broken.png").write_bytes(b"\x89PNG broken")
+
+    result = metrics.evaluate(
+        model, photos, image_size=32, csv_path=tmp_path / "s.csv", json_path=tmp_path / "s.json", progress=False
+    )
+    assert result["images"] == 3 and result["skipped"] == [str(photos / "d_broken.png")]
+    assert any("d_broken.png" in record.getMessage() for record in caplog.records)
+    assert len(result["rows"]) == 6 and set(result["means"]) == {model.name, "gray"}
+    gray_rows = [row for row in result["rows"] if row["method"] == "gray"]
+    for row in gray_rows:
+        assert row["colorfulness_hasler"] == pytest.approx(0.0, abs=1e-6)
+    gray_of_gray = gray_rows[-1]  # c_gray.png: the baseline is the image itself
+    assert gray_of_gray["ciede2000"] < 0.5 and gray_of_gray["delta_colorfulness_absolute"] == pytest.approx(0.0)
+    assert gray_of_gray["psnr"] > 100  # the same image up to float rounding
+    model_means = result["means"][model.name]
+    assert set(model_means) == set(metrics.SCORES) and np.isfinite(list(model_means.values())).all()
+
+    table = metrics.format_table(result).splitlines()
+    assert table[0].split() == ["method", *metrics.SCORES] and table[2].split()[0] == "gray"
+    assert table[-1] == "3 images, 1 skipped"
+
+    with open(tmp_path / "s.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8 and rows[-1]["file"] == "(mean)" and rows[-1]["method"] == "gray"
+    assert json.loads((tmp_path / "s.json").read_text())["means"]["gray"]["ssim"] == pytest.approx(
+        result["means"]["gray"]["ssim"]
+    )
