@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import logging
+import time
 
 import keras
 import numpy as np
@@ -47,6 +48,7 @@ SCORES = (
     "colorfulness_absolute",
     "delta_colorfulness_hasler",
     "delta_colorfulness_absolute",
+    "seconds",
 )
 
 
@@ -183,7 +185,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
 
     Returns:
         ``{"model", "images", "skipped", "rows", "means"}``: ``rows`` holds one dict per image
-        and method (``model.name`` and ``"gray"``) with every score of :data:`SCORES`;
+        and method (``model.name`` and ``"gray"``) with every score of :data:`SCORES` (its
+        ``seconds`` is the wall time of ``colorize``, 0 for the gray baseline);
         ``means[method][score]`` the means; unreadable files are listed in ``skipped`` and
         logged with a one-line warning each.
 
@@ -205,11 +208,14 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         else:
             if image_size is not None:
                 truth = tf.image.resize(truth, (image_size, image_size), antialias=True).numpy().clip(0.0, 1.0)
-            outputs = {
-                model.name: inference.colorize(model, truth, size),
-                GRAY_BASELINE: inference.to_gray(truth, color_space),
-            }
-            rows += [{"file": path, "method": method, **image_scores(truth, rgb)} for method, rgb in outputs.items()]
+            start = time.perf_counter()
+            colorized = inference.colorize(model, truth, size)
+            seconds = time.perf_counter() - start
+            outputs = {model.name: (colorized, seconds), GRAY_BASELINE: (inference.to_gray(truth, color_space), 0.0)}
+            rows += [
+                {"file": path, "method": method, **image_scores(truth, rgb), "seconds": seconds}
+                for method, (rgb, seconds) in outputs.items()
+            ]
         if bar is not None:
             bar.update(done)
     if skipped:

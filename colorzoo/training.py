@@ -56,7 +56,7 @@ def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=Non
     return model
 
 
-def make_trainable(model, learning_rate=None, adversarial=True, **trainer_kwargs):
+def make_trainable(model, learning_rate=None, adversarial=True, loss=None, **trainer_kwargs):
     """The compiled object ``fit`` trains: ``model`` itself, or the GAN trainer its recipe names.
 
     A recipe with a ``"trainer"`` entry (pix2pix, ddcolor_lite) wraps the generator in a
@@ -68,7 +68,7 @@ def make_trainable(model, learning_rate=None, adversarial=True, **trainer_kwargs
     recipe = model_info(model.name).recipe
     if adversarial and "trainer" in recipe:
         return recipe["trainer"](model, learning_rate=learning_rate, **trainer_kwargs)
-    return compile_model(model, learning_rate=learning_rate)
+    return compile_model(model, learning_rate=learning_rate, loss=loss)
 
 
 def artifact_of(trainable):
@@ -336,17 +336,21 @@ def train(
     )
     val_data = None
     if val is not None:
-        val_data = make_dataset(val, image_size, batch_size, color_space=info.color_space, cache=True, **data_kwargs)
+        val_data = make_dataset(
+            val, image_size, batch_size, color_space=info.color_space, shuffle=False, cache=True, **data_kwargs
+        )
     with strategy.scope():
         if isinstance(model, str):
             model = build_model(name, image_size=image_size, **(model_kwargs or {}))
         if initial_weights is not None:
             _load_weights_from(model, initial_weights)
-        trainable = make_trainable(model, learning_rate, adversarial, **(trainer_kwargs or {}))
+        loss = info.recipe["loss_from_data"](train_data) if "loss_from_data" in info.recipe else None
+        trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
     gan = trainable is not model
     _write_json_atomically(
         os.path.join(out_dir, "run.json"),
         {"model": name, "image_size": image_size, "batch_size": batch_size, "epochs": epochs,
+         "steps_per_epoch": steps_per_epoch,
          "model_kwargs": model_kwargs or {}, "learning_rate": learning_rate, "adversarial": gan,
          "initial_weights": initial_weights and os.fspath(initial_weights)},
     )

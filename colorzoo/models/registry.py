@@ -30,7 +30,10 @@ class ModelInfo:
         recipe: the report's training defaults, read by ``colorzoo.training.compile_model``:
             ``optimizer`` (a Keras optimizer name), ``learning_rate``, ``loss`` (a Keras loss
             name or a function returning a ``keras.losses.Loss``), optional ``optimizer_kwargs``
-            and ``schedule`` (a function ``(learning_rate) -> schedule``).
+            and ``schedule`` (a function ``(learning_rate) -> schedule``); ``loss_from_data``
+            (a function ``(dataset) -> loss``, e.g. class rebalancing from the data's prior) and
+            ``trainer`` (a function ``(generator, learning_rate, **kwargs) -> compiled GAN
+            trainer``) where the architecture needs them.
         small: keyword arguments of a small, fast build (tests, smoke runs, CPU presets).
     """
 

@@ -359,6 +359,23 @@ def to_ab_model(model, temperature=TEMPERATURE):
     return keras.Model(model.input, x, name=f"{model.name}_ab")
 
 
+PRIOR_BATCHES = 50
+
+
+def rebalanced_loss_from_data(dataset, batches=PRIOR_BATCHES):
+    """The recipe's loss for a training set: :class:`RebalancedCrossEntropy` weighted by the
+    :func:`rebalancing_weights` of the ab prior of ``batches`` batches of ``dataset``.
+
+    ``colorzoo.training.train`` calls it (the recipe's ``"loss_from_data"``) before ``fit``.
+
+    Example:
+
+    >>> loss = rebalanced_loss_from_data(make_dataset("photos/", 128, 16))
+    >>> compile_model(model, loss=loss)
+    """
+    return RebalancedCrossEntropy(weights=rebalancing_weights(ab_prior(dataset.take(batches))))
+
+
 # === Model ===
 
 
@@ -376,6 +393,7 @@ def to_ab_model(model, temperature=TEMPERATURE):
         "learning_rate": 1e-4,
         "optimizer_kwargs": {"beta_1": 0.9, "beta_2": 0.99, "weight_decay": 1e-3},
         "loss": RebalancedCrossEntropy,
+        "loss_from_data": rebalanced_loss_from_data,
     },
     small={"image_size": 64, "width": 0.125},
 )

@@ -1,0 +1,563 @@
+"""Helpers for the notebooks in ``notebooks/``: smoke mode, GPU set-up, data, run folders, plots.
+
+The notebooks call only the library; what they share beyond it lives here. A notebook runs in
+one of two modes:
+
+- **smoke** (environment variable ``COLORZOO_SMOKE=1``, the default where there is no GPU): a
+  tiny folder of scikit-image's colour photos (:func:`sample_photo_folder`), each model's
+  ``small`` configuration and one short epoch, to check that every cell works in a minute.
+- **full** (``COLORZOO_SMOKE=0``, the default on a GPU, e.g. Colab): Imagenette
+  (:func:`download_imagenette`, see ``datasets.md``), native sizes and real epochs.
+
+Example:
+
+>>> from colorzoo import notebook
+>>> SMOKE = notebook.smoke_mode()
+>>> notebook.setup_gpu()
+>>> config = notebook.run_config("unet_sequential", smoke=SMOKE)
+>>> photos = notebook.sample_photo_folder("data/sample_photos")
+>>> notebook.plot_history(history)
+"""
+
+import csv
+import dataclasses
+import os
+
+import keras
+import numpy as np
+import skimage.color
+import skimage.data
+from PIL import Image
+
+from colorzoo import inference
+from colorzoo.models import model_info
+from colorzoo.training import use_mixed_precision_on_gpu
+
+SMOKE_ENV = "COLORZOO_SMOKE"
+FALSE_VALUES = ("0", "false", "no", "off")
+# Natural colour photos that ship with scikit-image (no download needed).
+SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry")
+# Copies of the (blue-dominated) rocket photo with its hues turned to these, in degrees: colour-
+# biased subsets for select_by_dominant_hue. The sky's hue is about 215 degrees.
+TINTS = {"yellow": -160.0, "green": -95.0}
+GRAY_PHOTO = "camera"
+# Crops of each photo: (top, left, side) as fractions of its shorter side, from the centre.
+CROPS = ((0.0, 0.0, 1.0), (-0.125, -0.125, 0.75), (0.125, 0.125, 0.75))
+IMAGENETTE_URL = "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2{suffix}.tgz"
+IMAGENETTE_SIZES = {None: "", 320: "-320", 160: "-160"}
+KODAK_URL = "https://r0k.us/graphics/kodak/kodak/kodim{index:02d}.png"
+KODAK_COUNT = 24
+DEFAULT_SCORES = ("psnr", "ssim", "ciede2000", "colorfulness_hasler")
+
+
+# === Mode and hardware ===
+
+
+def smoke_mode():
+    """Whether to run the notebook's smoke version: ``COLORZOO_SMOKE`` if set, else "no GPU".
+
+    ``COLORZOO_SMOKE=1`` forces the smoke run (tiny data, small models, a few steps);
+    ``COLORZOO_SMOKE=0`` forces the full run even on a CPU.
+
+    Example:
+
+    >>> SMOKE = smoke_mode()
+    """
+    value = os.environ.get(SMOKE_ENV, "").strip().lower()
+    if value:
+        return value not in FALSE_VALUES
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
+def setup_gpu():
+    """Print the accelerators found and turn on ``mixed_float16`` when a GPU exists.
+
+    Returns whether mixed precision is on. Call it before building any model.
+
+    Example:
+
+    >>> MIXED_PRECISION = setup_gpu()
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    mixed = use_mixed_precision_on_gpu()
+    names = ", ".join(gpu.name for gpu in gpus) or "none (CPU only)"
+    print(f"GPUs: {names}; mixed precision: {'on' if mixed else 'off'}")
+    return mixed
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """How a notebook trains and evaluates one architecture (see :func:`run_config`)."""
+
+    name: str
+    image_size: int
+    model_kwargs: dict
+    batch_size: int
+    epochs: int
+    steps_per_epoch: int | None
+    eval_count: int
+
+
+def run_config(name, smoke, **overrides):
+    """Training settings of architecture ``name`` for a smoke or a full run.
+
+    Smoke: the registry's ``small`` configuration (64 px), batches of 2, one epoch of 2 steps,
+    3 evaluation photos. Full: the native size and the builder's defaults (the report's
+    network), batches of 16, 10 epochs over the data, 100 evaluation photos. ``overrides``
+    replace any field, e.g. ``epochs=30``.
+
+    Example:
+
+    >>> config = run_config("pix2pix", smoke=True)
+    >>> config.image_size, config.model_kwargs
+    (64, {'width': 0.125})
+    """
+    info = model_info(name)
+    if smoke:
+        kwargs = dict(info.small)
+        settings = dict(image_size=kwargs.pop("image_size", 64), model_kwargs=kwargs, batch_size=2, epochs=1,
+                        steps_per_epoch=2, eval_count=3)
+    else:
+        settings = dict(image_size=info.native_size, model_kwargs={}, batch_size=16, epochs=10,
+                        steps_per_epoch=None, eval_count=100)
+    settings.update(overrides)
+    return RunConfig(name=name, **settings)
+
+
+def new_run_dir(base):
+    """``base`` if it holds no run yet, else the first free ``base_2``, ``base_3``, ...
+
+    ``colorzoo.training.train`` refuses to overwrite a run, so re-running a notebook cell
+    trains into a fresh folder.
+
+    Example:
+
+    >>> run_dir = new_run_dir("runs/unet_sequential")
+    """
+    candidate, index = base, 1
+    while os.path.exists(os.path.join(candidate, "last.keras")):
+        index += 1
+        candidate = f"{base}_{index}"
+    return candidate
+
+
+def find_run(base):
+    """The trained model of the newest run :func:`new_run_dir` made from ``base``, or ``None``.
+
+    Looks at ``base``, ``base_2``, ``base_3``, ... and returns the ``best.keras`` (else
+    ``last.keras``) of the last one that holds a model.
+
+    Example:
+
+    >>> path = find_run("runs/pix2pix")      # e.g. "runs/pix2pix_2/best.keras"
+    """
+    found, candidate, index = None, base, 1
+    while os.path.isdir(candidate):
+        for file in ("best.keras", "last.keras"):
+            if os.path.isfile(os.path.join(candidate, file)):
+                found = os.path.join(candidate, file)
+                break
+        index += 1
+        candidate = f"{base}_{index}"
+    return found
+
+
+# === Data ===
+
+
+def _square_crop(photo, top, left, side):
+    height, width = photo.shape[:2]
+    shorter = min(height, width)
+    size = int(round(shorter * side))
+    y = (height - size) // 2 + int(round(top * shorter))
+    x = (width - size) // 2 + int(round(left * shorter))
+    y, x = min(max(y, 0), height - size), min(max(x, 0), width - size)
+    return photo[y : y + size, x : x + size]
+
+
+def _rotate_hue(rgb, degrees):
+    hsv = skimage.color.rgb2hsv(rgb)
+    hsv[..., 0] = (hsv[..., 0] + degrees / 360.0) % 1.0
+    return (skimage.color.hsv2rgb(hsv) * 255.0).round().astype(np.uint8)
+
+
+def _save(array, path, size):
+    Image.fromarray(array).resize((size, size), Image.BILINEAR).save(path, quality=95)
+    return path
+
+
+def sample_photo_folder(folder, size=64):
+    """Write a tiny photo dataset from scikit-image's colour photos; returns the sorted paths.
+
+    Three square crops of each photo of :data:`SAMPLE_PHOTOS`, three crops of the rocket photo
+    with its hues turned yellow and green (so that :func:`colorzoo.data.select_by_dominant_hue`
+    finds blue, yellow and green subsets) and one grayscale photo (``camera``, which
+    ``make_dataset(drop_grayscale=True)`` and :func:`colorzoo.data.find_grayscale` catch):
+    22 JPEG files of ``size`` x ``size`` pixels. Existing files are overwritten.
+
+    Example:
+
+    >>> files = sample_photo_folder("data/sample_photos", size=64)
+    """
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name in SAMPLE_PHOTOS:
+        photo = getattr(skimage.data, name)()[..., :3]
+        for index, crop in enumerate(CROPS):
+            paths.append(_save(_square_crop(photo, *crop), os.path.join(folder, f"{name}_{index}.jpg"), size))
+    rocket = skimage.data.rocket()
+    for tint, degrees in TINTS.items():
+        for index, crop in enumerate(CROPS):
+            tinted = _rotate_hue(_square_crop(rocket, *crop), degrees)
+            paths.append(_save(tinted, os.path.join(folder, f"rocket_{tint}_{index}.jpg"), size))
+    gray = getattr(skimage.data, GRAY_PHOTO)()
+    paths.append(_save(gray, os.path.join(folder, f"{GRAY_PHOTO}_gray.jpg"), size))
+    return sorted(paths)
+
+
+def _find_folder_with(root, names):
+    """The first folder under ``root`` (``root`` included) holding every subfolder in ``names``."""
+    for folder, subfolders, _ in os.walk(root):
+        if all(name in subfolders for name in names):
+            return folder
+    raise FileNotFoundError(f"no folder with {', '.join(names)} under {root}")
+
+
+def download_imagenette(cache_dir="data", size=320):
+    """Download and extract Imagenette (fast.ai); returns the folder holding ``train/`` and ``val/``.
+
+    Args:
+        cache_dir: where the archive and its extraction go (``<cache_dir>/datasets/``).
+        size: 320 (shorter side 320 px, 326 MB), 160 (94 MB) or ``None`` (full size, 1.5 GB).
+
+    The download is skipped when the archive is already there. Each class is a folder named
+    by its WordNet id, e.g. ``train/n01440764/*.JPEG``.
+
+    Example:
+
+    >>> root = download_imagenette("data")
+    >>> train_files = image_files(os.path.join(root, "train"))
+    """
+    if size not in IMAGENETTE_SIZES:
+        raise ValueError(f"size must be one of {sorted(IMAGENETTE_SIZES, key=str)}, got {size!r}")
+    url = IMAGENETTE_URL.format(suffix=IMAGENETTE_SIZES[size])
+    path = keras.utils.get_file(origin=url, extract=True, cache_dir=os.path.abspath(cache_dir))
+    # Where Keras extracts differs between versions: look for train/ and val/ near the archive.
+    return _find_folder_with(path if os.path.isdir(path) else os.path.dirname(path), ("train", "val"))
+
+
+def download_kodak24(folder="data/kodak24"):
+    """Download the 24 Kodak PNGs (768 x 512) from r0k.us into ``folder``; returns their paths.
+
+    Files already present are not downloaded again.
+
+    Example:
+
+    >>> kodak = download_kodak24()
+    """
+    folder = os.path.abspath(folder)
+    return [
+        keras.utils.get_file(origin=KODAK_URL.format(index=index), cache_dir=folder, cache_subdir="")
+        for index in range(1, KODAK_COUNT + 1)
+    ]
+
+
+# === Plots ===
+
+
+class StepHistory(keras.callbacks.Callback):
+    """Record the training logs after every step, for curves finer than one point per epoch.
+
+    The values are what ``fit`` shows: each metric's running mean since the epoch began.
+    :func:`plot_history` draws them against the step.
+
+    Example:
+
+    >>> steps = StepHistory()
+    >>> trainer.fit(data, epochs=2, callbacks=[steps])
+    >>> plot_history(steps, keys=["d_loss", "g_loss"])
+    """
+
+    unit = "step"
+
+    def on_train_begin(self, logs=None):
+        self.history = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+
+def _history_dict(history):
+    if isinstance(history, (str, os.PathLike)):
+        with open(history, newline="") as file:
+            rows = list(csv.DictReader(file))
+        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"} if rows else {}
+    return dict(getattr(history, "history", history))
+
+
+def plot_history(history, keys=None, title=None):
+    """Training curves: one panel per metric, its validation value (``val_<key>``) beside it.
+
+    Args:
+        history: a ``keras.callbacks.History``, its ``.history`` dict, a run's ``log.csv``, or
+            a :class:`StepHistory` (plotted against the step).
+        keys: metrics to plot (default: every logged metric that is not a ``val_`` one).
+        title: figure title.
+
+    Returns the matplotlib figure (shown inline in a notebook).
+
+    Example:
+
+    >>> plot_history(history)
+    >>> plot_history("runs/pix2pix/log.csv", keys=["d_loss", "g_adversarial", "l1"])
+    """
+    import matplotlib.pyplot as plt
+
+    logs = _history_dict(history)
+    keys = keys or [key for key in logs if not key.startswith("val_") and key != "learning_rate"]
+    keys = keys or [key.removeprefix("val_") for key in logs]
+    figure, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3), squeeze=False)
+    for axis, key in zip(axes[0], keys):
+        for name in (key, f"val_{key}"):
+            if name in logs:
+                axis.plot(np.arange(1, len(logs[name]) + 1), logs[name], marker="o", label=name)
+        axis.set_title(key)
+        axis.set_xlabel(getattr(history, "unit", "epoch"))
+        axis.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def compare_histories(histories, keys=("loss", "val_loss"), title=None):
+    """Curves of several runs side by side: one panel per metric, one line per run.
+
+    Args:
+        histories: ``{label: history}``, each anything :func:`plot_history` takes.
+        keys: the metrics to plot; a run that did not log one is left out of its panel.
+
+    Example:
+
+    >>> compare_histories({"kernel 3": history3, "kernel 5": history5}, keys=["val_loss"])
+    """
+    import matplotlib.pyplot as plt
+
+    logs = {label: _history_dict(history) for label, history in histories.items()}
+    figure, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+    for axis, key in zip(axes[0], keys):
+        for label, values in logs.items():
+            if key in values:
+                axis.plot(np.arange(1, len(values[key]) + 1), values[key], marker="o", label=label)
+        axis.set_title(key)
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def format_grid(table, digits=2):
+    """A ``{row: {column: value}}`` table as aligned text, rows and columns in insertion order.
+
+    Example:
+
+    >>> print(format_grid({"blue model": {"blue": 24.1, "green": 21.3}}))
+    """
+    columns = list(dict.fromkeys(column for row in table.values() for column in row))
+    first = max([0] + [len(str(row)) for row in table])
+    widths = [max(len(str(column)), digits + 5) for column in columns]
+    lines = ["  ".join(["".ljust(first), *(str(column).rjust(width) for column, width in zip(columns, widths))])]
+    for name, row in table.items():
+        cells = (f"{row[column]:.{digits}f}" if column in row else "-" for column in columns)
+        lines.append("  ".join([str(name).ljust(first), *(cell.rjust(width) for cell, width in zip(cells, widths))]))
+    return "\n".join(lines)
+
+
+def plot_grid(table, ylabel=None, title=None):
+    """Grouped bars of a ``{row: {column: value}}`` table: a group per column, a bar per row.
+
+    Example:
+
+    >>> plot_grid(psnr_by_model_and_test_set, ylabel="PSNR (dB)")
+    """
+    import matplotlib.pyplot as plt
+
+    columns = list(dict.fromkeys(column for row in table.values() for column in row))
+    width = 0.8 / max(1, len(table))
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.2 * len(columns) * max(1, len(table)) * 0.5), 3.6))
+    for index, (name, row) in enumerate(table.items()):
+        positions = np.arange(len(columns)) + (index - (len(table) - 1) / 2) * width
+        axis.bar(positions, [row.get(column, np.nan) for column in columns], width, label=str(name))
+    axis.set_xticks(np.arange(len(columns)), [str(column) for column in columns])
+    axis.set_ylabel(ylabel or "")
+    axis.legend(fontsize=8, ncol=2)
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def show_images(images, titles=None, columns=None, size=2.4):
+    """A grid of images (arrays, PIL images or paths) with optional titles; returns the figure.
+
+    Example:
+
+    >>> show_images(train_files[:8], titles=[os.path.basename(f) for f in train_files[:8]])
+    """
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    columns = columns or min(len(images), 6)
+    rows = -(-len(images) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index < len(images):
+            pixels = inference.load_image(images[index])
+            axis.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None)
+            if titles:
+                axis.set_title(titles[index], fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def colorize_grid(models, files, size=None):
+    """One row per photo: gray input | each model's colorization | original; returns the figure.
+
+    Args:
+        models: ``{title: model}`` (or a list of models, titled by their name).
+        files: photos with their true colours.
+        size: model run size (see :func:`colorzoo.inference.colorize`).
+
+    Example:
+
+    >>> colorize_grid({"unet": model}, eval_files[:3])
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(models, dict):
+        models = {model.name: model for model in models}
+    files = list(files)
+    columns = len(models) + 2
+    figure, axes = plt.subplots(len(files), columns, figsize=(2.4 * columns, 2.4 * len(files)), squeeze=False)
+    for row, path in enumerate(files):
+        original = inference.load_image(path)
+        panels = [("gray", inference.to_gray(original))]
+        panels += [(title, inference.colorize(model, original, size)) for title, model in models.items()]
+        panels.append(("original", original))
+        for axis, (title, image) in zip(axes[row], panels):
+            axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
+            axis.set_title(title, fontsize=9)
+            axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def merge_results(results):
+    """Merge :func:`colorzoo.metrics.evaluate` results on the same photos into one result.
+
+    ``results`` is a list, or a dict ``{label: result}`` whose labels replace the model names
+    (needed when several models of one architecture are compared). The means of every model
+    and of the gray baseline end up in one result, which :func:`colorzoo.metrics.format_table`
+    prints and :func:`plot_scores` plots.
+
+    Example:
+
+    >>> merged = merge_results({"kernel 3": evaluate(k3, files), "kernel 5": evaluate(k5, files)})
+    >>> print(format_table(merged))
+    """
+    labelled = results.items() if isinstance(results, dict) else [(None, result) for result in results]
+    counts, means, rows, skipped = set(), {}, [], set()
+    for label, result in labelled:
+        label = label or result["model"]
+        counts.add(result["images"])
+        skipped.update(result["skipped"])
+        for method, scores in result["means"].items():
+            method = label if method == result["model"] else method
+            if method in means and method != "gray":
+                raise ValueError(f"two results score a method named {method!r}; label them with a dict")
+            means[method] = scores
+        gray_rows_kept = any(row["method"] == "gray" for row in rows)
+        for row in result["rows"]:
+            if row["method"] == result["model"]:
+                rows.append({**row, "method": label})
+            elif not gray_rows_kept:  # the gray baseline's rows, once
+                rows.append(row)
+    if len(counts) > 1:
+        raise ValueError(f"results were computed on different numbers of images: {sorted(counts)}")
+    gray = means.pop("gray", None)
+    if gray is not None:
+        means["gray"] = gray  # the baseline last, as one row
+    return {"model": ", ".join(method for method in means if method != "gray"), "images": counts.pop() if counts else 0,
+            "skipped": sorted(skipped), "rows": rows, "means": means}
+
+
+def plot_scores(result, scores=DEFAULT_SCORES):
+    """Bar charts of an :func:`colorzoo.metrics.evaluate` (or merged) result: one panel per score.
+
+    The gray baseline is drawn in gray. Returns the figure.
+
+    Example:
+
+    >>> plot_scores(merge_results(results), scores=("psnr", "ciede2000"))
+    """
+    import matplotlib.pyplot as plt
+
+    methods = list(result["means"])
+    colours = ["0.6" if method == "gray" else f"C{index}" for index, method in enumerate(methods)]
+    figure, axes = plt.subplots(1, len(scores), figsize=(max(3.0, 0.5 * len(methods) + 1.5) * len(scores), 3.4),
+                                squeeze=False)
+    for axis, score in zip(axes[0], scores):
+        axis.bar(methods, [result["means"][method][score] for method in methods], color=colours)
+        axis.set_title(score)
+        axis.tick_params(axis="x", rotation=60, labelsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_ab_bins(values, title=None, log=False, axis=None):
+    """Show one value per ab bin of ``zhang_classification`` (e.g. the prior or the rebalancing
+    weights) as an image on the ab plane; bins outside the gamut stay blank.
+
+    Args:
+        values: ``(Q,)`` values for the ``"gamut313"`` bins.
+        title: axis title.
+        log: plot ``log10`` of the values (priors span several orders of magnitude).
+        axis: a matplotlib axis to draw on (default: a new figure).
+
+    Example:
+
+    >>> plot_ab_bins(ab_prior(train_data), "ab prior", log=True)
+    """
+    import matplotlib.pyplot as plt
+
+    from colorzoo.models.zhang_classification import GRID, gamut_bins
+
+    centres = gamut_bins()
+    values = np.asarray(values, "float64").ravel()
+    if values.shape != (len(centres),):
+        raise ValueError(f"expected {len(centres)} values, one per gamut bin, got shape {values.shape}")
+    if log:
+        values = np.log10(np.maximum(values, 1e-12))
+    steps = np.round(centres / GRID).astype(int)
+    low = steps.min()
+    side = steps.max() - low + 1
+    plane = np.full((side, side), np.nan)
+    plane[steps[:, 1] - low, steps[:, 0] - low] = values  # rows: b, columns: a
+    extent = [(low - 0.5) * GRID, (low + side - 0.5) * GRID] * 2
+    if axis is None:
+        _, axis = plt.subplots(figsize=(4, 3.6))
+    shown = axis.imshow(plane, origin="lower", extent=extent, cmap="viridis")
+    axis.figure.colorbar(shown, ax=axis, label="log10" if log else None)
+    axis.set_xlabel("a")
+    axis.set_ylabel("b")
+    if title:
+        axis.set_title(title)
+    return axis.figure

@@ -1,0 +1,135 @@
+"""Evaluate every shipped model and the gray baseline on CBSD68 and Kodak24; write docs/results.md.
+
+Usage: .venv/bin/python scripts/evaluate_zoo.py [--data ../shared/data/eval] [--out docs]
+
+Prints the tables it writes. Each model colorizes every photo at full resolution (the model
+runs at its trained size; its ab is upsampled and recombined with the photo's own L), exactly
+as `colorzoo colorize` does. Writes docs/results.md, docs/results.png and the mean PSNR of
+each model into weights/manifest.json (which `colorzoo demo` uses to pick the best model).
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from colorzoo import hub, inference, metrics  # noqa: E402
+from colorzoo.data import image_files  # noqa: E402
+
+SETS = ("cbsd68", "kodak24")
+COLUMNS = (
+    ("psnr", "PSNR dB", "{:.2f}"),
+    ("ssim", "SSIM", "{:.4f}"),
+    ("colorfulness_hasler", "colourful.", "{:.1f}"),
+    ("colorfulness_absolute", "colourful. abs", "{:.1f}"),
+    ("delta_colorfulness_hasler", "Δcolourful.", "{:.1f}"),
+    ("ciede2000", "CIEDE2000", "{:.2f}"),
+    ("seconds", "s / image", "{:.3f}"),
+)
+FIGURE_PHOTOS = 3  # per set
+
+
+def truth_colorfulness(files):
+    return float(np.mean([metrics.colorfulness(inference.to_float_rgb(inference.load_image(f))) for f in files]))
+
+
+def table(set_name, means, truth):
+    lines = [f"### {set_name}\n", "| method | " + " | ".join(label for _, label, _ in COLUMNS) + " |"]
+    lines.append("| --- |" + " ---: |" * len(COLUMNS))
+    for method, scores in means.items():
+        cells = [fmt.format(scores[key]) for key, _, fmt in COLUMNS]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines.append(f"| ground truth | | | {truth:.1f} | | | | |")
+    return "\n".join(lines)
+
+
+def verdicts(results, truths):
+    lines = []
+    for name in results[SETS[0]]:
+        if name == metrics.GRAY_BASELINE:
+            continue
+        parts = []
+        for set_name in SETS:
+            means = results[set_name]
+            gain = means[name]["psnr"] - means[metrics.GRAY_BASELINE]["psnr"]
+            share = means[name]["colorfulness_hasler"] / truths[set_name]
+            parts.append(f"{set_name}: {gain:+.2f} dB vs gray, {share:.0%} of the truth's colourfulness")
+        beats = all(results[s][name]["psnr"] > results[s][metrics.GRAY_BASELINE]["psnr"] for s in SETS)
+        desaturated = any(results[s][name]["colorfulness_hasler"] < 0.7 * truths[s] for s in SETS)
+        verdict = ("beats" if beats else "does not beat") + " the gray baseline"
+        verdict += "; desaturated (under 70 % of the truth's colourfulness)" if desaturated else "; colourful"
+        lines.append(f"- `{name}` {verdict} ({'; '.join(parts)}).")
+    return "\n".join(lines)
+
+
+def figure(models, photos, path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    columns = ["gray", *models, "original"]
+    fig = Figure(figsize=(2.6 * len(columns), 2.2 * len(photos)))
+    FigureCanvasAgg(fig)
+    for row, photo in enumerate(photos):
+        truth = inference.to_float_rgb(inference.load_image(photo))
+        images = [inference.to_gray(truth)] + [inference.colorize(m, truth) for m in models.values()] + [truth]
+        for column, (title, image) in enumerate(zip(columns, images)):
+            axes = fig.add_subplot(len(photos), len(columns), row * len(columns) + column + 1)
+            axes.imshow(image)
+            axes.axis("off")
+            if row == 0:
+                axes.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=70)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.path.join("..", "shared", "data", "eval"))
+    parser.add_argument("--out", default="docs")
+    args = parser.parse_args()
+    names = sorted(hub.shipped_weights())
+    models = {name: hub.pretrained(name) for name in names}
+    results, truths, photos = {}, {}, []
+    for set_name in SETS:
+        files = image_files(os.path.join(args.data, set_name))
+        truths[set_name] = truth_colorfulness(files)
+        photos += files[:: max(1, len(files) // FIGURE_PHOTOS)][:FIGURE_PHOTOS]
+        means = {}
+        for name, model in models.items():
+            result = metrics.evaluate(model, files, progress=False)
+            means[name] = result["means"][name]
+            means[metrics.GRAY_BASELINE] = result["means"][metrics.GRAY_BASELINE]
+        results[set_name] = {metrics.GRAY_BASELINE: means.pop(metrics.GRAY_BASELINE), **means}
+        print(table(set_name, results[set_name], truths[set_name]), "\n")
+    summary = verdicts(results, truths)
+    print(summary)
+    os.makedirs(args.out, exist_ok=True)
+    figure(models, photos, os.path.join(args.out, "results.png"))
+    with open(os.path.join(args.out, "results.md"), "w") as file:
+        file.write("# Results\n\n")
+        file.write(
+            "Every shipped model (weights/) and the gray baseline (ab = 0) on the held-out sets, at full "
+            "resolution: the model runs at its trained size, its chroma is upsampled and recombined with "
+            "the photo's own L. Produced by `.venv/bin/python scripts/evaluate_zoo.py` on a 2-core CPU; "
+            "rerun it to reproduce every number. PSNR and SSIM on RGB (SSIM: 11x11 Gaussian, sigma 1.5); "
+            "colourfulness after Hasler & Suesstrunk (signed form, and the absolute form DDColor and CT2 "
+            "report); Δcolourfulness = |C(prediction) - C(truth)|; CIEDE2000 mean over pixels; "
+            "s / image = wall time of `colorize` on this CPU.\n\n"
+        )
+        for set_name in SETS:
+            file.write(table(set_name, results[set_name], truths[set_name]) + "\n\n")
+        file.write("## Verdicts\n\n" + summary + "\n\n")
+        file.write("![gray | every model | original](results.png)\n")
+    manifest = hub.shipped_weights()
+    for name in names:
+        manifest[name]["psnr"] = round(float(np.mean([results[s][name]["psnr"] for s in SETS])), 3)
+    with open(os.path.join(hub.WEIGHTS_DIR, hub.MANIFEST), "w") as file:
+        json.dump(manifest, file, indent=2, sort_keys=True)
+        file.write("\n")
+
+
+if __name__ == "__main__":
+    main()
