@@ -101,6 +101,33 @@ def timed_runs(step, runs, repeats=1, warmup=1):
     return {"wall": wall, "cpu": cpu, "warmup_seconds": warmup_seconds}
 
 
+def timed_fit(trainable, data, runs, steps, warmup_steps=1):
+    """One ``trainable.fit`` of ``warmup_steps + runs * steps`` steps, timed step by step.
+
+    A callback reads the clocks after every step (a step's function call returns when its work
+    is done), so ``fit``'s own start-up (iterator, callbacks) and the warm-up steps (a new
+    input pipeline filling its buffers) stay out of the ``runs`` windows of ``steps`` steps.
+    Returns ``{"wall": [...], "cpu": [...]}``, seconds per window.
+    """
+    import keras
+
+    class StepClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.wall, self.cpu = [], []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.wall.append(time.perf_counter())
+            self.cpu.append(time.process_time())
+
+    clock = StepClock()
+    trainable.fit(data, epochs=1, steps_per_epoch=warmup_steps + runs * steps, callbacks=[clock], shuffle=False,
+                  verbose=0)
+    marks = [warmup_steps - 1 + run * steps for run in range(runs + 1)]
+    return {key: [values[b] - values[a] for a, b in zip(marks, marks[1:])]
+            for key, values in (("wall", clock.wall), ("cpu", clock.cpu))}
+
+
 def rate(items, seconds):
     """Median items per second over runs of ``seconds`` per call, and the (min, max) rates."""
     rates = [items / value for value in seconds]
@@ -136,13 +163,31 @@ def current_rss_mib():
     return float("nan")
 
 
+# glibc keeps freed blocks below its (adaptive, up to 32 MiB) mmap threshold for reuse, so after
+# a warm-up the RSS no longer rises for arrays of the same size; with a fixed 64 KiB threshold
+# every larger block is returned to the kernel on free, and a peak over a step is that step's.
+EXACT_PEAK_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+
+
+def reset_peak_rss():
+    """Reset this process's peak RSS to its current RSS (Linux >= 4.0); returns whether it could."""
+    try:
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")
+        return True
+    except OSError:
+        return False
+
+
 # === Fresh-process workers ===
 
 WORKER_FLAG = "--worker"
 
 
-def run_worker(script, spec, timeout=None):
+def run_worker(script, spec, timeout=None, env=None):
     """Run ``script --worker '<spec as JSON>'`` in a fresh Python and return the dict it prints.
+
+    ``env``: variables added to this process's environment for the worker.
 
     The worker prints one line ``RESULT <json>``; everything else it prints (TensorFlow's logs)
     is dropped unless it fails. A failure returns ``{"error": <last lines of its stderr>}``
@@ -150,7 +195,9 @@ def run_worker(script, spec, timeout=None):
     """
     command = [sys.executable, script, WORKER_FLAG, json.dumps(spec)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})}
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     for line in done.stdout.splitlines():
@@ -251,18 +298,36 @@ CONTRACTIONS = (
 CALLS = ("PartitionedCall", "StatefulPartitionedCall")
 
 
+def _live_ops(graph):
+    """Ops whose results reach the graph's outputs or a stateful op (a variable update):
+    gradients nobody uses (e.g. through a frozen encoder) are traced but pruned at run time."""
+    roots = [tensor.op for tensor in getattr(graph, "outputs", [])] + list(getattr(graph, "control_outputs", []))
+    roots += [op for op in graph.get_operations() if op.op_def.is_stateful]
+    live, stack = set(), list(roots)
+    while stack:
+        op = stack.pop()
+        if op.name not in live:
+            live.add(op.name)
+            stack.extend(tensor.op for tensor in op.inputs)
+            stack.extend(op.control_inputs)
+    return live
+
+
 def graph_flops(graph):
     """FLOPs of the convolutions, matrix products and einsums of a ``tf.Graph`` (2 per
     multiply-add), with static shapes; elementwise work (activations, norms, optimizer updates)
-    is not counted, as is usual. Nested function calls are counted too.
+    is not counted, as is usual. Ops whose results are never used are left out; nested function
+    calls are counted.
 
     Returns ``(flops, {op type: flops})``.
     """
     total, by_type = 0, {}
+    live = _live_ops(graph)
     for op in graph.get_operations():
+        if op.name not in live:
+            continue
         if op.type in CALLS:
-            name = op.get_attr("f").name
-            nested = graph._get_function(name)  # noqa: SLF001 - the call's body
+            nested = graph._get_function(op.get_attr("f").name)  # noqa: SLF001 - the call's body
             inner, inner_types = graph_flops(nested.graph)
             total += inner
             for key, value in inner_types.items():

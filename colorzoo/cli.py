@@ -12,6 +12,7 @@ Example::
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -39,6 +40,8 @@ def _parser():
     train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
     train.add_argument("--width", type=float, help="width multiplier of models that have one")
     train.add_argument("--encoder-weights", help="imagenet | hed | a weights file (models with a pretrained encoder)")
+    train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other builder option, e.g. --option backbone=resnet18 --option kernel_size=5")
     train.add_argument("--init", help="a .keras file of the same architecture to start from")
     train.add_argument("--no-gan", action="store_true", help="GAN models: train the generator alone with L1 "
                        "(stage 1 of the two-stage recipe)")
@@ -107,7 +110,7 @@ def _command_train(args):
     for folder in filter(None, (args.data, args.val)):
         if not os.path.isdir(folder):
             raise UsageError(f"{folder}: no such folder")
-    model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights}
+    model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights, **_options(args.option)}
     history = train(
         args.model, args.data, val=args.val, image_size=args.image_size, batch_size=args.batch_size,
         epochs=args.epochs, out_dir=args.out, resume=args.resume, learning_rate=args.learning_rate,
@@ -121,6 +124,20 @@ def _command_train(args):
         return EXIT_FAILURE
     print(f"best model: {os.path.join(args.out, 'best.keras')}")
     return EXIT_OK
+
+
+def _options(pairs):
+    """``["backbone=resnet18", "kernel_size=5"]`` -> ``{"backbone": "resnet18", "kernel_size": 5}``."""
+    options = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key:
+            raise UsageError(f"--option {pair}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
 
 
 def _finite(value):
@@ -137,7 +154,9 @@ def _command_evaluate(args):
     if not files:
         raise UsageError(f"{args.data}: no images found")
     model = _load(args)
-    result = evaluate(model, files, image_size=args.size, csv_path=args.csv, json_path=args.json)
+    # The folder, not the list: a listed file that vanished or is a dangling link is then skipped
+    # like any other unreadable one instead of ending the run.
+    result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json)
     print(format_table(result))
     return EXIT_FAILURE if result.get("skipped") else EXIT_OK
 

@@ -428,6 +428,9 @@ def _as_uint8_images(array):
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"an image array must be uint8 or float in [0, 1], got {array.dtype}")
+    if not np.isfinite(array).all():
+        count = np.size(array) - np.count_nonzero(np.isfinite(array))
+        raise ValueError(f"an image array must not hold NaN or infinite values ({count} do)")
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 

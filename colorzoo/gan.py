@@ -71,6 +71,9 @@ class GANTrainer(keras.Model):
         if len(set(names)) != len(names):
             raise ValueError(f"extra_generator_losses may not reuse the names {names[:4]}")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # Both networks are built functional models, so the trainer is too: fit's callbacks
+        # (BackupAndRestore) may save and restore it before the first step.
+        self.built = True
 
     def compile(self, generator_optimizer, discriminator_optimizer, adversarial_weight=1.0, **kwargs):
         """Set both optimizers and the adversarial weight; other arguments go to ``Model.compile``.

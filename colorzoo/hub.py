@@ -9,6 +9,7 @@ Example:
 import hashlib
 import json
 import os
+import re
 import zipfile
 
 import keras
@@ -43,7 +44,10 @@ def load_model(path):
                 f"{path}: refused: the file holds code (a Lambda layer or a Python function) "
                 "that colorzoo will not run; only models made of registered layers load"
             ) from error
-        if "Could not locate" in str(error) or "Unknown" in str(error):
+        unknown = re.search(r"Could not locate (?:class|function) '([^']+)'", str(error))
+        if unknown:  # Keras puts this last, after the whole config: name just the class
+            raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {unknown[1]}") from error
+        if "Unknown" in str(error):
             raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {message}") from error
         raise ModelFileError(f"{path}: cannot be loaded as a colorzoo model: {message}") from error
 

@@ -17,7 +17,9 @@ Example:
 import collections
 import logging
 import os
+import stat
 import uuid
+import warnings
 import weakref
 
 import keras
@@ -26,7 +28,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorzoo import color
-from colorzoo.data import image_files
+from colorzoo.data import MAX_PIXELS, image_files
 from colorzoo.models import model_info
 from colorzoo.models.registry import ModelInfo
 
@@ -52,8 +54,10 @@ def load_image(image):
 
     Returns ``(H, W)`` for gray and ``(H, W, 3)`` for colour input, as ``uint8``, ``uint16``
     (16-bit images) or ``float32`` in [0, 1] (float arrays, PIL ``"F"`` images). Palette
-    images become RGB. Raises ``OSError`` for unreadable files and ``ValueError`` for
-    unsupported arrays.
+    images become RGB. Raises ``OSError`` for unreadable files and non-files (a FIFO would
+    block), ``PIL.Image.DecompressionBombError`` for images over
+    :data:`colorzoo.data.MAX_PIXELS` (refused before decoding) and ``ValueError`` for
+    unsupported arrays or non-finite (NaN, inf) float pixels.
 
     Example:
 
@@ -61,12 +65,28 @@ def load_image(image):
     (333, 517)
     """
     if isinstance(image, (str, os.PathLike)):
-        with Image.open(image) as opened:
+        with _open_checked(image) as opened:
             ImageOps.exif_transpose(opened, in_place=True)
             return _pil_pixels(opened)
     if isinstance(image, Image.Image):
         return _pil_pixels(ImageOps.exif_transpose(image))
     return _array_pixels(np.asarray(image))
+
+
+def _open_checked(path):
+    """``Image.open(path)`` (header only), refusing non-files and images over ``MAX_PIXELS``
+    before anything is decoded: the limit :func:`colorzoo.data.scan_files` applies too."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):  # opening a FIFO would block forever
+        raise OSError(f"{os.fspath(path)}: {'is a directory' if stat.S_ISDIR(mode) else 'not a regular file'}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below instead
+        opened = Image.open(path)
+    width, height = opened.size
+    if width * height > MAX_PIXELS:
+        opened.close()
+        raise Image.DecompressionBombError(f"{width}x{height} pixels, over the limit of {MAX_PIXELS}")
+    return opened
 
 
 def _pil_pixels(image):
@@ -89,7 +109,9 @@ def _array_pixels(array):
     if array.dtype == bool:
         return array.astype(np.uint8) * 255
     if array.dtype.kind == "f":
-        return np.clip(np.nan_to_num(array.astype(np.float32, copy=False)), 0.0, 1.0)
+        if not np.isfinite(array).all():
+            raise ValueError(f"the image has {np.size(array) - np.isfinite(array).sum()} NaN or infinite pixel values")
+        return np.clip(array.astype(np.float32, copy=False), 0.0, 1.0)
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected uint8, uint16, bool or float pixels in [0, 1], got {array.dtype}")
     return array
@@ -269,6 +291,8 @@ def predict_chroma(model, luminance, size=None):
 
         output = decode_ab(output)  # annealed mean, T = 0.38
     output = tf.cast(output, tf.float32)
+    if not bool(tf.reduce_all(tf.math.is_finite(output))):
+        raise ValueError(f"{model.name} predicted NaN or infinite colours: broken weights (a diverged training?)")
     return tf.image.resize(output[0], (height, width), method="bilinear").numpy()
 
 

@@ -187,8 +187,9 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         ``{"model", "images", "skipped", "rows", "means"}``: ``rows`` holds one dict per image
         and method (``model.name`` and ``"gray"``) with every score of :data:`SCORES` (its
         ``seconds`` is the wall time of ``colorize``, 0 for the gray baseline);
-        ``means[method][score]`` the means; unreadable files are listed in ``skipped`` and
-        logged with a one-line warning each.
+        ``means[method][score]`` the means; unreadable files and images under 11 pixels on a
+        side (too small for SSIM; unless ``image_size`` resizes them) are listed in ``skipped``
+        and logged with a one-line warning each.
 
     Example:
 
@@ -202,8 +203,11 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     for done, path in enumerate(paths, start=1):
         try:
             truth = inference.to_float_rgb(inference.load_image(path))
+            if min(truth.shape[:2]) < SSIM_WINDOW and image_size is None:
+                height, width = truth.shape[:2]
+                raise ValueError(f"{width}x{height} pixels, too small to score (SSIM needs {SSIM_WINDOW} on a side)")
         except inference.LOAD_ERRORS as error:
-            logger.warning("skipping unreadable image %s: %s", path, inference.error_line(error))
+            logger.warning("skipping %s: %s", path, inference.error_line(error))
             skipped.append(path)
         else:
             if image_size is not None:
@@ -219,7 +223,7 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         if bar is not None:
             bar.update(done)
     if skipped:
-        logger.warning("evaluate skipped %d unreadable file(s)", len(skipped))
+        logger.warning("evaluate skipped %d file(s)", len(skipped))
     means = {
         method: {key: float(np.mean([row[key] for row in rows if row["method"] == method])) for key in SCORES}
         for method in (model.name, GRAY_BASELINE)
@@ -240,7 +244,8 @@ def _write_csv(handle, rows):
     writer = csv.DictWriter(text, fieldnames=["file", "method", *SCORES])
     writer.writeheader()
     writer.writerows(rows)
-    handle.write(text.getvalue().encode("utf-8"))
+    # A file name that is not valid UTF-8 is written as the escapes colorzoo.data prints (caf\xe9.jpg).
+    handle.write(text.getvalue().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").encode())
 
 
 def format_table(result):

@@ -24,13 +24,16 @@ import dataclasses
 import os
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import skimage.color
 import skimage.data
+import tensorflow as tf
 from PIL import Image
 
 from colorzoo import inference
 from colorzoo.models import model_info
+from colorzoo.models.zhang_classification import GRID, gamut_bins
 from colorzoo.training import use_mixed_precision_on_gpu
 
 SMOKE_ENV = "COLORZOO_SMOKE"
@@ -66,8 +69,6 @@ def smoke_mode():
     value = os.environ.get(SMOKE_ENV, "").strip().lower()
     if value:
         return value not in FALSE_VALUES
-    import tensorflow as tf
-
     return not tf.config.list_physical_devices("GPU")
 
 
@@ -80,8 +81,6 @@ def setup_gpu():
 
     >>> MIXED_PRECISION = setup_gpu()
     """
-    import tensorflow as tf
-
     gpus = tf.config.list_physical_devices("GPU")
     mixed = use_mixed_precision_on_gpu()
     names = ", ".join(gpu.name for gpu in gpus) or "none (CPU only)"
@@ -106,7 +105,7 @@ def run_config(name, smoke, **overrides):
     """Training settings of architecture ``name`` for a smoke or a full run.
 
     Smoke: the registry's ``small`` configuration (64 px), batches of 2, one epoch of 2 steps,
-    3 evaluation photos. Full: the native size and the builder's defaults (the report's
+    2 evaluation photos. Full: the native size and the builder's defaults (the report's
     network), batches of 16, 10 epochs over the data, 100 evaluation photos. ``overrides``
     replace any field, e.g. ``epochs=30``.
 
@@ -120,7 +119,7 @@ def run_config(name, smoke, **overrides):
     if smoke:
         kwargs = dict(info.small)
         settings = dict(image_size=kwargs.pop("image_size", 64), model_kwargs=kwargs, batch_size=2, epochs=1,
-                        steps_per_epoch=2, eval_count=3)
+                        steps_per_epoch=2, eval_count=2)
     else:
         settings = dict(image_size=info.native_size, model_kwargs={}, batch_size=16, epochs=10,
                         steps_per_epoch=None, eval_count=100)
@@ -185,9 +184,8 @@ def _rotate_hue(rgb, degrees):
     return (skimage.color.hsv2rgb(hsv) * 255.0).round().astype(np.uint8)
 
 
-def _save(array, path, size):
-    Image.fromarray(array).resize((size, size), Image.BILINEAR).save(path, quality=95)
-    return path
+def _resized(array, size):
+    return np.asarray(Image.fromarray(array).resize((size, size), Image.BILINEAR))
 
 
 def sample_photo_folder(folder, size=64):
@@ -204,18 +202,19 @@ def sample_photo_folder(folder, size=64):
     >>> files = sample_photo_folder("data/sample_photos", size=64)
     """
     os.makedirs(folder, exist_ok=True)
-    paths = []
+    images = {}
     for name in SAMPLE_PHOTOS:
         photo = getattr(skimage.data, name)()[..., :3]
         for index, crop in enumerate(CROPS):
-            paths.append(_save(_square_crop(photo, *crop), os.path.join(folder, f"{name}_{index}.jpg"), size))
-    rocket = skimage.data.rocket()
+            images[f"{name}_{index}"] = _resized(_square_crop(photo, *crop), size)
     for tint, degrees in TINTS.items():
-        for index, crop in enumerate(CROPS):
-            tinted = _rotate_hue(_square_crop(rocket, *crop), degrees)
-            paths.append(_save(tinted, os.path.join(folder, f"rocket_{tint}_{index}.jpg"), size))
-    gray = getattr(skimage.data, GRAY_PHOTO)()
-    paths.append(_save(gray, os.path.join(folder, f"{GRAY_PHOTO}_gray.jpg"), size))
+        for index in range(len(CROPS)):
+            images[f"rocket_{tint}_{index}"] = _rotate_hue(images[f"rocket_{index}"], degrees)
+    images[f"{GRAY_PHOTO}_gray"] = _resized(getattr(skimage.data, GRAY_PHOTO)(), size)
+    paths = []
+    for name, image in images.items():
+        paths.append(os.path.join(folder, f"{name}.jpg"))
+        Image.fromarray(image).save(paths[-1], quality=95)
     return sorted(paths)
 
 
@@ -245,6 +244,7 @@ def download_imagenette(cache_dir="data", size=320):
     if size not in IMAGENETTE_SIZES:
         raise ValueError(f"size must be one of {sorted(IMAGENETTE_SIZES, key=str)}, got {size!r}")
     url = IMAGENETTE_URL.format(suffix=IMAGENETTE_SIZES[size])
+    os.makedirs(cache_dir, exist_ok=True)  # get_file falls back to /tmp for a missing folder
     path = keras.utils.get_file(origin=url, extract=True, cache_dir=os.path.abspath(cache_dir))
     # Where Keras extracts differs between versions: look for train/ and val/ near the archive.
     return _find_folder_with(path if os.path.isdir(path) else os.path.dirname(path), ("train", "val"))
@@ -260,6 +260,7 @@ def download_kodak24(folder="data/kodak24"):
     >>> kodak = download_kodak24()
     """
     folder = os.path.abspath(folder)
+    os.makedirs(folder, exist_ok=True)
     return [
         keras.utils.get_file(origin=KODAK_URL.format(index=index), cache_dir=folder, cache_subdir="")
         for index in range(1, KODAK_COUNT + 1)
@@ -316,11 +317,8 @@ def plot_history(history, keys=None, title=None):
     >>> plot_history(history)
     >>> plot_history("runs/pix2pix/log.csv", keys=["d_loss", "g_adversarial", "l1"])
     """
-    import matplotlib.pyplot as plt
-
     logs = _history_dict(history)
     keys = keys or [key for key in logs if not key.startswith("val_") and key != "learning_rate"]
-    keys = keys or [key.removeprefix("val_") for key in logs]
     figure, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3), squeeze=False)
     for axis, key in zip(axes[0], keys):
         for name in (key, f"val_{key}"):
@@ -346,8 +344,6 @@ def compare_histories(histories, keys=("loss", "val_loss"), title=None):
 
     >>> compare_histories({"kernel 3": history3, "kernel 5": history5}, keys=["val_loss"])
     """
-    import matplotlib.pyplot as plt
-
     logs = {label: _history_dict(history) for label, history in histories.items()}
     figure, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
     for axis, key in zip(axes[0], keys):
@@ -387,14 +383,13 @@ def plot_grid(table, ylabel=None, title=None):
 
     >>> plot_grid(psnr_by_model_and_test_set, ylabel="PSNR (dB)")
     """
-    import matplotlib.pyplot as plt
-
     columns = list(dict.fromkeys(column for row in table.values() for column in row))
     width = 0.8 / max(1, len(table))
-    figure, axis = plt.subplots(figsize=(max(5.0, 1.2 * len(columns) * max(1, len(table)) * 0.5), 3.6))
+    figure, axis = plt.subplots(figsize=(max(5.0, 0.3 * len(columns) * len(table) + 2.0), 3.6))
     for index, (name, row) in enumerate(table.items()):
-        positions = np.arange(len(columns)) + (index - (len(table) - 1) / 2) * width
-        axis.bar(positions, [row.get(column, np.nan) for column in columns], width, label=str(name))
+        present = [place for place, column in enumerate(columns) if column in row]
+        positions = np.array(present) + (index - (len(table) - 1) / 2) * width
+        axis.bar(positions, [row[columns[place]] for place in present], width, label=str(name))
     axis.set_xticks(np.arange(len(columns)), [str(column) for column in columns])
     axis.set_ylabel(ylabel or "")
     axis.legend(fontsize=8, ncol=2)
@@ -411,17 +406,16 @@ def show_images(images, titles=None, columns=None, size=2.4):
 
     >>> show_images(train_files[:8], titles=[os.path.basename(f) for f in train_files[:8]])
     """
-    import matplotlib.pyplot as plt
-
-    images = list(images)
+    images = [inference.load_image(image) for image in images]
     columns = columns or min(len(images), 6)
     rows = -(-len(images) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+    aspect = max(image.shape[0] / image.shape[1] for image in images)  # height / width of a panel
+    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows * aspect + 0.3 * rows),
+                                squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index < len(images):
-            pixels = inference.load_image(images[index])
-            axis.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None)
+            axis.imshow(images[index], cmap="gray" if images[index].ndim == 2 else None)
             if titles:
                 axis.set_title(titles[index], fontsize=9)
     figure.tight_layout()
@@ -440,8 +434,6 @@ def colorize_grid(models, files, size=None):
 
     >>> colorize_grid({"unet": model}, eval_files[:3])
     """
-    import matplotlib.pyplot as plt
-
     if not isinstance(models, dict):
         models = {model.name: model for model in models}
     files = list(files)
@@ -495,8 +487,34 @@ def merge_results(results):
     gray = means.pop("gray", None)
     if gray is not None:
         means["gray"] = gray  # the baseline last, as one row
-    return {"model": ", ".join(method for method in means if method != "gray"), "images": counts.pop() if counts else 0,
-            "skipped": sorted(skipped), "rows": rows, "means": means}
+    models = ", ".join(method for method in means if method != "gray")
+    images = counts.pop() if counts else 0
+    return {"model": models, "images": images, "skipped": sorted(skipped), "rows": rows, "means": means}
+
+
+def group_means(result, groups, score="psnr", method=None):
+    """Mean ``score`` of one method of an :func:`colorzoo.metrics.evaluate` result per group of
+    files, and over all of them (``"all"``).
+
+    Args:
+        result: an ``evaluate`` result.
+        groups: ``{group: files}``; files the result did not score are ignored.
+        method: the model's name (default) or ``"gray"`` for the baseline.
+
+    Example:
+
+    >>> group_means(evaluate(model, blue + green), {"blue": blue, "green": green})
+    {'blue': 23.9, 'green': 21.2, 'all': 22.6}
+    """
+    method = method or result["model"]
+    rows = [row for row in result["rows"] if row["method"] == method]
+    means = {}
+    for group, files in groups.items():
+        members = set(map(os.fspath, files))
+        values = [row[score] for row in rows if row["file"] in members]
+        means[group] = float(np.mean(values)) if values else float("nan")
+    means["all"] = float(np.mean([row[score] for row in rows])) if rows else float("nan")
+    return means
 
 
 def plot_scores(result, scores=DEFAULT_SCORES):
@@ -508,10 +526,9 @@ def plot_scores(result, scores=DEFAULT_SCORES):
 
     >>> plot_scores(merge_results(results), scores=("psnr", "ciede2000"))
     """
-    import matplotlib.pyplot as plt
-
     methods = list(result["means"])
-    colours = ["0.6" if method == "gray" else f"C{index}" for index, method in enumerate(methods)]
+    palette = [f"C{index}" for index in range(10) if index != 7]  # C7 is gray, kept for the baseline
+    colours = ["0.6" if method == "gray" else palette[index % len(palette)] for index, method in enumerate(methods)]
     figure, axes = plt.subplots(1, len(scores), figsize=(max(3.0, 0.5 * len(methods) + 1.5) * len(scores), 3.4),
                                 squeeze=False)
     for axis, score in zip(axes[0], scores):
@@ -529,23 +546,20 @@ def plot_ab_bins(values, title=None, log=False, axis=None):
     Args:
         values: ``(Q,)`` values for the ``"gamut313"`` bins.
         title: axis title.
-        log: plot ``log10`` of the values (priors span several orders of magnitude).
+        log: plot ``log10`` of the values (priors span several orders of magnitude); bins of
+            value 0 stay blank.
         axis: a matplotlib axis to draw on (default: a new figure).
 
     Example:
 
     >>> plot_ab_bins(ab_prior(train_data), "ab prior", log=True)
     """
-    import matplotlib.pyplot as plt
-
-    from colorzoo.models.zhang_classification import GRID, gamut_bins
-
     centres = gamut_bins()
     values = np.asarray(values, "float64").ravel()
     if values.shape != (len(centres),):
         raise ValueError(f"expected {len(centres)} values, one per gamut bin, got shape {values.shape}")
-    if log:
-        values = np.log10(np.maximum(values, 1e-12))
+    if log:  # bins of value 0 (colours never seen) stay blank
+        values = np.log10(np.where(values > 0, values, np.nan))
     steps = np.round(centres / GRID).astype(int)
     low = steps.min()
     side = steps.max() - low + 1
@@ -555,7 +569,7 @@ def plot_ab_bins(values, title=None, log=False, axis=None):
     if axis is None:
         _, axis = plt.subplots(figsize=(4, 3.6))
     shown = axis.imshow(plane, origin="lower", extent=extent, cmap="viridis")
-    axis.figure.colorbar(shown, ax=axis, label="log10" if log else None)
+    axis.figure.colorbar(shown, ax=axis)
     axis.set_xlabel("a")
     axis.set_ylabel("b")
     if title:

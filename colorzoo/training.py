@@ -144,6 +144,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if _diverged(logs):  # TerminateOnNaN stopped a NaN epoch: keep the last good last.keras
+            return
         artifact = artifact_of(self.model)
         save_atomically(artifact, os.path.join(self.directory, "last.keras"))
         value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
@@ -151,6 +153,12 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self.best = self.sign * float(value)
             save_atomically(artifact, os.path.join(self.directory, "best.keras"))
             _write_json_atomically(self.state_path, {"best": float(value), "epoch": epoch + 1, "monitor": self.monitor})
+
+
+def _diverged(logs):
+    """Whether an epoch's training losses (not its ``val_`` scores) hold a NaN or infinity."""
+    losses = (np.asarray(value) for key, value in (logs or {}).items() if not key.startswith("val_"))
+    return any(loss.dtype.kind == "f" and not np.isfinite(loss).all() for loss in losses)
 
 
 def _write_json_atomically(path, data):
@@ -179,6 +187,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     def on_train_begin(self, logs=None):
         _remove_stale_temporaries(self.backup_dir)
         super().on_train_begin(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _diverged(logs):  # a resumed run must restore the last good weights, not NaN ones
+            super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)

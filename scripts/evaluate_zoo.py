@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from colorzoo import hub, inference, metrics  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
+from ship_weights import write_model_card  # noqa: E402
 
 SETS = ("cbsd68", "kodak24")
 COLUMNS = (
@@ -129,6 +130,7 @@ def main():
     with open(os.path.join(hub.WEIGHTS_DIR, hub.MANIFEST), "w") as file:
         json.dump(manifest, file, indent=2, sort_keys=True)
         file.write("\n")
+    write_model_card()
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def setup_cells(name):
         "MIXED_PRECISION = notebook.setup_gpu()  # mixed_float16 when there is a GPU",
         "if SMOKE:  # a few steps do not pay back building graphs: run eagerly (2-3x faster on a CPU)",
         "    tf.config.run_functions_eagerly(True)",
-        '    warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")',
+        '    warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions")',
         'warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # make_dataset already shuffles',
         'print(f"colorzoo {colorzoo.__version__}, smoke mode: {SMOKE}")',
     ]
@@ -117,7 +117,7 @@ def data_cells(eval_count="config.eval_count", intro=""):
             DATA_DIR = os.environ.get("COLORZOO_DATA")  # a folder of your own colour photos, if set
             if SMOKE:
                 photos = notebook.sample_photo_folder("data/sample_photos", size=64)
-                train_files, val_files = split_files(photos, val_fraction=0.25, seed=0)
+                train_files, val_files = split_files(photos, val_fraction=0.15, seed=1)
             elif DATA_DIR:
                 train_files, val_files = split_files(image_files(DATA_DIR), val_fraction=0.1, seed=0)
             else:  # datasets.md: Imagenette, shorter side 320 px
@@ -222,13 +222,13 @@ def header(name, title, intro):
     return [md(f"# {title}\n\n{badge}\n\n{textwrap.dedent(intro).strip()}\n\n{MODES.strip()}")]
 
 
-def single_model_notebook(name, title, intro, model_text, model_extra=""):
+def single_model_notebook(name, title, intro, model_text):
     """The plain Setup -> Data -> Model -> Train -> Evaluate -> Colorize notebook of one model."""
     return [
         *header(name, title, intro),
         *setup_cells(name),
         *data_cells(),
-        *model_cells(model_text, model_extra),
+        *model_cells(model_text),
         TRAIN_TEXT,
         TRAIN,
         EVALUATE_TEXT,
@@ -474,12 +474,13 @@ def resnet18_decoder():
             ## Train
 
             The combined model with `colorzoo.training.train` (its run folder keeps checkpoints, logs and
-            sample grids), then one model per colour subset.
+            sample grids); the colour models with the same recipe (`compile_model`) and `fit`.
             """
         ),
         code(
             """
-            from colorzoo.training import train
+            from colorzoo.data import make_dataset
+            from colorzoo.training import compile_model, train
 
             run_dir = notebook.new_run_dir(f"runs/{NAME}")
             histories = {"combined": train(model, combined_train, image_size=config.image_size,
@@ -487,11 +488,12 @@ def resnet18_decoder():
                                            steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, verbose=2)}
             models = {"combined": model}
             for hue in HUES:
+                data = make_dataset(subset_train[hue], config.image_size, config.batch_size, augment=True,
+                                    repeat=config.steps_per_epoch is not None, seed=0)
                 models[hue] = colorzoo.build_model(NAME, image_size=config.image_size, **config.model_kwargs)
-                histories[hue] = train(models[hue], subset_train[hue], image_size=config.image_size,
-                                       batch_size=config.batch_size, epochs=config.epochs,
-                                       steps_per_epoch=config.steps_per_epoch,
-                                       out_dir=notebook.new_run_dir(f"runs/{NAME}-{hue}"), verbose=2)
+                compile_model(models[hue])
+                histories[hue] = models[hue].fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                                                 verbose=2)
             notebook.compare_histories(histories, keys=("loss",))
             plt.show()
             """
@@ -527,17 +529,14 @@ def resnet18_decoder():
             """
             from colorzoo.metrics import evaluate
 
+            test_files = [path for hue in HUES for path in subset_test[hue]]
             psnr, ciede = {}, {}
             for label, candidate in models.items():
-                psnr[label], ciede[label] = {}, {}
-                for hue in HUES:
-                    means = evaluate(candidate, subset_test[hue], image_size=config.image_size, progress=False)["means"]
-                    psnr[label][hue], ciede[label][hue] = means[candidate.name]["psnr"], means[candidate.name]["ciede2000"]
-                    psnr.setdefault("gray", {})[hue], ciede.setdefault("gray", {})[hue] = (
-                        means["gray"]["psnr"], means["gray"]["ciede2000"])
-            for table in (psnr, ciede):
-                for row in table.values():
-                    row["mean"] = sum(row[hue] for hue in HUES) / len(HUES)
+                result = evaluate(candidate, test_files, image_size=config.image_size, progress=False)
+                psnr[label] = notebook.group_means(result, subset_test, "psnr")
+                ciede[label] = notebook.group_means(result, subset_test, "ciede2000")
+            psnr["gray"] = notebook.group_means(result, subset_test, "psnr", method="gray")
+            ciede["gray"] = notebook.group_means(result, subset_test, "ciede2000", method="gray")
             print("PSNR (dB) by test subset\\n" + notebook.format_grid(psnr))
             print("\\nCIEDE2000 by test subset\\n" + notebook.format_grid(ciede))
             notebook.plot_grid(psnr, ylabel="PSNR (dB)", title="models (bars) on each colour's test photos")
@@ -775,7 +774,9 @@ def ddcolor_lite():
             `colorzoo.training.make_trainable(model, perceptual_weights=...)` returns the recipe's
             GAN trainer (`ddcolor_trainer`: AdamW for the generator, Adam for the PatchGAN
             discriminator, DDColor's loss weights and step schedule). The perceptual loss uses the
-            ImageNet VGG16 on full runs and the offline `"hed"` VGG16 in smoke runs.
+            ImageNet VGG16 on full runs and the offline `"hed"` VGG16 in smoke runs. DDColor-tiny
+            at 256 px needs a large GPU: lower `config.batch_size` (e.g. `config =
+            dataclasses.replace(config, batch_size=4)`) if it runs out of memory.
             """
         ),
         code(
@@ -850,6 +851,7 @@ def zhang_classification():
             figure, axes = plt.subplots(1, 2, figsize=(9, 3.6))
             notebook.plot_ab_bins(prior, "ab prior (log10 of the frequency)", log=True, axis=axes[0])
             notebook.plot_ab_bins(weights, "rebalancing weights", axis=axes[1])
+            figure.tight_layout()
             plt.show()
             """
         ),
@@ -906,15 +908,16 @@ def compare_all():
             The evaluation table of every registered model against the gray baseline on the same
             photos, plotted, and a grid of the same photos colorized by each model. Each model comes
             from, in order: the shipped weights (`weights/manifest.json`), the newest run of its
-            notebook in `runs/` (run the architecture notebooks first in the same runtime), or a
-            short run started here. Short runs of the GAN models train the generator alone with L1
-            (the first stage of their recipe).
+            notebook in `runs/` (run the architecture notebooks first in the same runtime, or keep
+            `runs/` on a mounted Google Drive), or a run started here. Runs started here train GAN
+            models as their generator alone with L1 (the first stage of their recipe); on a full run
+            they take as long as in the architecture notebooks.
             """,
         ),
         *setup_cells(None),
         code(
             """
-            EVAL_SIZE, EVAL_COUNT = (64, 3) if SMOKE else (256, 100)
+            EVAL_SIZE, EVAL_COUNT = (64, 2) if SMOKE else (256, 100)
             print(colorzoo.list_models())
             """
         ),
@@ -962,6 +965,7 @@ def compare_all():
                       epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir,
                       model_kwargs=config.model_kwargs, adversarial=False, verbose=0)
                 models[name], sources[name] = colorzoo.load_model(os.path.join(run_dir, "best.keras")), "trained here"
+            models = {name: models[name] for name in colorzoo.list_models()}
             for name, model in models.items():
                 print(f"{name:22} {model.count_params():>12,} parameters  from {sources[name]}")
             """

@@ -15,5 +15,11 @@ case "${1:-all}" in
     run --model resnet18_decoder --width 0.5 --batch-size 32 --epochs "${EPOCHS:-40}" --out runs/resnet18_decoder ;;&
   zhang_classification|all)
     run --model zhang_classification --width 0.25 --batch-size 16 --learning-rate 3e-4 --epochs "${EPOCHS:-40}" --out runs/zhang_classification ;;&
+  vgg16_autoencoder|all)
+    run --model vgg16_autoencoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/vgg16_autoencoder ;;&
+  pix2pix|all)
+    # The report's two-stage recipe: L1 pretraining of the ResNet-18 U-Net generator, then GAN training.
+    run --model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-8}" --out runs/pix2pix_l1
+    run --model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16 --init runs/pix2pix_l1/best.keras --epochs "${EPOCHS:-40}" --out runs/pix2pix ;;&
   *) ;;
 esac

@@ -56,7 +56,12 @@ def test_unknown_model_lists_known_ones():
 
 
 def test_none_kwargs_are_dropped_but_encoder_weights_none_is_kept():
-    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125, kernel_size=None, not_an_option=None)
+    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125, kernel_size=None, padding=None)
     assert model.name == "unet_sequential"
     vgg = colorzoo.build_model("vgg16_autoencoder", image_size=32, encoder_weights=None)  # no download attempted
     assert vgg.name == "vgg16_autoencoder"
+
+
+def test_unknown_option_names_the_model_and_its_options():
+    with pytest.raises(ValueError, match="unet_sequential has no option 'depth'.*kernel_size"):
+        colorzoo.build_model("unet_sequential", depth=3)

@@ -4,16 +4,21 @@ one runs from the first cell to the last in smoke mode (``COLORZOO_SMOKE=1``).""
 import importlib.util
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
 SCRIPT = os.path.join(ROOT, "scripts", "make_notebooks.py")
 CELL_TIMEOUT = 300  # seconds; a smoke notebook takes well under a minute in all
+
+
+nbformat = pytest.importorskip("nbformat")  # the dev extra: nbformat, nbclient, ipykernel
 
 
 def _generator():
@@ -65,7 +70,6 @@ def workdir(tmp_path_factory):
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_in_smoke_mode(name, workdir, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
-    nbformat = pytest.importorskip("nbformat")
     monkeypatch.setenv("COLORZOO_SMOKE", "1")  # the kernel inherits the environment
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, f"{name}.ipynb"), as_version=4)
@@ -74,9 +78,157 @@ def test_notebook_runs_in_smoke_mode(name, workdir, monkeypatch):
     client = nbclient.NotebookClient(
         notebook, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(workdir)}}
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         client.execute()  # raises CellExecutionError, with the cell and its traceback, if a cell fails
     finally:
         nbformat.write(notebook, str(workdir / f"{name}.executed.ipynb"))  # for a look at the outputs
-    print(f"{name}: {time.perf_counter() - start:.1f} s")
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)  # the kernel, once it has exited
+    kernel_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(f"{name}: {time.perf_counter() - start:.1f} s, kernel CPU {kernel_cpu:.1f} s")
+
+
+# === colorzoo.notebook, the notebooks' helpers ===
+
+
+def test_smoke_mode_follows_the_environment_else_the_gpu(monkeypatch):
+    import tensorflow as tf
+
+    from colorzoo import notebook
+
+    for value, expected in (("1", True), ("yes", True), ("0", False), ("false", False), ("OFF", False)):
+        monkeypatch.setenv("COLORZOO_SMOKE", value)
+        assert notebook.smoke_mode() is expected
+    monkeypatch.delenv("COLORZOO_SMOKE")
+    assert notebook.smoke_mode() is (not tf.config.list_physical_devices("GPU"))
+
+
+def test_run_config_smoke_uses_the_small_build_and_full_the_native_size():
+    from colorzoo import notebook
+
+    smoke = notebook.run_config("pix2pix", smoke=True)
+    assert (smoke.image_size, smoke.model_kwargs, smoke.epochs, smoke.steps_per_epoch) == (64, {"width": 0.125}, 1, 2)
+    full = notebook.run_config("vgg16_autoencoder", smoke=False, epochs=3)
+    assert (full.image_size, full.model_kwargs, full.epochs, full.steps_per_epoch) == (224, {}, 3, None)
+
+
+def test_sample_photo_folder_has_colour_subsets_and_one_gray_photo(tmp_path):
+    from colorzoo import notebook
+    from colorzoo.data import find_grayscale, image_files, load_rgb, select_by_dominant_hue
+
+    files = notebook.sample_photo_folder(str(tmp_path), size=48)
+    assert files == image_files(str(tmp_path)) and len(files) == 22
+    assert {load_rgb(path).shape for path in files} == {(48, 48, 3)}
+    for hue in ("blue", "yellow", "green"):
+        assert len(select_by_dominant_hue(files, hue)) == 3, hue
+    assert [os.path.basename(path) for path in find_grayscale(files)] == ["camera_gray.jpg"]
+
+
+def test_new_run_dir_never_reuses_a_run_and_find_run_finds_the_newest(tmp_path):
+    from colorzoo import notebook
+
+    base = str(tmp_path / "runs" / "model")
+    assert notebook.find_run(base) is None
+    assert notebook.new_run_dir(base) == base
+    os.makedirs(base)
+    for name in ("last.keras", "best.keras"):
+        open(os.path.join(base, name), "w").close()
+    second = notebook.new_run_dir(base)
+    assert second == f"{base}_2"
+    os.makedirs(second)
+    open(os.path.join(second, "last.keras"), "w").close()
+    assert notebook.find_run(base) == os.path.join(second, "last.keras")
+    assert notebook.new_run_dir(base) == f"{base}_3"
+
+
+def _result(model, files, psnr, gray_psnr):
+    rows = [{"file": f, "method": model, "psnr": p} for f, p in zip(files, psnr)]
+    rows += [{"file": f, "method": "gray", "psnr": p} for f, p in zip(files, gray_psnr)]
+    means = {model: {"psnr": sum(psnr) / len(psnr)}, "gray": {"psnr": sum(gray_psnr) / len(gray_psnr)}}
+    return {"model": model, "images": len(files), "skipped": [], "rows": rows, "means": means}
+
+
+def test_merge_results_labels_models_and_keeps_one_gray_baseline():
+    from colorzoo import notebook
+
+    first, second = _result("unet", ["a", "b"], [20, 22], [18, 18]), _result("unet", ["a", "b"], [24, 26], [18, 18])
+    merged = notebook.merge_results({"kernel 3": first, "kernel 5": second})
+    assert list(merged["means"]) == ["kernel 3", "kernel 5", "gray"]
+    assert merged["means"]["kernel 5"]["psnr"] == 25
+    assert [row["method"] for row in merged["rows"]].count("gray") == 2
+    with pytest.raises(ValueError, match="unet"):
+        notebook.merge_results([first, second])
+    with pytest.raises(ValueError, match="different numbers"):
+        notebook.merge_results([first, _result("pix2pix", ["a"], [20], [18])])
+
+
+def test_group_means_per_group_and_over_all_files():
+    from colorzoo import notebook
+
+    result = _result("m", ["blue1", "blue2", "green1"], [20, 22, 30], [10, 12, 14])
+    groups = {"blue": ["blue1", "blue2"], "green": ["green1"]}
+    assert notebook.group_means(result, groups) == {"blue": 21, "green": 30, "all": 24}
+    assert notebook.group_means(result, groups, method="gray")["blue"] == 11
+
+
+def test_download_imagenette_finds_train_and_val_in_the_extracted_archive(tmp_path, monkeypatch):
+    import tarfile
+
+    from colorzoo import notebook
+
+    source = tmp_path / "source" / "imagenette2-160"
+    for split in ("train", "val"):
+        notebook.sample_photo_folder(str(source / split / "n01440764"), size=16)
+    archive = tmp_path / "imagenette2-160.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="imagenette2-160")
+    monkeypatch.setattr(notebook, "IMAGENETTE_URL", f"file://{tmp_path}/imagenette2{{suffix}}.tgz")
+    root = notebook.download_imagenette(str(tmp_path / "cache"), size=160)
+    assert root.startswith(str(tmp_path / "cache")) and sorted(os.listdir(root)) == ["train", "val"]
+    assert notebook.download_imagenette(str(tmp_path / "cache"), size=160) == root  # cached
+    with pytest.raises(ValueError, match="size"):
+        notebook.download_imagenette(str(tmp_path / "cache"), size=224)
+
+
+def test_plot_helpers_draw_their_figures(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from colorzoo import notebook
+    from colorzoo.models.zhang_classification import gamut_bins
+
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss,val_loss\n0,0.5,0.6\n1,0.4,0.5\n")
+    figure = notebook.plot_history(str(log))
+    assert [axis.get_title() for axis in figure.axes] == ["loss"] and len(figure.axes[0].lines) == 2
+    steps = notebook.StepHistory()
+    steps.on_train_begin()
+    for value in (0.7, 0.6):
+        steps.on_train_batch_end(0, {"d_loss": value, "g_loss": 2 * value})
+    assert notebook.plot_history(steps).axes[0].get_xlabel() == "step"
+    figure = notebook.compare_histories({"a": {"loss": [1, 0.5]}, "b": {"loss": [1, 0.7]}}, keys=("loss",))
+    assert len(figure.axes[0].lines) == 2
+    assert len(notebook.plot_grid({"m": {"blue": 20.0, "green": 21.0}, "gray": {"blue": 19.0}}).axes[0].patches) == 3
+    figure = notebook.plot_ab_bins(np.linspace(0, 1, len(gamut_bins())), "prior", log=True)
+    assert figure.axes[0].get_title() == "prior"
+    with pytest.raises(ValueError, match="313"):
+        notebook.plot_ab_bins(np.ones(10))
+    merged = notebook.merge_results([_result("a", ["x"], [20], [18]), _result("b", ["x"], [21], [18])])
+    bars = notebook.plot_scores(merged, scores=("psnr",)).axes[0].patches
+    assert [bar.get_height() for bar in bars] == [20, 21, 18]
+    photos = notebook.sample_photo_folder(str(tmp_path / "photos"), size=16)
+    assert len(notebook.show_images(photos[:3], titles=["a", "b", "c"]).axes) == 3
+    plt.close("all")
+
+
+def test_format_grid_aligns_rows_and_marks_missing_cells():
+    from colorzoo import notebook
+
+    text = notebook.format_grid({"blue model": {"blue": 24.123, "green": 21.0}, "gray": {"blue": 19.5}})
+    lines = text.splitlines()
+    assert lines[0].split() == ["blue", "green"]
+    assert lines[1].split() == ["blue", "model", "24.12", "21.00"]
+    assert lines[2].split() == ["gray", "19.50", "-"]
+    assert len({len(line) for line in lines}) == 1

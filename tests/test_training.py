@@ -134,3 +134,20 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device():
     losses = json.loads(result.stdout.strip().splitlines()[-1])
     assert losses["mirrored_replicas"] == 2
     np.testing.assert_allclose(losses["mirrored"], losses["one"], rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_train_gan_recipe_saves_the_generator_and_resumes(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
+    out = str(tmp_path / "run")
+    history = training.train(
+        "pix2pix", data, val=data, image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY, verbose=0
+    )
+    assert {"d_loss", "g_loss", "val_l1", "val_psnr"} <= set(history.history)
+    generator = colorzoo.hub.load_model(os.path.join(out, "best.keras"))
+    assert generator.name == "pix2pix" and generator.output_shape == (None, 32, 32, 2)
+    training.train(
+        "pix2pix", data, val=data, image_size=32, batch_size=2, epochs=2, out_dir=out, resume=True,
+        model_kwargs=TINY, verbose=0,
+    )
+    assert _log_epochs(out) == [0, 1]

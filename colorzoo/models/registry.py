@@ -10,6 +10,7 @@ Example:
 
 import dataclasses
 import fnmatch
+import inspect
 
 OUTPUT_KINDS = ("ab", "ab_bins")
 
@@ -88,7 +89,23 @@ def build_model(name, **kwargs):
     Dropping ``None`` lets a command line pass every option through without overriding the
     builder's own defaults. The exception is ``encoder_weights``: as in keras.applications,
     ``encoder_weights=None`` asks for a randomly initialised encoder and is passed on.
+    ``weights="colorzoo"`` returns the shipped trained model instead (``colorzoo.pretrained``);
+    its architecture options are the shipped ones, so other options are refused.
     """
     info = model_info(name)
+    weights = kwargs.pop("weights", None)
+    if weights is not None:
+        if weights != "colorzoo":
+            raise ValueError(f"weights must be None or 'colorzoo' (the shipped weights), got {weights!r}")
+        options = sorted(key for key, value in kwargs.items() if value is not None)
+        if options:
+            raise ValueError(f"weights='colorzoo' loads the shipped {name} as trained; drop {', '.join(options)}")
+        from colorzoo.hub import pretrained
+
+        return pretrained(name)
     kwargs = {key: value for key, value in kwargs.items() if value is not None or key in _NONE_MEANS_SOMETHING}
+    options = inspect.signature(info.builder).parameters
+    unknown = sorted(set(kwargs) - set(options))
+    if unknown:
+        raise ValueError(f"{name} has no option {', '.join(map(repr, unknown))}; its options: {', '.join(options)}")
     return info.builder(**kwargs)

@@ -1,0 +1,242 @@
+"""Training throughput of every registered model: images/s, achieved FLOP/s, peak memory.
+
+Each configuration (model x image size x XLA on/off) runs in a fresh Python process: it builds
+the model with random weights (``encoder_weights=None``; pretrained weights cost the same),
+compiles it with the registry recipe (``colorzoo.training.compile_model``; pix2pix and
+ddcolor_lite get their recipe's GAN trainer, generator and discriminator, via
+``make_trainable``), and trains it with ``fit`` on one fixed batch held in memory
+(``Dataset.from_tensors(batch).repeat()``: no input pipeline, ``bench/pipeline_vs_models.py``
+compares that). ``fit`` rather than ``train_on_batch``, because colorzoo's GAN trainer cannot
+take ``train_on_batch``'s ``(x, y, sample_weight)`` triple. The first one-step ``fit`` (tracing,
+and XLA compilation when on) is timed apart; then one ``fit`` of 1 + ``--runs`` x ``--steps``
+steps is timed step by step (a callback reads the clock after each step), and the median
+images/s of the ``--runs`` windows is quoted with their spread.
+
+FLOPs: the convolutions, matrix products and einsums of the traced graphs, counted from their
+static shapes (2 per multiply-add): the forward pass ``model(x)`` and the whole training step
+(forward, backward, GAN discriminator, perceptual loss), leaving out gradients nobody uses, as
+TensorFlow prunes them (a frozen VGG16 encoder costs its forward pass only, so the usual
+"training = 3 x forward" would overstate those models' work about 2.5-fold). Achieved FLOP/s
+is training FLOPs per image x images/s, shown as a fraction of this machine's dense float32
+matmul rate, measured in the same run (median of 4096^3 products) before and after the models.
+
+Peak memory: the worker process's peak resident set size (``VmHWM``), which includes
+TensorFlow itself (shown apart as the RSS after building the model) and any XLA compilation.
+
+Usage:
+
+    .venv/bin/python bench/train_throughput.py --json train_throughput.json       # all models, ~1-2 h
+    .venv/bin/python bench/train_throughput.py --models resnet18_decoder,pix2pix --sizes 128 --jit off
+    .venv/bin/python bench/train_throughput.py --quick                            # smoke test, ~2 min
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+# Options of the recipes' GAN trainers that keep them offline (random VGG16 weights for
+# DDColor's perceptual loss cost the same as ImageNet ones).
+TRAINER_KWARGS = {"ddcolor_lite": {"perceptual_weights": None}}
+QUICK_MODELS = ("resnet18_decoder", "pix2pix")
+
+
+def build_trainable(name, image_size, jit_compile, small=False, generator_only=False):
+    """``(model, trainable)``: the registered model with random weights, and what its recipe
+    trains (the model compiled, or its GAN trainer) with XLA on or off."""
+    from colorzoo.models import build_model, model_info
+    from colorzoo.training import compile_model, make_trainable
+
+    info = model_info(name)
+    kwargs = {**(info.small if small else {}), "image_size": image_size, "encoder_weights": None}
+    model = build_model(name, **kwargs)
+    if "trainer" in info.recipe and not generator_only:
+        trainable = make_trainable(model, **TRAINER_KWARGS.get(name, {}))
+        trainable.jit_compile = jit_compile  # read when the train function is first made
+    else:
+        trainable = compile_model(model, jit_compile=jit_compile)
+    return model, trainable
+
+
+def random_batch(model, batch_size, seed=0):
+    """One batch of normalised luminance in [0, 1] and chroma in [-0.5, 0.5], as tensors."""
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    height, width = model.input_shape[1:3]
+    luminance = rng.random((batch_size, height, width, 1), dtype=np.float32)
+    chroma = rng.uniform(-0.5, 0.5, (batch_size, height, width, 2)).astype(np.float32)
+    return tf.constant(luminance), tf.constant(chroma)
+
+
+def worker(spec):
+    """One configuration, in this fresh process: returns the measurements as a dict."""
+    common.set_threads(spec["threads"])
+    import numpy as np
+    import tensorflow as tf
+
+    after_import = common.current_rss_mib()
+    model, trainable = build_trainable(
+        spec["model"], spec["image_size"], spec["jit"], spec["small"], spec["generator_only"]
+    )
+    x, y = random_batch(model, spec["batch_size"])
+    after_build = common.current_rss_mib()
+
+    data = tf.data.Dataset.from_tensors((x, y)).repeat()
+    start = time.perf_counter()
+    trainable.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)
+    first_step = time.perf_counter() - start
+    timing = common.timed_fit(trainable, data, spec["runs"], spec["steps"], warmup_steps=1)
+    peak = common.peak_rss_mib()
+    history = trainable.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0).history
+    finite = all(np.isfinite(values[-1]) for values in history.values())
+
+    images = spec["batch_size"] * spec["steps"]
+    images_per_second, low_high = common.rate(images, timing["wall"])
+    return {
+        **spec,
+        "jit_effective": bool(trainable.jit_compile),
+        "trains": "GAN trainer" if trainable is not model else "model",
+        "parameters": model.count_params(),
+        "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
+        "first_step_seconds": first_step,
+        "run_seconds": timing["wall"],
+        "run_cpu_seconds": timing["cpu"],
+        "images_per_second": images_per_second,
+        "images_per_second_range": low_high,
+        "cpu_seconds_per_image": statistics.median(timing["cpu"]) / images,
+        "forward_flops_per_image": common.forward_flops(model, spec["image_size"]),
+        "train_flops_per_image": common.train_step_flops(trainable, x, y),
+        "rss_after_import_mib": after_import,
+        "rss_after_build_mib": after_build,
+        "peak_rss_mib": peak,
+        "losses_finite": bool(finite),
+    }
+
+
+def configurations(args, list_models, model_info):
+    names = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else list_models())
+    unknown = [name for name in names if name not in list_models()]
+    if unknown:
+        raise SystemExit(f"unknown models {unknown}; known: {', '.join(list_models())}")
+    for name in names:
+        sizes = []
+        for size in args.sizes.split(","):
+            value = model_info(name).native_size if size == "native" else int(size)
+            if value not in sizes:
+                sizes.append(value)
+        for size in sizes:
+            batch = args.batch_size or (8 if size <= 128 else 4)
+            for jit in args.jit.split(","):
+                yield {
+                    "model": name, "image_size": size, "batch_size": batch, "jit": jit == "on",
+                    "steps": args.steps, "runs": args.runs, "threads": args.threads,
+                    "small": args.small, "generator_only": args.generator_only,
+                }
+
+
+def table(results, peak_flops):
+    rows = []
+    for r in results:
+        if "error" in r:
+            error = " ".join(r["error"].replace("|", "/").split())
+            rows.append([r["model"], r["image_size"], r["batch_size"], "on" if r["jit"] else "off",
+                         f"failed: {error[-100:]}"] + [""] * 9)
+            continue
+        achieved = r["train_flops_per_image"] * r["images_per_second"]
+        rows.append([
+            r["model"] + (" (GAN)" if r["trains"] == "GAN trainer" else ""), r["image_size"], r["batch_size"],
+            "on" if r["jit_effective"] else "off",
+            f"{r['parameters'] / 1e6:.2f} M",
+            f"{r['forward_flops_per_image'] / 1e9:.2f}", f"{r['train_flops_per_image'] / 1e9:.2f}",
+            f"{r['images_per_second']:.2f}", common.spread(r["images_per_second_range"], r["images_per_second"]),
+            f"{r['cpu_seconds_per_image']:.3f}",
+            f"{achieved / 1e9:.1f}", f"{100 * achieved / peak_flops:.0f}%",
+            f"{r['first_step_seconds']:.1f}",
+            f"{r['peak_rss_mib']:.0f} ({r['rss_after_build_mib']:.0f})",
+        ])
+    return common.markdown_table(
+        ["model", "px", "batch", "XLA", "params", "fwd GFLOP/img", "train GFLOP/img", "img/s", "runs",
+         "CPU s/img", "GFLOP/s", "of peak", "1st step s", "peak RSS MiB (after build)"],
+        rows,
+    )
+
+
+def xla_table(results):
+    """XLA speed-up per model and size, from the two configurations of this run."""
+    by_key = {}
+    for r in results:
+        if "error" not in r:
+            by_key[(r["model"], r["image_size"], r["jit_effective"])] = r
+    rows = []
+    for (name, size, jit), on in by_key.items():
+        off = by_key.get((name, size, False))
+        if jit and off:
+            rows.append([name, size, f"{off['images_per_second']:.2f}", f"{on['images_per_second']:.2f}",
+                         f"{on['images_per_second'] / off['images_per_second']:.2f}x",
+                         f"{on['peak_rss_mib'] / off['peak_rss_mib']:.2f}x"])
+    return common.markdown_table(["model", "px", "img/s XLA off", "img/s XLA on", "speed-up", "peak RSS ratio"], rows)
+
+
+def main(argv=None):
+    spec = common.worker_spec(argv)
+    if spec is not None:
+        common.report_result(worker(spec))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", help="comma-separated registry names (default: every model)")
+    parser.add_argument("--sizes", default="128,native", help="comma-separated sizes; 'native' is each model's own")
+    parser.add_argument("--jit", default="off,on", help="'off', 'on' or 'off,on': XLA compilation of the train step")
+    parser.add_argument("--batch-size", type=int, help="default: 8 up to 128 px, 4 above")
+    parser.add_argument("--steps", type=int, default=5, help="train steps per timed run")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is quoted")
+    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
+    parser.add_argument("--small", action="store_true", help="build each model with its registry 'small' kwargs")
+    parser.add_argument("--generator-only", action="store_true",
+                        help="GAN models: time the generator alone with the recipe's L1 (pretraining stage)")
+    parser.add_argument("--matmul-size", type=int, default=4096)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: resnet18_decoder and pix2pix, small builds at 64 px, batch 2, 2 runs of 2 steps")
+    parser.add_argument("--json", help="write every measurement to this file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.batch_size, args.steps, args.runs = "64", args.batch_size or 2, 2, 2
+        args.small, args.matmul_size = True, 1024
+
+    common.set_threads(args.threads)
+    from colorzoo.models import list_models, model_info
+
+    machine = common.machine()
+    common.print_machine(machine, args.threads)
+    peaks = [common.matmul_peak(args.matmul_size)]
+    print(f"dense float32 matmul ({args.matmul_size}^3): {peaks[0] / 1e9:.1f} GFLOP/s", flush=True)
+    results = []
+    for config in configurations(args, list_models, model_info):
+        label = f"{config['model']} {config['image_size']} px batch {config['batch_size']} XLA {config['jit']}"
+        print(f"  {label} ...", end=" ", flush=True, file=sys.stderr)
+        result = common.run_worker(os.path.abspath(__file__), config, timeout=args.timeout)
+        results.append({**config, **result})
+        print(result.get("error") or f"{result['images_per_second']:.2f} img/s", file=sys.stderr, flush=True)
+    peaks.append(common.matmul_peak(args.matmul_size))
+    peak = max(peaks)
+    load_after = os.getloadavg()[0]
+    print(f"dense float32 matmul after the models: {peaks[1] / 1e9:.1f} GFLOP/s; "
+          f"'of peak' uses the higher, {peak / 1e9:.1f} GFLOP/s. Load average now {load_after:.2f}.\n")
+    print(table(results, peak))
+    if any(r.get("jit_effective") for r in results):
+        print("\nXLA on / off, same run:\n")
+        print(xla_table(results))
+    common.write_json(args.json, {"machine": machine, "matmul_flops": peaks, "load_average_after": load_after,
+                                  "args": vars(args), "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
