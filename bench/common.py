@@ -27,7 +27,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 SHARED_PHOTOS = os.path.join(ROOT, "..", "shared", "data", "train", "imagenette")
-MIB = 2**20
 
 
 # === Threads and machine ===
@@ -440,11 +439,3 @@ def write_json(path, data):
         with open(path, "w") as file:
             json.dump(data, file, indent=2)
         print(f"wrote {path}")
-
-
-def human(value, unit=""):
-    """``1.23 G`` style with SI prefixes."""
-    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}".rstrip()

@@ -108,7 +108,7 @@ def model_rates(args, names, script):
             print(f"  training {name} at {args.image_size} px ...", end=" ", flush=True, file=sys.stderr)
             spec = {"model": name, "image_size": args.image_size, "batch_size": args.batch_size, "jit": False,
                     "steps": args.steps, "runs": args.runs, "threads": args.threads, "small": args.small,
-                    "generator_only": False}
+                    "generator_only": False, "budget": 120}
             result = common.run_worker(os.path.join(os.path.dirname(script), "train_throughput.py"), spec,
                                        timeout=args.timeout)
             print(result.get("error") or f"{result['images_per_second']:.2f} img/s", file=sys.stderr, flush=True)

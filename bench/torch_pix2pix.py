@@ -200,12 +200,14 @@ def main(argv=None):
 
     from colorzoo.gan import pix2pix_trainer
     from colorzoo.models import build_model
-    from colorzoo.models.pix2pix import _unet_depth
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     machine = {**common.machine(), "torch": torch.__version__}
     common.print_machine(machine, args.threads)
+    if machine["load_average_1min"] > 0.5 and "OMP_WAIT_POLICY" not in os.environ:
+        print("hint: on a busy machine PyTorch's spinning OpenMP threads slow it down far more than TensorFlow; "
+              "OMP_WAIT_POLICY=PASSIVE limits that, a quiet machine avoids it.")
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"pix2pix U-Net at {args.image_size} px, width {args.width}, batch {args.batch_size}")
 
@@ -213,7 +215,7 @@ def main(argv=None):
     generator = build_model("pix2pix", image_size=args.image_size, width=args.width, encoder_weights=None)
     trainer = pix2pix_trainer(generator)
     trainer.jit_compile = args.jit
-    depth = _unet_depth(args.image_size, None)
+    depth = sum(layer.name.startswith("enc") and layer.name.endswith("_conv") for layer in generator.layers)
     torch_generator, torch_discriminator = torch_models(args.image_size, args.width, depth)
     counts = {
         "generator": (keras_counts(generator), torch_counts(torch_generator)),

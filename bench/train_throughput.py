@@ -8,9 +8,11 @@ ddcolor_lite get their recipe's GAN trainer, generator and discriminator, via
 (``Dataset.from_tensors(batch).repeat()``: no input pipeline, ``bench/pipeline_vs_models.py``
 compares that). ``fit`` rather than ``train_on_batch``, because colorzoo's GAN trainer cannot
 take ``train_on_batch``'s ``(x, y, sample_weight)`` triple. The first one-step ``fit`` (tracing,
-and XLA compilation when on) is timed apart; then one ``fit`` of 1 + ``--runs`` x ``--steps``
-steps is timed step by step (a callback reads the clock after each step), and the median
-images/s of the ``--runs`` windows is quoted with their spread.
+and XLA compilation when on) is timed apart, and a second one estimates the step time; then one
+``fit`` of 1 + ``--runs`` x ``steps`` steps is timed step by step (a callback reads the clock
+after each step), and the median images/s of the ``--runs`` windows is quoted with their spread.
+``steps`` is ``--steps``, or fewer (at least 1) when that would take longer than ``--budget``
+seconds (ddcolor_lite at 256 px: one step is tens of seconds).
 
 FLOPs: the convolutions, matrix products and einsums of the traced graphs, counted from their
 static shapes (2 per multiply-add): the forward pass ``model(x)`` and the whole training step
@@ -25,9 +27,9 @@ TensorFlow itself (shown apart as the RSS after building the model) and any XLA 
 
 Usage:
 
-    .venv/bin/python bench/train_throughput.py --json train_throughput.json       # all models, ~1-2 h
+    .venv/bin/python bench/train_throughput.py --json train_throughput.json       # all models, 1-2 h
     .venv/bin/python bench/train_throughput.py --models resnet18_decoder,pix2pix --sizes 128 --jit off
-    .venv/bin/python bench/train_throughput.py --quick                            # smoke test, ~2 min
+    .venv/bin/python bench/train_throughput.py --quick                            # smoke test, 3-5 min
 """
 
 import argparse
@@ -92,17 +94,22 @@ def worker(spec):
     start = time.perf_counter()
     trainable.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)
     first_step = time.perf_counter() - start
-    timing = common.timed_fit(trainable, data, spec["runs"], spec["steps"], warmup_steps=1)
+    start = time.perf_counter()
+    trainable.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)
+    # Fewer steps per window for slow configurations, to keep each within its time budget.
+    steps = max(1, min(spec["steps"], int(spec["budget"] / (spec["runs"] * (time.perf_counter() - start)))))
+    timing = common.timed_fit(trainable, data, spec["runs"], steps, warmup_steps=1)
     peak = common.peak_rss_mib()
     history = trainable.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0).history
     finite = all(np.isfinite(values[-1]) for values in history.values())
 
-    images = spec["batch_size"] * spec["steps"]
+    images = spec["batch_size"] * steps
     images_per_second, low_high = common.rate(images, timing["wall"])
     return {
         **spec,
         "jit_effective": bool(trainable.jit_compile),
         "trains": "GAN trainer" if trainable is not model else "model",
+        "steps_timed": steps,
         "parameters": model.count_params(),
         "trainable_parameters": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
         "first_step_seconds": first_step,
@@ -136,7 +143,7 @@ def configurations(args, list_models, model_info):
             for jit in args.jit.split(","):
                 yield {
                     "model": name, "image_size": size, "batch_size": batch, "jit": jit == "on",
-                    "steps": args.steps, "runs": args.runs, "threads": args.threads,
+                    "steps": args.steps, "runs": args.runs, "threads": args.threads, "budget": args.budget,
                     "small": args.small, "generator_only": args.generator_only,
                 }
 
@@ -155,14 +162,15 @@ def table(results, peak_flops):
             "on" if r["jit_effective"] else "off",
             f"{r['parameters'] / 1e6:.2f} M",
             f"{r['forward_flops_per_image'] / 1e9:.2f}", f"{r['train_flops_per_image'] / 1e9:.2f}",
-            f"{r['images_per_second']:.2f}", common.spread(r["images_per_second_range"], r["images_per_second"]),
+            f"{r['images_per_second']:.2f}",
+            f"{r['runs']}x{r['steps_timed']} {common.spread(r['images_per_second_range'], r['images_per_second'])}",
             f"{r['cpu_seconds_per_image']:.3f}",
             f"{achieved / 1e9:.1f}", f"{100 * achieved / peak_flops:.0f}%",
             f"{r['first_step_seconds']:.1f}",
             f"{r['peak_rss_mib']:.0f} ({r['rss_after_build_mib']:.0f})",
         ])
     return common.markdown_table(
-        ["model", "px", "batch", "XLA", "params", "fwd GFLOP/img", "train GFLOP/img", "img/s", "runs",
+        ["model", "px", "batch", "XLA", "params", "fwd GFLOP/img", "train GFLOP/img", "img/s", "windows x steps",
          "CPU s/img", "GFLOP/s", "of peak", "1st step s", "peak RSS MiB (after build)"],
         rows,
     )
@@ -194,7 +202,9 @@ def main(argv=None):
     parser.add_argument("--sizes", default="128,native", help="comma-separated sizes; 'native' is each model's own")
     parser.add_argument("--jit", default="off,on", help="'off', 'on' or 'off,on': XLA compilation of the train step")
     parser.add_argument("--batch-size", type=int, help="default: 8 up to 128 px, 4 above")
-    parser.add_argument("--steps", type=int, default=5, help="train steps per timed run")
+    parser.add_argument("--steps", type=int, default=5, help="train steps per timed window (at most)")
+    parser.add_argument("--budget", type=float, default=120,
+                        help="seconds of timed steps per configuration: slow ones time fewer steps per window")
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is quoted")
     parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
     parser.add_argument("--small", action="store_true", help="build each model with its registry 'small' kwargs")

@@ -56,12 +56,17 @@ _YUV_TO_RGB = np.linalg.inv(_RGB_TO_YUV).astype(np.float32)
 
 
 # Speed (CPU): tf.pow, tf.where and per-channel slicing are each several times slower than
-# exp(log), a 0/1 mask blend and one tensordot; see BENCHMARKS.md ("Data pipeline").
+# exp(log) and a 0/1 mask blend; see BENCHMARKS.md ("Data pipeline").
 
 
 def _apply_matrix(x, matrix):
-    """Multiply the last (channel) axis of ``x`` by a 3x3 matrix (row vectors)."""
-    return tf.tensordot(x, tf.constant(matrix, dtype=x.dtype), axes=1)
+    """Multiply the last (channel) axis of ``x`` by a 3x3 matrix (row vectors).
+
+    Written as three broadcast multiply-adds, not ``tf.tensordot``: tensordot's reshapes went
+    wrong for batches of another size than the traced one inside the XLA-compiled converter.
+    """
+    m = tf.constant(matrix, dtype=x.dtype)
+    return x[..., 0:1] * m[0] + x[..., 1:2] * m[1] + x[..., 2:3] * m[2]
 
 
 def _power(x, exponent):

@@ -127,7 +127,7 @@ class GANTrainer(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
-        luminance, ab = data
+        luminance, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
         replicas = self.distribute_strategy.num_replicas_in_sync  # the optimizers sum replicas' gradients
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             losses = self._gan_losses(luminance, ab, training=True)
@@ -142,7 +142,7 @@ class GANTrainer(keras.Model):
         return self._update_trackers(losses, luminance)
 
     def test_step(self, data):
-        luminance, ab = data
+        luminance, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self._update_trackers(self._gan_losses(luminance, ab, training=False), luminance)
 
 

@@ -10,7 +10,6 @@ best epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading
 import csv
 import json
 import os
-import shutil
 import sys
 
 from colorzoo import hub
@@ -24,15 +23,16 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
     with open(os.path.join(run_dir, "log.csv")) as file:
         log = list(csv.DictReader(file))
     best_path = os.path.join(run_dir, "best.keras")
-    if os.path.getsize(best_path) > MAX_FILE_BYTES:
-        raise SystemExit(f"{best_path} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset")
     model = hub.load_model(best_path)
     name = model.name
     monitor = "val_l1" if run.get("adversarial") else "val_loss"
     best = min(log, key=lambda row: float(row.get(monitor) or "inf"))
     os.makedirs(weights_dir, exist_ok=True)
     target = os.path.join(weights_dir, f"{name}.keras")
-    shutil.copyfile(best_path, target)
+    model.save(target)  # loaded uncompiled: the file holds no optimizer state
+    if os.path.getsize(target) > MAX_FILE_BYTES:
+        os.remove(target)
+        raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset")
     started = os.path.getmtime(os.path.join(run_dir, "run.json"))
     finished = os.path.getmtime(os.path.join(run_dir, "last.keras"))
     entries = hub.shipped_weights(weights_dir)
