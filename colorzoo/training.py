@@ -113,6 +113,7 @@ def save_atomically(model, path):
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".keras", prefix=".tmp-", dir=folder)
     os.close(handle)
+    _usual_permissions(temporary)
     try:
         model.save(temporary)
         os.replace(temporary, path)
@@ -161,8 +162,16 @@ def _diverged(logs):
     return any(loss.dtype.kind == "f" and not np.isfinite(loss).all() for loss in losses)
 
 
+def _usual_permissions(path):
+    """Give a ``mkstemp`` file (mode 0600) the mode any new file gets under the user's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def _write_json_atomically(path, data):
     handle, temporary = tempfile.mkstemp(suffix=".json", prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
+    _usual_permissions(temporary)
     with os.fdopen(handle, "w") as file:
         json.dump(data, file)
     os.replace(temporary, path)
@@ -196,6 +205,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         os.makedirs(self.backup_dir, exist_ok=True)
         handle, temporary = tempfile.mkstemp(suffix=".weights.h5", prefix=".tmp-", dir=self.backup_dir)
         os.close(handle)
+        _usual_permissions(temporary)
         try:
             self.model.save_weights(temporary, overwrite=True)
             os.replace(temporary, self._weights_path)

