@@ -104,22 +104,39 @@ def get_strategy(strategy):
 # === Callbacks ===
 
 
-def save_atomically(model, path):
-    """``model.save(path)`` through a temporary file in the same folder and ``os.replace``.
+def _replace_atomically(path, write, suffix):
+    """Call ``write(temporary_path)`` on a ``.tmp-*<suffix>`` file beside ``path``, then rename it.
 
-    A crash mid-write leaves the previous file intact, never a broken one.
+    A crash mid-write leaves the previous file intact, never a broken one; a killed run's
+    leftover temporaries are removed by :func:`_remove_stale_temporaries`. The file gets the
+    mode any new file gets under the user's umask (``mkstemp`` would leave it 0600).
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".keras", prefix=".tmp-", dir=folder)
+    handle, temporary = tempfile.mkstemp(suffix=suffix, prefix=".tmp-", dir=folder)
     os.close(handle)
-    _usual_permissions(temporary)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
-        model.save(temporary)
+        write(temporary)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def save_atomically(model, path):
+    """``model.save(path)`` through a temporary file in the same folder and ``os.replace``."""
+    _replace_atomically(path, model.save, suffix=".keras")
+
+
+def _write_json_atomically(path, data):
+    def write(temporary):
+        with open(temporary, "w") as file:
+            json.dump(data, file)
+
+    _replace_atomically(path, write, suffix=".json")
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -162,21 +179,6 @@ def _diverged(logs):
     return any(loss.dtype.kind == "f" and not np.isfinite(loss).all() for loss in losses)
 
 
-def _usual_permissions(path):
-    """Give a ``mkstemp`` file (mode 0600) the mode any new file gets under the user's umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def _write_json_atomically(path, data):
-    handle, temporary = tempfile.mkstemp(suffix=".json", prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
-    _usual_permissions(temporary)
-    with os.fdopen(handle, "w") as file:
-        json.dump(data, file)
-    os.replace(temporary, path)
-
-
 def _remove_stale_temporaries(directory):
     """Delete ``.tmp-*`` files a killed run left behind (never a finished file)."""
     if os.path.isdir(directory):
@@ -202,16 +204,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=".weights.h5", prefix=".tmp-", dir=self.backup_dir)
-        os.close(handle)
-        _usual_permissions(temporary)
-        try:
-            self.model.save_weights(temporary, overwrite=True)
-            os.replace(temporary, self._weights_path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        _replace_atomically(self._weights_path, self.model.save_weights, suffix=".weights.h5")
         _write_json_atomically(
             self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         )
