@@ -90,22 +90,30 @@ def _linear_to_srgb(linear):
     return tf.clip_by_value(_select(linear > 0.0031308, curve, linear * 12.92), 0.0, 1.0)
 
 
+def _lab_f(xyz):
+    """CIELAB's companding function of white-normalised X, Y or Z."""
+    cube_root = _power(tf.maximum(xyz, _EPSILON), 1.0 / 3.0)
+    return _select(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
+
+
 def rgb_to_lab(rgb):
     """sRGB in [0, 1] -> CIELAB (L in [0, 100], a and b in about [-128, 127])."""
     rgb = tf.convert_to_tensor(rgb, tf.float32)
     xyz = _apply_matrix(_srgb_to_linear(rgb), _RGB_TO_XYZN)
-    cube_root = _power(tf.maximum(xyz, _EPSILON), 1.0 / 3.0)
-    f = _select(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
-    return _apply_matrix(f, _F_TO_LAB) + _LAB_OFFSET
+    return _apply_matrix(_lab_f(xyz), _F_TO_LAB) + _LAB_OFFSET
+
+
+def _lab_to_linear_rgb(lab):
+    """CIELAB -> linear RGB, not clipped."""
+    f = _apply_matrix(lab - _LAB_OFFSET, _LAB_TO_F)
+    f = tf.concat([f[..., :2], tf.maximum(f[..., 2:], 0.0)], axis=-1)
+    xyz = _select(f > _F_EPSILON, f * f * f, (f - 16.0 / 116.0) / _KAPPA)
+    return _apply_matrix(xyz, _XYZN_TO_RGB)
 
 
 def lab_to_rgb(lab):
     """CIELAB -> sRGB in [0, 1]; out-of-gamut colours are clipped to [0, 1]."""
-    lab = tf.convert_to_tensor(lab, tf.float32)
-    f = _apply_matrix(lab - _LAB_OFFSET, _LAB_TO_F)
-    f = tf.concat([f[..., :2], tf.maximum(f[..., 2:], 0.0)], axis=-1)
-    xyz = _select(f > _F_EPSILON, f * f * f, (f - 16.0 / 116.0) / _KAPPA)
-    return _linear_to_srgb(_apply_matrix(xyz, _XYZN_TO_RGB))
+    return _linear_to_srgb(_lab_to_linear_rgb(tf.convert_to_tensor(lab, tf.float32)))
 
 
 def rgb_to_yuv(rgb):
@@ -146,6 +154,23 @@ def model_output_to_rgb(luminance, chroma, color_space="lab"):
     if color_space == "lab":
         return lab_to_rgb(tf.concat([luminance * L_SCALE, chroma * AB_SCALE], axis=-1))
     return yuv_to_rgb(tf.concat([luminance, chroma * tf.constant([U_MAX, V_MAX])], axis=-1))
+
+
+def clipped_luminance(luminance, chroma, color_space="lab"):
+    """Normalised luminance of ``model_output_to_rgb(luminance, chroma)``: what is left of the
+    luminance once the colour is clipped to the sRGB gamut, shape ``(..., 1)``.
+
+    Equal to ``rgb_to_luminance(model_output_to_rgb(luminance, chroma))`` but about five times
+    cheaper for Lab: clipping sRGB to [0, 1] is clipping linear RGB to [0, 1], so the sRGB
+    transfer curve is skipped both ways.
+    """
+    _check_space(color_space)
+    if color_space == "yuv":
+        return rgb_to_luminance(model_output_to_rgb(luminance, chroma, "yuv"), "yuv")
+    lab = tf.concat([luminance * L_SCALE, chroma * AB_SCALE], axis=-1)
+    linear = tf.clip_by_value(_lab_to_linear_rgb(lab), 0.0, 1.0)
+    y = tf.reduce_sum(linear * _RGB_TO_XYZN[:, 1], axis=-1, keepdims=True)
+    return (116.0 * _lab_f(y) - 16.0) / L_SCALE
 
 
 def rgb_to_luminance(rgb, color_space="lab"):

@@ -17,7 +17,7 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from colorzoo import hub, inference, metrics
+from colorzoo import files, hub, inference, metrics
 
 DEMO_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 
@@ -44,7 +44,7 @@ def comparison_grid(rows, path):
             axes.set_title(f"{name}: {title}")
             axes.axis("off")
     figure.tight_layout()
-    inference.save_atomically(path, lambda handle: figure.savefig(handle, format="png", dpi=80))
+    files.write_atomically(path, lambda handle: figure.savefig(handle, format="png", dpi=80))
 
 
 def run_demo(out_dir="demo", model_name=None):
@@ -63,12 +63,12 @@ def run_demo(out_dir="demo", model_name=None):
         original = getattr(skimage.data, name)()[..., :3]
         gray = np.asarray(Image.fromarray(original).convert("L"))
         gray_path = os.path.join(out_dir, "gray", f"{name}.png")
-        inference.save_atomically(gray_path, lambda handle: Image.fromarray(gray).save(handle, format="PNG"))
+        files.write_atomically(gray_path, lambda handle: Image.fromarray(gray).save(handle, format="PNG"))
         start = time.perf_counter()
         colorized = inference.colorize(model, gray_path)
         seconds = time.perf_counter() - start
         out_path = os.path.join(out_dir, "colorized", f"{name}.png")
-        inference.save_atomically(out_path, lambda handle: Image.fromarray(colorized).save(handle, format="PNG"))
+        files.write_atomically(out_path, lambda handle: Image.fromarray(colorized).save(handle, format="PNG"))
         baseline = inference.to_gray(gray_path)
         truth = original / 255.0
         print(

@@ -18,7 +18,6 @@ import collections
 import logging
 import os
 import stat
-import uuid
 import warnings
 import weakref
 
@@ -27,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from colorzoo import color
+from colorzoo import color, files
 from colorzoo.data import MAX_PIXELS, image_files
 from colorzoo.models import model_info
 from colorzoo.models.registry import ModelInfo
@@ -132,21 +131,30 @@ def _scale_of(pixels):
 
 
 def _bucket(count):
-    """Block size for ``count`` pixels: MIN_BLOCK times a power of 4, at most CHUNK_PIXELS, so
-    the XLA-compiled conversions below compile for three shapes only."""
+    """Smallest block size holding ``count`` pixels: MIN_BLOCK times a power of 2, at most
+    CHUNK_PIXELS, so the XLA-compiled conversions below compile for five shapes only."""
     size = MIN_BLOCK
     while size < min(count, CHUNK_PIXELS):
-        size *= 4
+        size *= 2
     return size
 
 
 def _blocks(count):
-    size = _bucket(count)
-    return [(start, min(start + size, count), size) for start in range(0, count, size)]
+    """``(start, stop, size)`` blocks covering ``count`` pixels: whole CHUNK_PIXELS blocks, then
+    the largest bucket sizes that fit, so only the last block is padded (by < MIN_BLOCK pixels)."""
+    blocks, start = [], 0
+    while start < count:
+        remaining = count - start
+        size = CHUNK_PIXELS
+        while size > MIN_BLOCK and size > remaining:
+            size //= 2
+        blocks.append((start, min(start + size, count), size))
+        start += size
+    return blocks
 
 
 def _padded(array, size):
-    return np.pad(array, [(0, size - len(array))] + [(0, 0)] * (array.ndim - 1))
+    return array if len(array) == size else np.pad(array, [(0, size - len(array))] + [(0, 0)] * (array.ndim - 1))
 
 
 @tf.function(jit_compile=True)
@@ -155,19 +163,30 @@ def _luminance_block(rgb, color_space):
     return color.rgb_to_luminance(rgb, color_space)[:, 0]
 
 
+def _keeps_luminance(luminance, chroma, color_space):
+    return tf.abs(color.clipped_luminance(luminance, chroma, color_space) - luminance)[:, 0] <= GAMUT_TOLERANCE
+
+
 @tf.function(jit_compile=True)
 def _rgb_block(luminance, chroma, color_space):
     """``(N, 1)`` luminance, ``(N, 2)`` chroma -> RGB ``(N, 3)`` and whether clipping kept the luminance."""
-    rgb = color.model_output_to_rgb(luminance, chroma, color_space)
-    kept = tf.abs(color.rgb_to_luminance(rgb, color_space) - luminance)[:, 0] <= GAMUT_TOLERANCE
-    return rgb, kept
+    return color.model_output_to_rgb(luminance, chroma, color_space), _keeps_luminance(luminance, chroma, color_space)
 
 
-def _rgb_of(luminance, chroma, color_space):
-    count = len(luminance)
-    size = _bucket(count)
-    rgb, kept = _rgb_block(_padded(luminance, size), _padded(chroma, size), color_space)
-    return rgb.numpy()[:count], kept.numpy()[:count]
+@tf.function(jit_compile=True)
+def _in_gamut_rgb_block(luminance, chroma, color_space):
+    """RGB of the largest chroma scale in [0, 1] whose clipped RGB keeps the luminance, found by
+    GAMUT_STEPS bisection steps (1 / 2**GAMUT_STEPS precision) in one compiled loop."""
+
+    def bisect(step, low, high):
+        middle = (low + high) / 2
+        keeps = _keeps_luminance(luminance, chroma * middle, color_space)[:, None]
+        return step + 1, tf.where(keeps, middle, low), tf.where(keeps, high, middle)
+
+    _, low, _ = tf.while_loop(
+        lambda step, low, high: step < GAMUT_STEPS, bisect, (0, tf.zeros_like(luminance), tf.ones_like(luminance))
+    )
+    return color.model_output_to_rgb(luminance, chroma * low, color_space)
 
 
 def luminance_of(pixels, color_space="lab"):
@@ -184,22 +203,21 @@ def luminance_of(pixels, color_space="lab"):
     return luminance.reshape(height, width)
 
 
-def _rgb_keeping_luminance(luminance, chroma, color_space):
+def _rgb_keeping_luminance(luminance, chroma, size, color_space):
     """``(N, 1)`` luminance and ``(N, 2)`` chroma -> ``(N, 3)`` RGB with that luminance.
 
     Colours whose clipped RGB would change the luminance get their chroma scaled down by
-    bisection to the largest scale that keeps it.
+    bisection to the largest scale that keeps it; ``size`` is the block size to pad to.
     """
-    rgb, kept = _rgb_of(luminance, chroma, color_space)
+    count = len(luminance)
+    rgb, kept = _rgb_block(_padded(luminance, size), _padded(chroma, size), color_space)
+    rgb, kept = rgb.numpy()[:count], kept.numpy()[:count]
     outside = np.flatnonzero(~kept)
     if outside.size:
-        luminance, chroma = luminance[outside], chroma[outside]
-        low, high = np.zeros((outside.size, 1), np.float32), np.ones((outside.size, 1), np.float32)
-        for _ in range(GAMUT_STEPS):
-            middle = (low + high) / 2
-            ok = _rgb_of(luminance, chroma * middle, color_space)[1][:, None]
-            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
-        rgb[outside] = _rgb_of(luminance, chroma * low, color_space)[0]
+        size = _bucket(outside.size)
+        rgb[outside] = _in_gamut_rgb_block(
+            _padded(luminance[outside], size), _padded(chroma[outside], size), color_space
+        ).numpy()[: outside.size]
     return rgb
 
 
@@ -213,8 +231,8 @@ def recombine(luminance, chroma, color_space="lab"):
     luminance = luminance.reshape(-1, 1)
     chroma = chroma.reshape(-1, 2).astype(np.float32, copy=False)
     rgb = np.empty((height * width, 3), np.uint8)
-    for start, stop, _ in _blocks(len(luminance)):
-        block = _rgb_keeping_luminance(luminance[start:stop], chroma[start:stop], color_space)
+    for start, stop, size in _blocks(len(luminance)):
+        block = _rgb_keeping_luminance(luminance[start:stop], chroma[start:stop], size, color_space)
         rgb[start:stop] = np.rint(block * 255.0)
     return rgb.reshape(height, width, 3)
 
@@ -225,9 +243,9 @@ def to_gray(image, color_space="lab"):
     luminance = luminance_of(load_image(image), color_space)
     flat = luminance.reshape(-1, 1)
     gray = np.empty(len(flat), np.uint8)
-    for start, stop, _ in _blocks(len(flat)):
-        rgb, _ = _rgb_of(flat[start:stop], np.zeros((stop - start, 2), np.float32), color_space)
-        gray[start:stop] = np.rint(rgb.mean(axis=-1) * 255.0)
+    for start, stop, size in _blocks(len(flat)):
+        rgb, _ = _rgb_block(_padded(flat[start:stop], size), np.zeros((size, 2), np.float32), color_space)
+        gray[start:stop] = np.rint(rgb.numpy()[: stop - start].mean(axis=-1) * 255.0)
     return np.repeat(gray.reshape(luminance.shape)[..., None], 3, axis=-1)
 
 
@@ -338,23 +356,6 @@ def expand_inputs(inputs):
     return expanded
 
 
-def save_atomically(path, write):
-    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    Creates missing folders; a failed write leaves neither a partial ``path`` nor the temporary.
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temporary, "xb") as handle:
-            write(handle)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     """``(input, output, figure or None)``; folders keep their layout, clashing names keep their extension."""
     output_root = os.path.realpath(output_dir)
@@ -438,7 +439,7 @@ def colorize_files(
             else:
                 colorized = colorize(model, pixels, size)
                 image = Image.fromarray(colorized)
-                save_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
+                files.write_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
                 summary["written"].append(output)
                 if figure is not None:
                     compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure)
@@ -479,4 +480,4 @@ def compare_figure(gray, colorized, original=None, *, path):
         axes.axis("off")
     figure.tight_layout()
     extension = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    save_atomically(path, lambda handle: figure.savefig(handle, format=extension, dpi=100))
+    files.write_atomically(path, lambda handle: figure.savefig(handle, format=extension, dpi=100))

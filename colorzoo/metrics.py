@@ -30,7 +30,7 @@ import numpy as np
 import skimage.color
 import tensorflow as tf
 
-from colorzoo import color, inference
+from colorzoo import color, files, inference
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +233,9 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     result = {"model": model.name, "images": images, "skipped": skipped, "rows": rows, "means": means}
     if csv_path is not None:
         mean_rows = [{"file": "(mean)", "method": method, **scores} for method, scores in means.items()]
-        inference.save_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
+        files.write_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
     if json_path is not None:
-        inference.save_atomically(json_path, lambda handle: handle.write(json.dumps(result, indent=2).encode()))
+        files.write_atomically(json_path, lambda handle: handle.write(json.dumps(result, indent=2).encode()))
     return result
 
 

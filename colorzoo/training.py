@@ -13,13 +13,12 @@ or the whole run, with checkpoints, backups, logs and sample grids in ``runs/res
 
 import json
 import os
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from colorzoo import color
+from colorzoo import color, files
 from colorzoo.models import build_model, model_info
 
 STRATEGIES = ("mirrored", "multiworker", "tpu")
@@ -104,31 +103,9 @@ def get_strategy(strategy):
 # === Callbacks ===
 
 
-def _replace_atomically(path, write, suffix):
-    """Call ``write(temporary_path)`` on a ``.tmp-*<suffix>`` file beside ``path``, then rename it.
-
-    A crash mid-write leaves the previous file intact, never a broken one; a killed run's
-    leftover temporaries are removed by :func:`_remove_stale_temporaries`. The file gets the
-    mode any new file gets under the user's umask (``mkstemp`` would leave it 0600).
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=suffix, prefix=".tmp-", dir=folder)
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def save_atomically(model, path):
     """``model.save(path)`` through a temporary file in the same folder and ``os.replace``."""
-    _replace_atomically(path, model.save, suffix=".keras")
+    files.replace_atomically(path, model.save, suffix=".keras")
 
 
 def _write_json_atomically(path, data):
@@ -136,7 +113,7 @@ def _write_json_atomically(path, data):
         with open(temporary, "w") as file:
             json.dump(data, file)
 
-    _replace_atomically(path, write, suffix=".json")
+    files.replace_atomically(path, write, suffix=".json")
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -158,7 +135,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 self.best = json.load(file)["best"] * self.sign
 
     def on_train_begin(self, logs=None):
-        _remove_stale_temporaries(self.directory)
+        files.remove_stale_temporaries(self.directory)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -179,14 +156,6 @@ def _diverged(logs):
     return any(loss.dtype.kind == "f" and not np.isfinite(loss).all() for loss in losses)
 
 
-def _remove_stale_temporaries(directory):
-    """Delete ``.tmp-*`` files a killed run left behind (never a finished file)."""
-    if os.path.isdir(directory):
-        for name in os.listdir(directory):
-            if name.startswith(".tmp-"):
-                os.remove(os.path.join(directory, name))
-
-
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``keras.callbacks.BackupAndRestore`` whose backup files are replaced atomically.
 
@@ -196,7 +165,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def on_train_begin(self, logs=None):
-        _remove_stale_temporaries(self.backup_dir)
+        files.remove_stale_temporaries(self.backup_dir)
         super().on_train_begin(logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -204,7 +173,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
-        _replace_atomically(self._weights_path, self.model.save_weights, suffix=".weights.h5")
+        files.replace_atomically(self._weights_path, self.model.save_weights, suffix=".weights.h5")
         _write_json_atomically(
             self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         )
@@ -374,6 +343,7 @@ def train(
         validation_data=val_data,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # make_dataset shuffles; Keras would warn that it ignores shuffle=True for a Dataset
         callbacks=default_callbacks(out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss"),
         verbose=verbose,
     )

@@ -21,5 +21,12 @@ case "${1:-all}" in
     # The report's two-stage recipe: L1 pretraining of the ResNet-18 U-Net generator, then GAN training.
     run --model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-8}" --out runs/pix2pix_l1
     run --model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16 --init runs/pix2pix_l1/best.keras --epochs "${EPOCHS:-40}" --out runs/pix2pix ;;&
+  unet_sequential|all)
+    run --model unet_sequential --width 0.5 --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/unet_sequential ;;&
+  residual_encoder|all)
+    run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/residual_encoder ;;&
+  ddcolor_lite|all)
+    # The CPU-sized "lite" preset with the full loss: pixel + perceptual (hed VGG16) + adversarial + colourfulness.
+    run --model ddcolor_lite --option preset=lite --batch-size 8 --perceptual-weights hed --epochs "${EPOCHS:-40}" --out runs/ddcolor_lite ;;&
   *) ;;
 esac

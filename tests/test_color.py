@@ -97,3 +97,14 @@ def test_works_in_tf_function_and_dataset():
 def test_unknown_color_space_is_refused():
     with pytest.raises(ValueError, match="color_space"):
         color.rgb_to_model_input(np.zeros((1, 3), np.float32), "hsv")
+
+
+@pytest.mark.parametrize("space", color.COLOR_SPACES)
+def test_clipped_luminance_is_the_luminance_of_the_clipped_colour(space):
+    rng = np.random.default_rng(3)
+    luminance = rng.uniform(0.0, 1.0, (4096, 1)).astype(np.float32)
+    chroma = rng.normal(0.0, 0.6, (4096, 2)).astype(np.float32)  # most of these are out of gamut
+    expected = color.rgb_to_luminance(color.model_output_to_rgb(luminance, chroma, space), space)
+    clipped = color.clipped_luminance(luminance, chroma, space)
+    assert np.mean(np.abs(expected.numpy() - luminance) > 0.01) > 0.3
+    np.testing.assert_allclose(clipped, expected, atol=2e-5)

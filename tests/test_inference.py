@@ -13,7 +13,7 @@ import skimage.data
 from PIL import Image
 
 import colorzoo
-from colorzoo import inference, metrics
+from colorzoo import color, files, inference, metrics
 from colorzoo.models import registry
 
 ZHANG_MODULE = "colorzoo.models.zhang_classification"
@@ -98,6 +98,34 @@ def test_out_of_gamut_chroma_keeps_lightness():
     assert metrics.colorfulness(rgb) > 0  # chroma shrunk, not dropped
 
 
+@pytest.mark.parametrize("count", [1, 65_535, 65_537, 300_000, 1 << 20, (1 << 20) + 5, 4_000_000])
+def test_conversion_blocks_cover_the_pixels_padding_only_the_last(count):
+    blocks = inference._blocks(count)
+    assert [start for start, _, _ in blocks] == [0] + [stop for _, stop, _ in blocks[:-1]]
+    assert blocks[-1][1] == count
+    assert all(stop - start == size for start, stop, size in blocks[:-1])
+    assert 0 <= blocks[-1][2] - (count - blocks[-1][0]) < inference.MIN_BLOCK
+    assert {size for _, _, size in blocks} <= {inference.MIN_BLOCK << k for k in range(5)}
+
+
+def test_out_of_gamut_chroma_is_shrunk_as_little_as_possible():
+    rng = np.random.default_rng(0)
+    luminance = rng.uniform(0.1, 0.9, (200, 1)).astype(np.float32)
+    chroma = rng.normal(0.0, 0.6, (200, 2)).astype(np.float32)
+    # Reference: just below the first of 1,025 scales in [0, 1] whose clipped colour changes L.
+    scales = np.linspace(0.0, 1.0, 1025, dtype=np.float32)
+    tiled = np.repeat(luminance[None], len(scales), 0)
+    changed = np.abs(color.clipped_luminance(tiled, chroma[None] * scales[:, None, None]).numpy() - tiled)[..., 0]
+    first_change = np.where((changed > inference.GAMUT_TOLERANCE).any(0), (changed > inference.GAMUT_TOLERANCE).argmax(0), 1025)
+    best = scales[np.maximum(first_change - 1, 0)]
+    expected = np.rint(color.model_output_to_rgb(luminance, chroma * best[:, None]).numpy() * 255)
+    assert (best < 1).mean() > 0.3
+    rgb = inference.recombine(luminance, chroma, "lab")[:, 0]
+    np.testing.assert_allclose(lightness(rgb[None])[0], luminance[:, 0] * 100, atol=0.6)  # uint8 rounding
+    # Bisection to 1/256 of the chroma; where L is not monotonic in the scale it may stop later.
+    assert np.mean(np.abs(rgb - expected).max(-1) <= 3) >= 0.97
+
+
 def test_predict_is_traced_once_per_model(model):
     for shape in [(40, 30), (33, 91)]:
         inference.colorize(model, np.zeros(shape, np.uint8))
@@ -161,7 +189,7 @@ def test_bins_model():
 
 
 def leftovers(folder):
-    return [name for root, _, names in os.walk(folder) for name in names if name.endswith(".tmp")]
+    return [name for root, _, names in os.walk(folder) for name in names if name.startswith(files.TEMPORARY_PREFIX)]
 
 
 def test_colorize_files(model, tmp_path, caplog):
@@ -224,7 +252,7 @@ def test_failed_write_leaves_nothing(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        inference.save_atomically(tmp_path / "new" / "x.png", fail)
+        files.write_atomically(tmp_path / "new" / "x.png", fail)
     assert os.listdir(tmp_path / "new") == []
 
 

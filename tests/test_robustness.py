@@ -70,7 +70,7 @@ import pytest
 from PIL import Image
 
 import colorzoo
-from colorzoo import data, hub, inference, training
+from colorzoo import data, files, hub, inference, training
 from colorzoo.cli import main
 from tests import badfiles
 from tests.photos import photo_array, write_photo_folder
@@ -327,7 +327,7 @@ def _log_epochs(out_dir):
 
 def _temporaries(*folders):
     existing = [folder for folder in folders if os.path.isdir(folder)]
-    return [name for folder in existing for name in os.listdir(folder) if name.startswith(".tmp-")]
+    return [name for folder in existing for name in os.listdir(folder) if name.startswith(files.TEMPORARY_PREFIX)]
 
 
 def _assert_checkpoints_load(out_dir):
@@ -335,7 +335,7 @@ def _assert_checkpoints_load(out_dir):
     for name in ("last.keras", "best.keras"):
         if os.path.exists(os.path.join(out_dir, name)):
             assert hub.load_model(os.path.join(out_dir, name)).name == "unet_sequential"
-    backup = os.path.join(out_dir, "backup")  # (a .tmp-*.weights.h5 a kill interrupted may be partial)
+    backup = os.path.join(out_dir, "backup")  # (a temporary .weights.h5 a kill interrupted may be partial)
     if os.path.exists(os.path.join(backup, "latest.weights.h5")):
         fresh = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
         training.compile_model(fresh)
@@ -422,10 +422,10 @@ def test_sigkill_during_batch_colorize_then_skip_existing(weights, tmp_path):
         with Image.open(out / name) as image:
             image.load()
             assert image.size == sizes[name]
-    # A write the kill interrupted may leave its hidden temporary (.01.png.d448fb92.tmp): never an
-    # output, never an input (not an image extension), at most one.
+    # A write the kill interrupted may leave its hidden temporary (.colorzoo-tmp-x1y2z3): never an
+    # output, never an input (no image extension), at most one.
     leftovers = [name for name in os.listdir(out) if name.startswith(".")]
-    assert len(leftovers) <= 1 and all(name.endswith(".tmp") for name in leftovers), leftovers
+    assert len(leftovers) <= 1 and all(name.startswith(files.TEMPORARY_PREFIX) for name in leftovers), leftovers
 
 
 # === Untrusted model files ===

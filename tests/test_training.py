@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import colorzoo
-from colorzoo import training
+from colorzoo import files, training
 from tests.photos import write_photo_folder
 
 TINY = {"width": 0.125}
@@ -92,7 +92,7 @@ def test_sigkill_during_training_resumes_without_repeating_epochs(tmp_path):
     epochs = _log_epochs(out)
     assert epochs == sorted(set(epochs)) and epochs[-1] == 7, epochs
     assert epochs[: len(finished)] == finished
-    leftovers = [name for folder in (out, os.path.join(out, "backup")) for name in os.listdir(folder) if name.startswith(".tmp-")]
+    leftovers = [name for folder in (out, os.path.join(out, "backup")) for name in os.listdir(folder) if name.startswith(files.TEMPORARY_PREFIX)]
     assert not leftovers
     assert colorzoo.hub.load_model(os.path.join(out, "last.keras")).name == "unet_sequential"
 
