@@ -238,15 +238,17 @@ class SampleGrid(keras.callbacks.Callback):
         keras.utils.save_img(path, (grid.numpy() * 255).round().astype("uint8"), scale=False)
 
 
-def default_callbacks(out_dir, val_dataset=None, color_space="lab", monitor="val_loss"):
+def default_callbacks(out_dir, val_dataset=None, color_space="lab", monitor="val_loss", samples=None):
     """The callbacks of every ``train()`` run, all writing under ``out_dir``.
 
     ``monitor`` picks ``best.keras`` (a GAN trainer has no ``loss``: monitor ``val_l1``).
+    ``samples`` is the ``(luminance, chroma)`` batch of the sample grid; by default the first
+    validation batch.
     """
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if val_dataset is not None:
         callbacks.append(ValidationImageMetrics(val_dataset, color_space))
-        luminance, chroma = next(iter(val_dataset))
+        luminance, chroma = samples if samples is not None else next(iter(val_dataset))
         callbacks.append(SampleGrid(luminance, chroma, os.path.join(out_dir, "samples"), color_space))
     else:
         monitor = monitor.removeprefix("val_")
@@ -318,11 +320,11 @@ def train(
         data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
         repeat=steps_per_epoch is not None, **data_kwargs,
     )
-    val_data = None
+    val_data = samples = None
     if val is not None:
-        val_data = make_dataset(
-            val, image_size, batch_size, color_space=info.color_space, shuffle=False, cache=True, **data_kwargs
-        )
+        val_data = make_dataset(val, image_size, batch_size, color_space=info.color_space, shuffle=False, **data_kwargs)
+        samples = next(iter(val_data))  # before caching: a partly read cache is discarded with a warning
+        val_data = val_data.cache()
     with strategy.scope():
         if isinstance(model, str):
             model = build_model(name, image_size=image_size, **(model_kwargs or {}))
@@ -344,7 +346,9 @@ def train(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         shuffle=False,  # make_dataset shuffles; Keras would warn that it ignores shuffle=True for a Dataset
-        callbacks=default_callbacks(out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss"),
+        callbacks=default_callbacks(
+            out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples
+        ),
         verbose=verbose,
     )
 

@@ -26,7 +26,9 @@ case "${1:-all}" in
   residual_encoder|all)
     run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/residual_encoder ;;&
   ddcolor_lite|all)
-    # The CPU-sized "lite" preset with the full loss: pixel + perceptual (hed VGG16) + adversarial + colourfulness.
-    run --model ddcolor_lite --option preset=lite --batch-size 8 --perceptual-weights hed --epochs "${EPOCHS:-40}" --out runs/ddcolor_lite ;;&
+    # The CPU-sized "lite" preset, in two stages like pix2pix: the generator alone with the pixel
+    # loss, then the full loss: pixel + perceptual (hed VGG16) + adversarial + colourfulness.
+    run --model ddcolor_lite --option preset=lite --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-20}" --out runs/ddcolor_lite_l1
+    run --model ddcolor_lite --option preset=lite --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras --epochs "${EPOCHS:-40}" --out runs/ddcolor_lite ;;&
   *) ;;
 esac
