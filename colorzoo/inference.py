@@ -157,7 +157,7 @@ def _padded(array, size):
     return array if len(array) == size else np.pad(array, [(0, size - len(array))] + [(0, 0)] * (array.ndim - 1))
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, reduce_retracing=True)  # one trace for every block size
 def _luminance_block(rgb, color_space):
     """``(N, 3)`` RGB -> ``(N,)`` normalised luminance."""
     return color.rgb_to_luminance(rgb, color_space)[:, 0]
@@ -167,13 +167,13 @@ def _keeps_luminance(luminance, chroma, color_space):
     return tf.abs(color.clipped_luminance(luminance, chroma, color_space) - luminance)[:, 0] <= GAMUT_TOLERANCE
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, reduce_retracing=True)  # one trace for every block size
 def _rgb_block(luminance, chroma, color_space):
     """``(N, 1)`` luminance, ``(N, 2)`` chroma -> RGB ``(N, 3)`` and whether clipping kept the luminance."""
     return color.model_output_to_rgb(luminance, chroma, color_space), _keeps_luminance(luminance, chroma, color_space)
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, reduce_retracing=True)  # one trace for every block size
 def _in_gamut_rgb_block(luminance, chroma, color_space):
     """RGB of the largest chroma scale in [0, 1] whose clipped RGB keeps the luminance, found by
     GAMUT_STEPS bisection steps (1 / 2**GAMUT_STEPS precision) in one compiled loop."""

@@ -31,6 +31,7 @@ COLUMNS = (
     ("seconds", "s / image", "{:.3f}"),
 )
 FIGURE_PHOTOS = 3  # per set
+COLOURFUL_MODELS = ("zhang_classification", "pix2pix", "ddcolor_lite")  # held to the colourfulness target
 
 
 def truth_colorfulness(files):
@@ -63,6 +64,26 @@ def verdicts(results, truths):
         verdict = ("beats" if beats else "does not beat") + " the gray baseline"
         verdict += "; desaturated (under 70 % of the truth's colourfulness)" if desaturated else "; colourful"
         lines.append(f"- `{name}` {verdict} ({'; '.join(parts)}).")
+    return "\n".join(lines)
+
+
+def targets(results, truths):
+    """The targets of the trained-weights issue, each with its numbers on the weaker of the two sets."""
+    gray = metrics.GRAY_BASELINE
+    names = [name for name in results[SETS[0]] if name != gray]
+    gain = {name: min(results[s][name]["psnr"] - results[s][gray]["psnr"] for s in SETS) for name in names}
+    share = {name: min(results[s][name]["colorfulness_hasler"] / truths[s] for s in SETS) for name in names}
+    best = max(names, key=gain.get)
+    lines = [
+        f"- The best model beats the gray baseline by at least 1.0 dB on both sets: `{best}`, "
+        f"{gain[best]:+.2f} dB on its weaker set: **{'met' if gain[best] >= 1.0 else 'missed'}**."
+    ]
+    for name in (name for name in COLOURFUL_MODELS if name in names):
+        met = share[name] >= 0.7 and gain[name] >= -1.0
+        lines.append(
+            f"- `{name}` reaches at least 70 % of the truth's colourfulness, at most 1 dB below the gray "
+            f"baseline: {share[name]:.0%} and {gain[name]:+.2f} dB on its weaker set: **{'met' if met else 'missed'}**."
+        )
     return "\n".join(lines)
 
 
@@ -106,7 +127,8 @@ def main():
         results[set_name] = {metrics.GRAY_BASELINE: means.pop(metrics.GRAY_BASELINE), **means}
         print(table(set_name, results[set_name], truths[set_name]), "\n")
     summary = verdicts(results, truths)
-    print(summary)
+    goals = targets(results, truths)
+    print(summary, "\n\n" + goals)
     os.makedirs(args.out, exist_ok=True)
     figure(models, photos, os.path.join(args.out, "results.png"))
     with open(os.path.join(args.out, "results.md"), "w") as file:
@@ -123,6 +145,7 @@ def main():
         for set_name in SETS:
             file.write(table(set_name, results[set_name], truths[set_name]) + "\n\n")
         file.write("## Verdicts\n\n" + summary + "\n\n")
+        file.write("## Targets\n\n" + goals + "\n\n")
         file.write("![gray | every model | original](results.png)\n")
     manifest = hub.shipped_weights()
     for name in names:

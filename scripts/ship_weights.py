@@ -18,11 +18,15 @@ from colorzoo.encoders import VGG16_LAYER_NAMES
 MAX_FILE_BYTES = 50_000_000
 
 
-def _start_time(run_dir):
-    """When the run first started: the timestamp TensorBoard puts in its first event file's name."""
+def _wall_minutes(run_dir):
+    """Minutes the run trained, summed over its sessions (a resumed run adds one): each session's
+    TensorBoard event file is named with its start time and last written at its last epoch."""
     folder = os.path.join(run_dir, "tensorboard", "train")
-    stamps = [float(name.split(".")[3]) for name in os.listdir(folder) if name.startswith("events.out.tfevents.")]
-    return min(stamps)
+    seconds = 0.0
+    for name in os.listdir(folder):
+        if name.startswith("events.out.tfevents."):
+            seconds += os.path.getmtime(os.path.join(folder, name)) - float(name.split(".")[3])
+    return round(seconds / 60, 1)
 
 
 def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
@@ -48,11 +52,9 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
     if os.path.getsize(target) > MAX_FILE_BYTES:
         os.remove(target)
         raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset")
-    started = _start_time(run_dir)
-    finished = os.path.getmtime(os.path.join(run_dir, "last.keras"))
     entries = hub.shipped_weights(weights_dir)
     entries[name] = {
-        **{key: value for key, value in entries.get(name, {}).items() if key != "wall_minutes_last_session"},
+        **entries.get(name, {}),
         "file": os.path.basename(target),
         "sha256": hub.sha256_of(target),
         "bytes": os.path.getsize(target),
@@ -63,7 +65,7 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
         "epochs_trained": len(log),
         "best_epoch": int(best["epoch"]) + 1,
         "steps_per_epoch": run.get("steps_per_epoch"),
-        "wall_minutes": round((finished - started) / 60, 1),
+        "wall_minutes": _wall_minutes(run_dir),
         "validation": {key: round(float(value), 4) for key, value in best.items() if key.startswith("val_")},
     }
     if rebuild is not None:
@@ -94,9 +96,11 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
 
-pix2pix's row is its GAN stage; it started from the generator of an 8-epoch L1 pretraining run
-(`runs/pix2pix_l1`, the first line of its recipe in scripts/train_zoo.sh), which is not counted.
-All four runs shared the 2 cores with each other and with the test suite.
+The rows of pix2pix and ddcolor_lite are their GAN stage (all their losses); each started from
+the generator of an L1 pretraining run, the first line of its recipe in scripts/train_zoo.sh
+(`runs/pix2pix_l1`: 8 epochs; `runs/ddcolor_lite_l1`: 4 epochs), which the row does not count.
+Every run shared the 2 cores with three other trainings and, at times, the test suite; wall
+minutes add up the sessions of a resumed run (resnet18_decoder ran in two).
 
 | model | file | MB | parameters | size | options | epochs x steps x batch | best epoch | val PSNR | val SSIM | CBSD68+Kodak24 PSNR | wall minutes |
 | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |

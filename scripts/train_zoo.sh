@@ -2,6 +2,9 @@
 # The exact commands that trained the shipped weights (weights/README.md), on ../shared/data.
 # Each run writes runs/<model>/; stop a run with Ctrl-C or a kill and continue it by rerunning
 # its line with --resume. Epochs are short (--steps-per-epoch) so backups are frequent.
+# The shipped runs were stopped by hand at the "epochs" of weights/README.md (best.keras is the
+# epoch with the best validation loss); EPOCHS=n (EPOCHS_L1=n for a first stage) sets that length,
+# e.g. `EPOCHS=28 scripts/train_zoo.sh unet_sequential`. ddcolor_lite's L1 stage ran 4 epochs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
