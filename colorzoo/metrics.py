@@ -30,7 +30,8 @@ import numpy as np
 import skimage.color
 import tensorflow as tf
 
-from colorzoo import color, files, inference
+from colorzoo import color, inference
+from colorzoo.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +234,9 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     result = {"model": model.name, "images": images, "skipped": skipped, "rows": rows, "means": means}
     if csv_path is not None:
         mean_rows = [{"file": "(mean)", "method": method, **scores} for method, scores in means.items()]
-        files.write_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
+        write_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
     if json_path is not None:
-        files.write_atomically(json_path, lambda handle: handle.write(json.dumps(result, indent=2).encode()))
+        write_atomically(json_path, lambda handle: handle.write(json.dumps(result, indent=2).encode()))
     return result
 
 
