@@ -12,6 +12,7 @@ Conventions every benchmark follows:
   when other processes compete for the cores).
 """
 
+import argparse
 import json
 import os
 import platform
@@ -74,6 +75,21 @@ def warn_if_busy(load):
     if load > 0.5:
         print(f"warning: the load average is {load:.2f} before this benchmark starts: other processes use the CPU, "
               "so the timings below are contaminated; rerun on a quiet machine.")
+
+
+def model_bench_parser(description, quick_help, models_help="comma-separated registry names (default: every model)",
+                       timeout_help="seconds per worker process"):
+    """The arguments every benchmark that runs models in worker processes takes: ``--models``,
+    ``--threads``, ``--small``, ``--timeout``, ``--quick`` (its smoke mode, ``quick_help``) and
+    ``--json``; the caller adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--models", help=models_help)
+    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
+    parser.add_argument("--small", action="store_true", help="build models with their registry 'small' kwargs")
+    parser.add_argument("--timeout", type=float, default=3600, help=timeout_help)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", help="write every measurement to this file")
+    return parser
 
 
 # === Timing ===

@@ -31,7 +31,6 @@ Usage:
     .venv/bin/python bench/inference.py --quick                        # smoke test, ~2 min
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -266,8 +265,11 @@ def main(argv=None):
     if spec is not None:
         common.report_result(model_worker(spec) if spec["part"] == "models" else colorize_worker(spec))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", help="comma-separated registry names for part 1 (default: every model)")
+    parser = common.model_bench_parser(
+        __doc__.splitlines()[0],
+        quick_help="smoke test: resnet18_decoder and pix2pix small builds, batch 2, photos of 0.1 and 0.3 MP",
+        models_help="comma-separated registry names for part 1 (default: every model)",
+    )
     parser.add_argument("--skip-models", action="store_true", help="run part 2 (colorize) only")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--latency-runs", type=int, default=20, help="single-image calls timed")
@@ -276,12 +278,6 @@ def main(argv=None):
     parser.add_argument("--weights", help="a trained .keras file for part 2 instead of random weights (the share of "
                         "out-of-gamut colours, which recombine() desaturates, depends on the weights)")
     parser.add_argument("--megapixels", help="photo sizes for part 2 (default 0.3,1,4,12); empty to skip it")
-    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
-    parser.add_argument("--small", action="store_true", help="build models with their registry 'small' kwargs")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per worker process")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: resnet18_decoder and pix2pix small builds, batch 2, photos of 0.1 and 0.3 MP")
-    parser.add_argument("--json", help="write every measurement to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.latency_runs, args.runs, args.small = 2, 5, 2, True

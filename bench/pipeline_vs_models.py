@@ -24,7 +24,6 @@ Usage:
     .venv/bin/python bench/pipeline_vs_models.py --quick
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -136,8 +135,10 @@ def main(argv=None):
     if spec is not None:
         common.report_result(pipeline_worker(spec) if spec["part"] == "pipeline" else fit_worker(spec))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", help="comma-separated registry names (default: every model)")
+    parser = common.model_bench_parser(
+        __doc__.splitlines()[0],
+        quick_help="smoke test: resnet18_decoder and pix2pix small builds, 64 generated photos at 64 px, batch 2, 2 runs",
+    )
     parser.add_argument("--data", help="folder of photos (default: the shared Imagenette photos, else generated JPEGs)")
     parser.add_argument("--files", type=int, default=1024, help="photos per pipeline pass")
     parser.add_argument("--image-size", type=int, default=128)
@@ -146,13 +147,6 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10, help="train steps per timed fit run")
     parser.add_argument("--train-json", help="output of bench/train_throughput.py --json to take the models' rates from")
     parser.add_argument("--no-fit", action="store_true", help="skip the fit-from-files against fit-from-memory runs")
-    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
-    parser.add_argument("--small", action="store_true", help="build models with their registry 'small' kwargs")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per worker process")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: resnet18_decoder and pix2pix small builds, 64 generated photos at 64 px, "
-                             "batch 2, 2 runs")
-    parser.add_argument("--json", help="write every measurement to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.files, args.image_size, args.batch_size, args.runs, args.steps, args.small = 64, 64, 2, 2, 2, True

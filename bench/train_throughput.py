@@ -32,7 +32,6 @@ Usage:
     .venv/bin/python bench/train_throughput.py --quick                            # smoke test, 3-5 min
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -197,8 +196,11 @@ def main(argv=None):
     if spec is not None:
         common.report_result(worker(spec))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", help="comma-separated registry names (default: every model)")
+    parser = common.model_bench_parser(
+        __doc__.splitlines()[0],
+        quick_help="smoke test: resnet18_decoder and pix2pix, small builds at 64 px, batch 2, 2 runs of 2 steps",
+        timeout_help="seconds per configuration",
+    )
     parser.add_argument("--sizes", default="128,native", help="comma-separated sizes; 'native' is each model's own")
     parser.add_argument("--jit", default="off,on", help="'off', 'on' or 'off,on': XLA compilation of the train step")
     parser.add_argument("--batch-size", type=int, help="default: 8 up to 128 px, 4 above")
@@ -206,15 +208,9 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=120,
                         help="seconds of timed steps per configuration: slow ones time fewer steps per window")
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is quoted")
-    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
-    parser.add_argument("--small", action="store_true", help="build each model with its registry 'small' kwargs")
     parser.add_argument("--generator-only", action="store_true",
                         help="GAN models: time the generator alone with the recipe's L1 (pretraining stage)")
     parser.add_argument("--matmul-size", type=int, default=4096)
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: resnet18_decoder and pix2pix, small builds at 64 px, batch 2, 2 runs of 2 steps")
-    parser.add_argument("--json", help="write every measurement to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.batch_size, args.steps, args.runs = "64", args.batch_size or 2, 2, 2

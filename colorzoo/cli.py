@@ -47,6 +47,9 @@ def _parser():
                        "(stage 1 of the two-stage recipe)")
     train.add_argument("--perceptual-weights", help="ddcolor_lite: VGG16 weights of the perceptual loss "
                        "(imagenet | hed | a file)")
+    train.add_argument("--trainer-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="GAN stage: a loss weight or other trainer option, e.g. --trainer-option "
+                       "colourfulness_weight=2 (ddcolor_lite), l1_weight=50 (pix2pix)")
     train.add_argument("--strategy", choices=("mirrored", "multiworker", "tpu"), help="tf.distribute strategy")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
@@ -101,7 +104,7 @@ def _command_list(args):
 
 def _command_train(args):
     from colorzoo.models import model_info
-    from colorzoo.training import train
+    from colorzoo.training import check_trainer_kwargs, train
 
     try:
         model_info(args.model)
@@ -111,13 +114,19 @@ def _command_train(args):
         if not os.path.isdir(folder):
             raise UsageError(f"{folder}: no such folder")
     model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights, **_options(args.option)}
+    trainer_kwargs = {"perceptual_weights": args.perceptual_weights, **_options(args.trainer_option, "--trainer-option")}
+    trainer_kwargs = {key: value for key, value in trainer_kwargs.items() if value is not None}
+    try:
+        check_trainer_kwargs(args.model, not args.no_gan, trainer_kwargs)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     history = train(
         args.model, args.data, val=args.val, image_size=args.image_size, batch_size=args.batch_size,
         epochs=args.epochs, out_dir=args.out, resume=args.resume, learning_rate=args.learning_rate,
         strategy=args.strategy, steps_per_epoch=args.steps_per_epoch,
         model_kwargs={key: value for key, value in model_kwargs.items() if value is not None},
         adversarial=not args.no_gan, initial_weights=args.init,
-        trainer_kwargs={"perceptual_weights": args.perceptual_weights} if args.perceptual_weights else None,
+        trainer_kwargs=trainer_kwargs,
     )
     if history.history.get("loss") and not all(map(_finite, history.history["loss"])):
         print(f"colorzoo: error: training diverged (loss became NaN); see {args.out}/log.csv", file=sys.stderr)
@@ -126,13 +135,13 @@ def _command_train(args):
     return EXIT_OK
 
 
-def _options(pairs):
+def _options(pairs, flag="--option"):
     """``["backbone=resnet18", "kernel_size=5"]`` -> ``{"backbone": "resnet18", "kernel_size": 5}``."""
     options = {}
     for pair in pairs:
         key, separator, text = pair.partition("=")
         if not separator or not key:
-            raise UsageError(f"--option {pair}: expected KEY=VALUE")
+            raise UsageError(f"{flag} {pair}: expected KEY=VALUE")
         try:
             options[key] = json.loads(text)
         except json.JSONDecodeError:

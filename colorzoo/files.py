@@ -1,8 +1,9 @@
 """Writing files so that a crash never leaves a broken one: a temporary beside the target, then
 one ``os.replace``.
 
-Every temporary is named ``.colorzoo-tmp-<random><suffix>``: hidden, never an image or model
-name a reader would pick up, and recognisable by :func:`remove_stale_temporaries`.
+Every temporary is named ``.colorzoo-tmp-<pid>-<random><suffix>``: hidden, never an image or
+model name a reader would pick up, and recognisable by :func:`remove_stale_temporaries`, which
+deletes only those whose writing process has ended.
 
 Example:
 
@@ -26,7 +27,7 @@ def replace_atomically(path, write, suffix=""):
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=suffix, prefix=TEMPORARY_PREFIX, dir=folder)
+    handle, temporary = tempfile.mkstemp(suffix=suffix, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", dir=folder)
     os.close(handle)
     umask = os.umask(0)
     os.umask(umask)
@@ -50,12 +51,31 @@ def write_atomically(path, write):
 
 
 def remove_stale_temporaries(folder):
-    """Delete the temporaries a killed writer left in ``folder`` (never a finished file).
+    """Delete the temporaries that writers killed mid-write left in ``folder`` (never a finished file).
 
-    Only for folders one process owns, such as a training run's: another process writing there
-    at the same time would lose its temporary.
+    A temporary whose process still runs on this machine is kept, so concurrent writers to the
+    same folder (two ``colorzoo colorize`` into one output folder) are safe. On Windows, where
+    no process can be probed without side effects, nothing is removed.
     """
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.startswith(TEMPORARY_PREFIX):
+    if os.name == "nt" or not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if name.startswith(TEMPORARY_PREFIX) and not _writer_is_running(name):
+            try:
                 os.remove(os.path.join(folder, name))
+            except FileNotFoundError:  # its writer finished or removed it meanwhile
+                pass
+
+
+def _writer_is_running(name):
+    """Whether the process named in a temporary's name (``.colorzoo-tmp-<pid>-...``) is running."""
+    pid = name[len(TEMPORARY_PREFIX) :].split("-", 1)[0]
+    if not pid.isdigit():
+        return False  # written by a colorzoo version that did not name its process
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True  # a live process of another user
+    except (ProcessLookupError, OverflowError):
+        return False  # no such process (OverflowError: not a possible pid)
+    return True

@@ -24,12 +24,11 @@ import tensorflow as tf
 from keras import ops
 
 from colorzoo.models import build_model
-from colorzoo.models.pix2pix import patchgan_discriminator
+from colorzoo.models.pix2pix import L1_WEIGHT, patchgan_discriminator
 from colorzoo.training import compile_model
 
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
-L1_WEIGHT = 100.0
 
 
 class GANTrainer(keras.Model):
@@ -168,6 +167,7 @@ def pix2pix_trainer(
     discriminator_width=None,
     learning_rate=None,
     l1_weight=L1_WEIGHT,
+    adversarial_weight=1.0,
     extra_generator_losses=None,
     **generator_kwargs,
 ):
@@ -180,6 +180,7 @@ def pix2pix_trainer(
             convolution's filters / 64).
         learning_rate: both optimizers' learning rate (default 2e-4).
         l1_weight, extra_generator_losses: as :class:`GANTrainer`.
+        adversarial_weight: weight of the adversarial term (the paper's 1).
 
     Build it inside ``strategy.scope()`` to train distributed.
 
@@ -200,5 +201,6 @@ def pix2pix_trainer(
     trainer.compile(
         keras.optimizers.Adam(learning_rate, beta_1=BETA_1, name="generator_adam"),
         keras.optimizers.Adam(learning_rate, beta_1=BETA_1, name="discriminator_adam"),
+        adversarial_weight=adversarial_weight,
     )
     return trainer

@@ -425,6 +425,8 @@ def colorize_files(
         raise NotADirectoryError(f"output_dir {output_dir} is an existing file")
     pil_format, extension = OUTPUT_FORMATS[output_format]
     plan = _plan_outputs(inputs, output_dir, suffix, extension, compare)
+    for folder in {os.path.dirname(output) for _, output, _ in plan}:
+        files.remove_stale_temporaries(folder)  # left by an earlier colorize that was killed mid-write
     summary = {"written": [], "skipped": [], "failed": []}
     bar = keras.utils.Progbar(len(plan), unit_name="image") if progress and plan else None
     for done, (path, output, figure) in enumerate(plan, start=1):

@@ -1,8 +1,9 @@
-"""Losses computed on the RGB image a prediction gives: perceptual (VGG16) and colourfulness (DDColor).
+"""Losses beyond L1 on the chroma: perceptual (VGG16) and colourfulness (DDColor), computed on the
+RGB image a prediction gives, and the chroma shortfall against the truth.
 
-Both need the luminance as well as the chroma, so they take ``y_true`` and ``y_pred`` as the
-normalised luminance and chroma concatenated, ``(B, H, W, 3)`` = ``(L / 100, a / 128, b / 128)``
-(or ``(Y, U, V)`` normalised with ``color_space="yuv"``). :func:`with_luminance` adapts them to
+All take ``y_true`` and ``y_pred`` as the normalised luminance and chroma concatenated,
+``(B, H, W, 3)`` = ``(L / 100, a / 128, b / 128)`` (or ``(Y, U, V)`` normalised with
+``color_space="yuv"``). :func:`with_luminance` adapts them to
 :class:`colorzoo.gan.GANTrainer`'s ``extra_generator_losses`` signature
 ``fn(ab_true, ab_pred, luminance)``.
 
@@ -107,6 +108,36 @@ class ColourfulnessLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "color_space": self.color_space}
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class ChromaShortfallLoss(keras.losses.Loss):
+    """How far each prediction's mean chroma falls short of its truth's, ``max(0, c_true - c_pred)``.
+
+    ``c`` is the mean over pixels of ``sqrt(a^2 + b^2)`` on the normalised chroma (``ab / 128``,
+    or UV). L1 and L2 losses shrink chroma towards gray wherever the colour is uncertain; this
+    loss pushes the predicted chroma of each image outwards, along the hues the model already
+    predicts, until it is as saturated as the photo, and costs nothing from there on. Its
+    gradient scales each pixel's chroma along its own hue; :class:`ColourfulnessLoss`, a
+    standard deviation of opponent colours, also rewards variance, which a generator can supply
+    with noisy patches of wrong colour (seen when pix2pix was fine-tuned with it).
+
+    Example:
+
+    >>> extra = {"chroma_shortfall": (20.0, with_luminance(ChromaShortfallLoss()))}
+    """
+
+    def __init__(self, name="chroma_shortfall", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return ops.relu(_mean_chroma(y_true) - _mean_chroma(y_pred))
+
+
+def _mean_chroma(luminance_chroma):
+    chroma = ops.cast(luminance_chroma, "float32")[..., 1:]
+    magnitude = ops.sqrt(ops.sum(ops.square(chroma), axis=-1) + _SQRT_EPSILON)
+    return ops.mean(ops.reshape(magnitude, (ops.shape(magnitude)[0], -1)), axis=1)
 
 
 @keras.saving.register_keras_serializable(package="colorzoo")

@@ -31,6 +31,7 @@ import skimage.color
 import tensorflow as tf
 
 from colorzoo import color, inference
+from colorzoo.data import is_grayscale
 from colorzoo.files import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -190,7 +191,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         ``seconds`` is the wall time of ``colorize``, 0 for the gray baseline);
         ``means[method][score]`` the means; unreadable files and images under 11 pixels on a
         side (too small for SSIM; unless ``image_size`` resizes them) are listed in ``skipped``
-        and logged with a one-line warning each.
+        and logged with a one-line warning each; grayscale photos (:func:`colorzoo.data.is_grayscale`:
+        no colour to score against) are listed in ``grayscale`` and left out of the means.
 
     Example:
 
@@ -199,9 +201,11 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     """
     color_space = inference.model_spec(model).color_space
     paths = [path for path, _ in inference.expand_inputs(files)]
-    rows, skipped = [], []
+    rows, skipped, grayscale = [], [], []
     bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
-    for done, path in enumerate(paths, start=1):
+    for path in paths:
+        if bar is not None:
+            bar.add(1)
         try:
             truth = inference.to_float_rgb(inference.load_image(path))
             if min(truth.shape[:2]) < SSIM_WINDOW and image_size is None:
@@ -211,6 +215,9 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
             logger.warning("skipping %s: %s", path, inference.error_line(error))
             skipped.append(path)
         else:
+            if is_grayscale(truth):
+                grayscale.append(path)  # no colour to score against (the gray baseline's PSNR would be inf)
+                continue
             if image_size is not None:
                 truth = tf.image.resize(truth, (image_size, image_size), antialias=True).numpy().clip(0.0, 1.0)
             start = time.perf_counter()
@@ -221,17 +228,19 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
                 {"file": path, "method": method, **image_scores(truth, rgb), "seconds": seconds}
                 for method, (rgb, seconds) in outputs.items()
             ]
-        if bar is not None:
-            bar.update(done)
     if skipped:
         logger.warning("evaluate skipped %d file(s)", len(skipped))
+    if grayscale:
+        logger.info("evaluate left out %d grayscale photo(s)", len(grayscale))
     means = {
         method: {key: float(np.mean([row[key] for row in rows if row["method"] == method])) for key in SCORES}
         for method in (model.name, GRAY_BASELINE)
         if any(row["method"] == method for row in rows)
     }
-    images = len(paths) - len(skipped)
-    result = {"model": model.name, "images": images, "skipped": skipped, "rows": rows, "means": means}
+    images = len(paths) - len(skipped) - len(grayscale)
+    result = {
+        "model": model.name, "images": images, "skipped": skipped, "grayscale": grayscale, "rows": rows, "means": means
+    }
     if csv_path is not None:
         mean_rows = [{"file": "(mean)", "method": method, **scores} for method, scores in means.items()]
         write_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
@@ -257,5 +266,8 @@ def format_table(result):
     for method, scores in result["means"].items():
         cells = (f"{scores[key]:.4f}".rjust(width) for key, width in zip(SCORES, widths))
         lines.append("  ".join([method.ljust(method_width), *cells]))
-    lines.append(f"{result['images']} images, {len(result['skipped'])} skipped")
+    lines.append(
+        f"{result['images']} images, {len(result['skipped'])} skipped, "
+        f"{len(result.get('grayscale', ()))} grayscale left out"
+    )
     return "\n".join(lines)

@@ -11,6 +11,7 @@ or the whole run, with checkpoints, backups, logs and sample grids in ``runs/res
 >>> train("resnet18_decoder", "photos/", val="val_photos/", image_size=128, epochs=10, out_dir="runs/resnet")
 """
 
+import inspect
 import json
 import os
 
@@ -65,9 +66,35 @@ def make_trainable(model, learning_rate=None, adversarial=True, loss=None, **tra
     to the trainer (e.g. ``perceptual_weights="hed"`` for ddcolor_lite offline).
     """
     recipe = model_info(model.name).recipe
+    check_trainer_kwargs(model.name, adversarial, trainer_kwargs)
     if adversarial and "trainer" in recipe:
         return recipe["trainer"](model, learning_rate=learning_rate, **trainer_kwargs)
     return compile_model(model, learning_rate=learning_rate, loss=loss)
+
+
+def check_trainer_kwargs(name, adversarial, trainer_kwargs):
+    """Raise ``ValueError`` unless every key of ``trainer_kwargs`` is an option of ``name``'s GAN stage."""
+    if not trainer_kwargs:
+        return
+    if not (adversarial and trainer_options(name)):
+        why = "its L1 stage (adversarial=False) has no GAN trainer" if trainer_options(name) else "it is not a GAN"
+        raise ValueError(f"trainer options {sorted(trainer_kwargs)} given for {name}, but {why}")
+    unknown = sorted(set(trainer_kwargs) - set(trainer_options(name)))
+    if unknown:
+        raise ValueError(f"{name}'s trainer has no option {unknown}; its options: {', '.join(trainer_options(name))}")
+
+
+def trainer_options(name):
+    """The options of a GAN recipe's trainer (``colorzoo train --trainer-option``), ``()`` for other models.
+
+    >>> trainer_options("pix2pix")
+    ('l1_weight', 'adversarial_weight', 'chroma_weight', 'discriminator_width')
+    """
+    trainer = model_info(name).recipe.get("trainer")
+    if trainer is None:
+        return ()
+    fixed = {"generator", "discriminator", "learning_rate"}
+    return tuple(parameter for parameter in inspect.signature(trainer).parameters if parameter not in fixed)
 
 
 def artifact_of(trainable):
@@ -299,7 +326,8 @@ def train(
             pretraining stage of the two-stage recipe).
         initial_weights: a ``.keras`` file of the same architecture to start from (e.g. the
             L1-pretrained generator before the GAN stage).
-        trainer_kwargs: passed to the recipe's GAN trainer.
+        trainer_kwargs: passed to the recipe's GAN trainer (names: :func:`trainer_options`);
+            recorded in ``run.json`` with the other settings.
 
     Returns:
         the ``keras.callbacks.History`` of the run.
@@ -308,9 +336,10 @@ def train(
 
     if not resume and os.path.exists(os.path.join(out_dir, "last.keras")):
         raise FileExistsError(f"{out_dir} already holds a training run; pass resume=True or choose another out_dir")
+    name = model if isinstance(model, str) else model.name
+    check_trainer_kwargs(name, adversarial, trainer_kwargs)
     os.makedirs(out_dir, exist_ok=True)
     strategy = get_strategy(strategy)
-    name = model if isinstance(model, str) else model.name
     info = model_info(name)
     image_size = image_size or info.native_size
     if isinstance(model, str):
@@ -322,9 +351,16 @@ def train(
     )
     val_data = samples = None
     if val is not None:
-        val_data = make_dataset(val, image_size, batch_size, color_space=info.color_space, shuffle=False, **data_kwargs)
-        samples = next(iter(val_data))  # before caching: a partly read cache is discarded with a warning
-        val_data = val_data.cache()
+        val_data = make_dataset(
+            val, image_size, batch_size, color_space=info.color_space, shuffle=False, **data_kwargs
+        ).cache()
+        # One pass fills the cache and counts the batches left after grayscale photos are dropped:
+        # with a known length Keras does not warn that the validation input "ran out of data".
+        batches = int(val_data.reduce(0, lambda count, _: count + 1))
+        if not batches:
+            raise ValueError(f"{val}: no colour photos to validate on (all unreadable or grayscale)")
+        val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
+        samples = next(iter(val_data))
     with strategy.scope():
         if isinstance(model, str):
             model = build_model(name, image_size=image_size, **(model_kwargs or {}))
@@ -338,7 +374,7 @@ def train(
         {"model": name, "image_size": image_size, "batch_size": batch_size, "epochs": epochs,
          "steps_per_epoch": steps_per_epoch,
          "model_kwargs": model_kwargs or {}, "learning_rate": learning_rate, "adversarial": gan,
-         "initial_weights": initial_weights and os.fspath(initial_weights)},
+         "initial_weights": initial_weights and os.fspath(initial_weights), "trainer_kwargs": trainer_kwargs or {}},
     )
     return trainable.fit(
         train_data,

@@ -1,16 +1,18 @@
-"""Copy a finished run's best.keras into weights/ and record it in weights/manifest.json.
+"""Copy a finished run's best.keras (or last.keras) into weights/ and record it in weights/manifest.json.
 
-Usage: .venv/bin/python scripts/ship_weights.py runs/resnet18_decoder [runs/zhang_classification ...]
+Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last] runs/resnet18_decoder [runs/...]
 
 The manifest entry holds the file, its sha256, the training configuration (run.json), the
 epochs and steps trained, the wall time (from the run's files) and the validation scores of the
-best epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading.
+shipped epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading.
+``--checkpoint last`` ships the last epoch instead of the best by validation loss: a GAN run's
+best.keras is chosen by val_l1, which favours its least colourful epochs.
 """
 
+import argparse
 import csv
 import json
 import os
-import sys
 
 from colorzoo import hub
 from colorzoo.encoders import VGG16_LAYER_NAMES
@@ -29,16 +31,15 @@ def _wall_minutes(run_dir):
     return round(seconds / 60, 1)
 
 
-def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
+def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
     with open(os.path.join(run_dir, "run.json")) as file:
         run = json.load(file)
     with open(os.path.join(run_dir, "log.csv")) as file:
         log = list(csv.DictReader(file))
-    best_path = os.path.join(run_dir, "best.keras")
-    model = hub.load_model(best_path)
+    model = hub.load_model(os.path.join(run_dir, f"{checkpoint}.keras"))
     name = model.name
     monitor = "val_l1" if run.get("adversarial") else "val_loss"
-    best = min(log, key=lambda row: float(row.get(monitor) or "inf"))
+    shipped = min(log, key=lambda row: float(row.get(monitor) or "inf")) if checkpoint == "best" else log[-1]
     os.makedirs(weights_dir, exist_ok=True)
     rebuild = None
     if run.get("model_kwargs", {}).get("encoder_weights") == "hed":
@@ -61,12 +62,15 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
         "parameters": model.count_params(),
         "image_size": run["image_size"],
         "model_kwargs": run.get("model_kwargs", {}),
+        "trainer_kwargs": run.get("trainer_kwargs", {}),
         "batch_size": run["batch_size"],
+        "learning_rate": run.get("learning_rate"),
         "epochs_trained": len(log),
-        "best_epoch": int(best["epoch"]) + 1,
+        "checkpoint": checkpoint,
+        "shipped_epoch": int(shipped["epoch"]) + 1,
         "steps_per_epoch": run.get("steps_per_epoch"),
         "wall_minutes": _wall_minutes(run_dir),
-        "validation": {key: round(float(value), 4) for key, value in best.items() if key.startswith("val_")},
+        "validation": {key: round(float(value), 4) for key, value in shipped.items() if key.startswith("val_")},
     }
     if rebuild is not None:
         entries[name]["rebuild"] = rebuild
@@ -75,7 +79,7 @@ def ship(run_dir, weights_dir=hub.WEIGHTS_DIR):
     with open(os.path.join(weights_dir, hub.MANIFEST), "w") as file:
         json.dump(entries, file, indent=2, sort_keys=True)
         file.write("\n")
-    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, best epoch {entries[name]['best_epoch']})")
+    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {checkpoint} epoch {entries[name]['shipped_epoch']})")
 
 
 CARD_HEADER = """# Shipped weights (model card)
@@ -90,19 +94,21 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
   Centre crops resized to the training size, random horizontal flips.
 - **Hardware**: a 2-core CPU (no GPU), shared with other jobs while training; the wall times below
   are what these runs took there, not what the models need on a GPU.
-- **Metrics**: validation scores of the best epoch (PSNR/SSIM of the RGB rebuilt from the true L
+- **Metrics**: validation scores of the shipped epoch (PSNR/SSIM of the RGB rebuilt from the true L
   and predicted ab, at the training size); held-out CBSD68 / Kodak24 results in
   [docs/results.md](../docs/results.md) (`psnr` below is their mean, at full resolution).
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
 
-The rows of pix2pix and ddcolor_lite are their GAN stage (all their losses); each started from
-the generator of an L1 pretraining run, the first line of its recipe in scripts/train_zoo.sh
-(`runs/pix2pix_l1`: 8 epochs; `runs/ddcolor_lite_l1`: 4 epochs), which the row does not count.
-Every run shared the 2 cores with three other trainings and, at times, the test suite; wall
-minutes add up the sessions of a resumed run (resnet18_decoder ran in two).
+The rows of pix2pix and ddcolor_lite are the last of their three stages (scripts/train_zoo.sh):
+the generator alone with L1 (`runs/pix2pix_l1`: 8 epochs; `runs/ddcolor_lite_l1`: 4), the GAN
+stage with the paper's losses (`runs/pix2pix`: 3 epochs; `runs/ddcolor_lite`: 2, its first
+kept), then the GAN fine-tuned at a quarter of the learning rate with the chroma shortfall loss
+added (the row; it does not count the earlier stages). Every run shared the 2 cores with other
+trainings and, at times, the test suite; wall minutes add up the sessions of a resumed run
+(resnet18_decoder ran in two).
 
-| model | file | MB | parameters | size | options | epochs x steps x batch | best epoch | val PSNR | val SSIM | CBSD68+Kodak24 PSNR | wall minutes |
+| model | file | MB | parameters | size | options | epochs x steps x batch | shipped epoch | val PSNR | val SSIM | CBSD68+Kodak24 PSNR | wall minutes |
 | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |
 """
 
@@ -114,9 +120,9 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
         validation = entry.get("validation", {})
         rows.append(
             f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f} | {entry['parameters']:,} | {entry['image_size']} "
-            f"| `{json.dumps(entry.get('model_kwargs', {}))}` "
+            f"| `{json.dumps(entry.get('model_kwargs', {}))}`{_trainer_options(entry)} "
             f"| {entry['epochs_trained']} x {entry.get('steps_per_epoch') or 'all'} x {entry['batch_size']} "
-            f"| {entry['best_epoch']} | {validation.get('val_psnr', float('nan')):.2f} "
+            f"| {entry['shipped_epoch']} ({entry['checkpoint']}) | {validation.get('val_psnr', float('nan')):.2f} "
             f"| {validation.get('val_ssim', float('nan')):.4f} | {entry.get('psnr', float('nan')):.2f} "
             f"| {entry['wall_minutes']} |"
         )
@@ -124,7 +130,17 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
         file.write(CARD_HEADER + "\n".join(rows) + "\n")
 
 
+def _trainer_options(entry):
+    text = f"; learning rate {entry['learning_rate']:g}" if entry.get("learning_rate") else ""
+    options = entry.get("trainer_kwargs")
+    return text + (f"; GAN stage: `{json.dumps(options)}`" if options else "")
+
+
 if __name__ == "__main__":
-    for run_dir in sys.argv[1:]:
-        ship(run_dir)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders written by colorzoo train")
+    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    args = parser.parse_args()
+    for run_dir in args.runs:
+        ship(run_dir, args.checkpoint)
     write_model_card()

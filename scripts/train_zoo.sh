@@ -3,8 +3,12 @@
 # Each run writes runs/<model>/; stop a run with Ctrl-C or a kill and continue it by rerunning
 # its line with --resume. Epochs are short (--steps-per-epoch) so backups are frequent.
 # The shipped runs were stopped by hand at the "epochs" of weights/README.md (best.keras is the
-# epoch with the best validation loss); EPOCHS=n (EPOCHS_L1=n for a first stage) sets that length,
-# e.g. `EPOCHS=28 scripts/train_zoo.sh unet_sequential`. ddcolor_lite's L1 stage ran 4 epochs.
+# epoch with the best validation loss); EPOCHS=n sets the length of a model's last stage, EPOCHS_L1
+# and EPOCHS_GAN those of the earlier stages of the GANs (their defaults are the shipped lengths),
+# e.g. `EPOCHS=28 scripts/train_zoo.sh unet_sequential`. Ship a run with
+# `.venv/bin/python scripts/ship_weights.py runs/<run>`: best.keras, or with `--checkpoint last`
+# the last epoch, which the GANs' last stages ship (runs/pix2pix_chroma, runs/ddcolor_lite_chroma;
+# their best.keras is chosen by val_l1, which favours the least colourful epoch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -21,17 +25,28 @@ case "${1:-all}" in
   vgg16_autoencoder|all)
     run --model vgg16_autoencoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/vgg16_autoencoder ;;&
   pix2pix|all)
-    # The report's two-stage recipe: L1 pretraining of the ResNet-18 U-Net generator, then GAN training.
-    run --model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-8}" --out runs/pix2pix_l1
-    run --model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16 --init runs/pix2pix_l1/best.keras --epochs "${EPOCHS:-40}" --out runs/pix2pix ;;&
+    # The report's two-stage recipe, L1 pretraining of the ResNet-18 U-Net generator, then GAN
+    # training; then a third stage: the GAN fine-tuned at a quarter of the learning rate with the
+    # chroma shortfall loss, against the desaturation L1 brings.
+    P2P=(--model pix2pix --option backbone=resnet18 --width 0.5 --batch-size 16)
+    run "${P2P[@]}" --no-gan --epochs "${EPOCHS_L1:-8}" --out runs/pix2pix_l1
+    run "${P2P[@]}" --init runs/pix2pix_l1/best.keras --epochs "${EPOCHS_GAN:-3}" --out runs/pix2pix
+    run "${P2P[@]}" --init runs/pix2pix/best.keras --learning-rate 5e-5 --trainer-option chroma_weight=20 \
+      --epochs "${EPOCHS:-4}" --out runs/pix2pix_chroma ;;&
   unet_sequential|all)
     run --model unet_sequential --width 0.5 --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/unet_sequential ;;&
   residual_encoder|all)
     run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/residual_encoder ;;&
   ddcolor_lite|all)
-    # The CPU-sized "lite" preset, in two stages like pix2pix: the generator alone with the pixel
-    # loss, then the full loss: pixel + perceptual (hed VGG16) + adversarial + colourfulness.
-    run --model ddcolor_lite --option preset=lite --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-20}" --out runs/ddcolor_lite_l1
-    run --model ddcolor_lite --option preset=lite --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras --epochs "${EPOCHS:-40}" --out runs/ddcolor_lite ;;&
+    # The CPU-sized "lite" preset in three stages like pix2pix: the generator alone with the pixel
+    # loss; the full loss, pixel + perceptual (hed VGG16) + adversarial + colourfulness; that
+    # fine-tuned at a quarter of the learning rate with the chroma shortfall loss added.
+    DDC=(--model ddcolor_lite --option preset=lite)
+    run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-4}" --out runs/ddcolor_lite_l1
+    run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \
+      --epochs "${EPOCHS_GAN:-2}" --out runs/ddcolor_lite
+    run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite/best.keras \
+      --learning-rate 2.5e-5 --trainer-option perceptual_weight=1 --trainer-option chroma_weight=3 \
+      --epochs "${EPOCHS:-2}" --out runs/ddcolor_lite_chroma ;;&
   *) ;;
 esac

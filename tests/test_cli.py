@@ -28,6 +28,13 @@ def test_list_shows_every_model(capsys):
         (["train", "--model", "no_such_model", "--data", "."], "Unknown model 'no_such_model'"),
         (["train", "--model", "unet_sequential", "--data", "no_such_folder"], "no_such_folder: no such folder"),
         (["colorize", "x.jpg", "-o", "out"], "one of the arguments --model --weights is required"),
+        (["train", "--model", "pix2pix", "--data", ".", "--trainer-option", "bogus=1"],
+         "pix2pix's trainer has no option ['bogus']; its options: l1_weight, adversarial_weight"),
+        (["train", "--model", "pix2pix", "--data", ".", "--no-gan", "--trainer-option", "l1_weight=10"],
+         "its L1 stage (adversarial=False) has no GAN trainer"),
+        (["train", "--model", "unet_sequential", "--data", ".", "--perceptual-weights", "hed"], "it is not a GAN"),
+        (["train", "--model", "ddcolor_lite", "--data", ".", "--trainer-option", "colourfulness_weight"],
+         "--trainer-option colourfulness_weight: expected KEY=VALUE"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):

@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -46,9 +48,24 @@ def test_write_atomically_hands_over_a_binary_file(tmp_path):
     assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
 
 
-def test_remove_stale_temporaries_only_removes_temporaries(tmp_path):
-    for name in (files.TEMPORARY_PREFIX + "abc.keras", ".hidden", "best.keras", ".tmp-user-file"):
+def test_remove_stale_temporaries_keeps_files_and_live_writers_temporaries(tmp_path):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_writer = f"{files.TEMPORARY_PREFIX}{finished.stdout.strip()}-abc.keras"
+    live_writer = f"{files.TEMPORARY_PREFIX}{os.getpid()}-def.png"
+    old_version = files.TEMPORARY_PREFIX + "ghi.keras"  # no pid in the name: removed
+    for name in (dead_writer, live_writer, old_version, ".hidden", "best.keras", ".tmp-user-file"):
         (tmp_path / name).write_text("x")
     files.remove_stale_temporaries(tmp_path)
     files.remove_stale_temporaries(tmp_path / "missing")  # a folder that does not exist is fine
-    assert sorted(os.listdir(tmp_path)) == [".hidden", ".tmp-user-file", "best.keras"]
+    assert sorted(os.listdir(tmp_path)) == sorted([live_writer, ".hidden", ".tmp-user-file", "best.keras"])
+
+
+def test_temporaries_name_their_writer(tmp_path):
+    seen = []
+
+    def write(temporary):
+        seen.append(os.path.basename(temporary))
+        open(temporary, "w").close()
+
+    files.replace_atomically(tmp_path / "a.txt", write)
+    assert seen[0].startswith(f"{files.TEMPORARY_PREFIX}{os.getpid()}-")

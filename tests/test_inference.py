@@ -211,8 +211,11 @@ def test_colorize_files(model, tmp_path, caplog):
     assert Image.open(out / "nested" / "b_c.png").size == (40, 40)
     assert not leftovers(tmp_path)
 
+    killed_writer = out / "nested" / f"{files.TEMPORARY_PREFIX}{2**22 + 1}-x.png"  # above Linux's pid_max
+    killed_writer.write_bytes(b"half an image")
     again = inference.colorize_files(model, inputs, out, suffix="_c", skip_existing=True, progress=False, compare=True)
     assert sorted(again["skipped"]) == expected and again["written"] == []
+    assert not killed_writer.exists()  # a killed colorize's temporary is cleaned up by the next one
     assert not list(out.rglob("*_compare.png"))  # skipped images get no figure either
     assert before == {path: path.read_bytes() for path in inputs.rglob("*") if path.is_file()}
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from colorzoo import color
 from colorzoo.layers import VGG_BGR_MEANS
-from colorzoo.losses import ColourfulnessLoss, PerceptualLoss, colourfulness, luminance_chroma_to_rgb, with_luminance
+from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, colourfulness, luminance_chroma_to_rgb, with_luminance
 
 RED, BLUE = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)
 
@@ -50,6 +50,29 @@ def test_colourfulness_loss_through_lab():
     gray = lab_normalised(np.full((2, 4, 4, 3), 0.3, "float32"))
     np.testing.assert_allclose(float(loss(gray, gray)), 1.0, atol=1e-4)
     np.testing.assert_allclose(float(ColourfulnessLoss(scale=2.0)(image, image)), 1.0 - 0.915914 / 2, atol=1e-3)
+
+
+def test_chroma_shortfall_is_the_missing_mean_chroma_per_image():
+    luminance = np.full((2, 2, 2, 1), 0.5, "float32")
+    truth = np.concatenate([luminance, np.tile(np.array([0.3, 0.4], "float32"), (2, 2, 2, 1))], axis=-1)  # chroma 0.5
+    prediction = truth.copy()
+    prediction[0, ..., 1:] *= 0.4  # chroma 0.2: 0.3 short
+    prediction[1, ..., 1:] *= 2.0  # more saturated than the truth: no cost
+    loss = ChromaShortfallLoss(reduction=None)
+    np.testing.assert_allclose(loss(truth, prediction), [0.3, 0.0], atol=1e-5)
+    assert keras.losses.deserialize(keras.losses.serialize(ChromaShortfallLoss())).name == "chroma_shortfall"
+
+
+def test_chroma_shortfall_pushes_along_the_predicted_hue_with_finite_gradients_at_gray():
+    luminance = tf.fill((1, 4, 4, 1), 0.5)
+    truth = tf.fill((1, 4, 4, 2), 0.2)
+    for start in (tf.zeros((1, 4, 4, 2)), tf.concat([tf.fill((1, 4, 4, 1), 0.1), tf.zeros((1, 4, 4, 1))], -1)):
+        chroma = tf.Variable(start)
+        with tf.GradientTape() as tape:
+            value = with_luminance(ChromaShortfallLoss())(truth, chroma, luminance)
+        gradient = tape.gradient(value, chroma).numpy()
+        assert np.isfinite(gradient).all()
+    assert (gradient[..., 0] < 0).all() and (gradient[..., 1] == 0).all()  # descent grows a, leaves b at 0
 
 
 def test_colourfulness_loss_has_finite_gradients_at_gray():

@@ -102,25 +102,24 @@ def test_evaluate_with_gray_baseline(tmp_path, caplog):
     result = metrics.evaluate(
         model, photos, image_size=32, csv_path=tmp_path / "s.csv", json_path=tmp_path / "s.json", progress=False
     )
-    assert result["images"] == 3 and result["skipped"] == [str(photos / "d_broken.png")]
+    assert result["images"] == 2 and result["skipped"] == [str(photos / "d_broken.png")]
+    assert result["grayscale"] == [str(photos / "c_gray.png")]  # no colour to score: its gray PSNR is inf
     assert any("d_broken.png" in record.getMessage() for record in caplog.records)
-    assert len(result["rows"]) == 6 and set(result["means"]) == {model.name, "gray"}
-    gray_rows = [row for row in result["rows"] if row["method"] == "gray"]
-    for row in gray_rows:
-        assert row["colorfulness_hasler"] == pytest.approx(0.0, abs=1e-6)
-    gray_of_gray = gray_rows[-1]  # c_gray.png: the baseline is the image itself
-    assert gray_of_gray["ciede2000"] < 0.5 and gray_of_gray["delta_colorfulness_absolute"] == pytest.approx(0.0)
-    assert gray_of_gray["psnr"] > 100  # the same image up to float rounding
+    assert len(result["rows"]) == 4 and set(result["means"]) == {model.name, "gray"}
+    for row in result["rows"]:
+        assert row["file"] != str(photos / "c_gray.png")
+        if row["method"] == "gray":
+            assert row["colorfulness_hasler"] == pytest.approx(0.0, abs=1e-6)
     model_means = result["means"][model.name]
     assert set(model_means) == set(metrics.SCORES) and np.isfinite(list(model_means.values())).all()
 
     table = metrics.format_table(result).splitlines()
     assert table[0].split() == ["method", *metrics.SCORES] and table[2].split()[0] == "gray"
-    assert table[-1] == "3 images, 1 skipped"
+    assert table[-1] == "2 images, 1 skipped, 1 grayscale left out"
 
     with open(tmp_path / "s.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 8 and rows[-1]["file"] == "(mean)" and rows[-1]["method"] == "gray"
+    assert len(rows) == 6 and rows[-1]["file"] == "(mean)" and rows[-1]["method"] == "gray"
     assert json.loads((tmp_path / "s.json").read_text())["means"]["gray"]["ssim"] == pytest.approx(
         result["means"]["gray"]["ssim"]
     )

@@ -1,16 +1,20 @@
 """Recipes, atomic checkpoints, train() runs, kill-and-resume and MirroredStrategy."""
 
 import csv
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 import colorzoo
 from colorzoo import files, training
@@ -151,3 +155,62 @@ def test_train_gan_recipe_saves_the_generator_and_resumes(tmp_path):
         model_kwargs=TINY, verbose=0,
     )
     assert _log_epochs(out) == [0, 1]
+
+
+def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
+    assert training.trainer_options("pix2pix") == (
+        "l1_weight", "adversarial_weight", "chroma_weight", "discriminator_width"
+    )
+    assert "colourfulness_weight" in training.trainer_options("ddcolor_lite")
+    assert training.trainer_options("unet_sequential") == ()
+    generator = colorzoo.build_model("pix2pix", image_size=32, **TINY)
+    trainer = training.make_trainable(generator, l1_weight=10.0, adversarial_weight=2.0)
+    assert (trainer.l1_weight, trainer.adversarial_weight) == (10.0, 2.0)
+    assert trainer.extra_generator_losses == {}  # the paper's generator loss: L1 + adversarial only
+    colourful = training.make_trainable(generator, chroma_weight=30.0)
+    assert colourful.extra_generator_losses["chroma_shortfall"][0] == 30.0
+
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    out = str(tmp_path / "run")
+    training.train(
+        "pix2pix", data, image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY,
+        trainer_kwargs={"l1_weight": 10.0}, verbose=0,
+    )
+    with open(os.path.join(out, "run.json")) as handle:
+        assert json.load(handle)["trainer_kwargs"] == {"l1_weight": 10.0}
+
+
+@pytest.mark.parametrize(
+    "name, adversarial, options, message",
+    [
+        ("pix2pix", True, {"perceptual_weight": 1.0}, "pix2pix's trainer has no option ['perceptual_weight']"),
+        ("ddcolor_lite", False, {"pixel_weight": 1.0}, "its L1 stage (adversarial=False) has no GAN trainer"),
+        ("resnet18_decoder", True, {"l1_weight": 1.0}, "it is not a GAN"),
+    ],
+)
+def test_wrong_trainer_options_fail_before_the_run_starts(tmp_path, name, adversarial, options, message):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        training.train(name, str(tmp_path), out_dir=str(out), adversarial=adversarial, trainer_kwargs=options)
+    assert not out.exists()
+
+
+def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
+    val = tmp_path / "val"
+    write_photo_folder(str(val), size=40, count=3)
+    Image.fromarray(np.full((40, 40), 90, np.uint8)).save(val / "gray.png")  # dropped: 3 photos, 2 batches
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = training.train(
+            "unet_sequential", data, val=str(val), image_size=32, batch_size=2, epochs=1, steps_per_epoch=2,
+            out_dir=str(tmp_path / "run"), model_kwargs=TINY, verbose=0,
+        )
+    assert "val_loss" in history.history
+    assert not [warning for warning in caught if "ran out of data" in str(warning.message)]
+
+    gray_only = tmp_path / "gray_only"
+    gray_only.mkdir()
+    Image.fromarray(np.full((40, 40), 90, np.uint8)).save(gray_only / "gray.png")
+    with pytest.raises(ValueError, match="no colour photos to validate on"):
+        training.train("unet_sequential", data, val=str(gray_only), image_size=32, out_dir=str(tmp_path / "run2"))

@@ -30,7 +30,7 @@ from keras import ops
 
 from colorzoo.color import AB_SCALE, L_SCALE
 from colorzoo.encoders import IMAGENET_RGB_MEAN, IMAGENET_RGB_STD, convnext_trunk, load_convnext_weights
-from colorzoo.losses import ColourfulnessLoss, PerceptualLoss, with_luminance
+from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, with_luminance
 from colorzoo.models.pix2pix import patchgan_discriminator
 from colorzoo.models.registry import register_model
 
@@ -301,6 +301,7 @@ def ddcolor_trainer(
     perceptual_weight=PERCEPTUAL_WEIGHT,
     adversarial_weight=ADVERSARIAL_WEIGHT,
     colourfulness_weight=COLOURFULNESS_WEIGHT,
+    chroma_weight=0.0,
 ):
     """A compiled :class:`colorzoo.gan.GANTrainer` with DDColor's losses and optimizers.
 
@@ -316,6 +317,8 @@ def ddcolor_trainer(
         discriminator: ``None`` builds ``patchgan_discriminator(image_size, discriminator_width)``.
         perceptual_weights: the VGG16 weights of the perceptual loss: ``"imagenet"``, ``"hed"``
             (offline), a path, or ``None``.
+        chroma_weight: weight of :class:`~colorzoo.losses.ChromaShortfallLoss` (not in DDColor;
+            0 leaves it out), which counters the desaturation of the pixel loss.
 
     Example:
 
@@ -334,6 +337,7 @@ def ddcolor_trainer(
         extra_generator_losses={
             "perceptual": (perceptual_weight, with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))),
             "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
+            **({"chroma_shortfall": (chroma_weight, with_luminance(ChromaShortfallLoss()))} if chroma_weight else {}),
         },
     )
     learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
@@ -345,11 +349,6 @@ def ddcolor_trainer(
         adversarial_weight=adversarial_weight,
     )
     return trainer
-
-
-def _gan_trainer(generator, learning_rate=None, **kwargs):
-    """The recipe's adversarial stage (``colorzoo.training.make_trainable``); kwargs go to :func:`ddcolor_trainer`."""
-    return ddcolor_trainer(generator, learning_rate=learning_rate, **kwargs)
 
 
 # === Model ===
@@ -368,7 +367,7 @@ def _gan_trainer(generator, learning_rate=None, **kwargs):
         "optimizer_kwargs": {"beta_1": 0.9, "beta_2": 0.99, "weight_decay": 0.01},
         "schedule": step_decay,
         "loss": "mae",
-        "trainer": _gan_trainer,
+        "trainer": ddcolor_trainer,
     },
     small={
         "image_size": 64,

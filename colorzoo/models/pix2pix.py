@@ -28,6 +28,7 @@ import keras
 
 from colorzoo.encoders import resnet18_trunk
 from colorzoo.layers import ScaleLuminance
+from colorzoo.losses import ChromaShortfallLoss, with_luminance
 from colorzoo.models.registry import register_model
 
 BACKBONES = ("unet", "resnet18")
@@ -38,13 +39,32 @@ RESNET_DECODER_FILTERS = (256, 128, 64, 32, 16)
 PATCHGAN_FILTERS = (64, 128, 256)
 STRIDE = 32  # the ResNet-18 backbone, and the shallowest U-Net built by default
 LEAKY_SLOPE = 0.2
+L1_WEIGHT = 100.0  # the paper's lambda
 
 
-def _gan_trainer(generator, learning_rate=None, **kwargs):
-    """The recipe's second stage: a compiled :class:`colorzoo.gan.GANTrainer` around ``generator``."""
+def _gan_trainer(
+    generator,
+    learning_rate=None,
+    l1_weight=L1_WEIGHT,
+    adversarial_weight=1.0,
+    chroma_weight=0.0,
+    discriminator_width=None,
+):
+    """The recipe's second stage: a compiled :class:`colorzoo.gan.GANTrainer` around ``generator``.
+
+    Its keyword arguments are the trainer options of ``colorzoo train --trainer-option``; see
+    :func:`colorzoo.gan.pix2pix_trainer`. ``chroma_weight > 0`` (the paper has none) adds
+    :class:`~colorzoo.losses.ChromaShortfallLoss`, which counters the desaturation L1 brings.
+    """
     from colorzoo.gan import pix2pix_trainer  # colorzoo.gan builds on this module
 
-    return pix2pix_trainer(generator, learning_rate=learning_rate, **kwargs)
+    extra_generator_losses = None
+    if chroma_weight:
+        extra_generator_losses = {"chroma_shortfall": (chroma_weight, with_luminance(ChromaShortfallLoss()))}
+    return pix2pix_trainer(
+        generator, learning_rate=learning_rate, l1_weight=l1_weight, adversarial_weight=adversarial_weight,
+        discriminator_width=discriminator_width, extra_generator_losses=extra_generator_losses,
+    )
 
 
 @register_model(

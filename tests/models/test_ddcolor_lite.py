@@ -199,3 +199,8 @@ def test_ddcolor_trainer_weights_and_two_steps():
     assert {"d_loss", "g_loss", "l1", "perceptual", "colourfulness"} <= set(history)
     assert all(np.isfinite(values).all() for values in history.values())
     assert not np.allclose(before, trainer.generator.get_layer("color_queries").get_weights()[0])
+
+
+def test_ddcolor_trainer_chroma_weight_adds_the_chroma_shortfall():
+    trainer = ddcolor_trainer(small(), perceptual_weights=None, discriminator_width=0.125, chroma_weight=3.0)
+    assert trainer.extra_generator_losses["chroma_shortfall"][0] == 3.0

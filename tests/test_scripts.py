@@ -1,0 +1,56 @@
+"""scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card."""
+
+import csv
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+
+import colorzoo
+from colorzoo import training
+from tests.photos import write_photo_folder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "scripts", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ship")
+    data = write_photo_folder(str(folder / "photos"), size=40, count=4)
+    out = str(folder / "run")
+    training.train(
+        "unet_sequential", data, val=data, image_size=32, batch_size=2, epochs=2, out_dir=out,
+        model_kwargs={"width": 0.125}, learning_rate=3e-4, verbose=0,
+    )
+    return out
+
+
+@pytest.mark.parametrize("checkpoint", ["best", "last"])
+def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, checkpoint):
+    ship_weights = _script("ship_weights")
+    weights_dir = str(tmp_path / "weights")
+    ship_weights.ship(run_dir, checkpoint, weights_dir=weights_dir)
+    ship_weights.write_model_card(weights_dir)
+
+    entry = json.loads((tmp_path / "weights" / "manifest.json").read_text())["unet_sequential"]
+    with open(os.path.join(run_dir, "log.csv")) as handle:
+        val_losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
+    best_epoch = int(np.argmin(val_losses)) + 1
+    assert entry["checkpoint"] == checkpoint and entry["epochs_trained"] == 2 and entry["learning_rate"] == 3e-4
+    assert entry["shipped_epoch"] == (best_epoch if checkpoint == "best" else 2)
+    assert entry["validation"]["val_loss"] == pytest.approx(val_losses[entry["shipped_epoch"] - 1], abs=1e-4)
+    shipped = colorzoo.pretrained("unet_sequential", weights_dir=weights_dir)
+    source = colorzoo.hub.load_model(os.path.join(run_dir, f"{checkpoint}.keras"))
+    for shipped_weight, source_weight in zip(shipped.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(shipped_weight, source_weight)
+    card = (tmp_path / "weights" / "README.md").read_text()
+    assert f"| {entry['shipped_epoch']} ({checkpoint}) |" in card and "learning rate 0.0003" in card
