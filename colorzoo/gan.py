@@ -81,6 +81,10 @@ class GANTrainer(keras.Model):
         Call it inside the strategy's scope when training distributed.
         """
         super().compile(**kwargs)
+        # Model.optimizer never steps (train_step uses the two below). Built empty, it is saved
+        # as such; left unbuilt, BackupAndRestore would build it over every variable on resume
+        # and warn that the backup's does not match.
+        self.optimizer.build([])
         optimizers = []
         for optimizer, model in ((generator_optimizer, self.generator), (discriminator_optimizer, self.discriminator)):
             if model.dtype_policy.name == "mixed_float16" and not isinstance(

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import keras
 import numpy as np
@@ -54,6 +55,19 @@ def test_generator_is_the_artifact(trained, tmp_path):
     assert restored.name == "pix2pix"
     expected = trainer(luminance, training=False)
     np.testing.assert_allclose(restored.predict(luminance, verbose=0), expected, atol=1e-5)
+
+
+def test_backup_and_restore_resumes_both_optimizers_without_warnings(tmp_path):
+    backup = str(tmp_path / "backup")
+    first = pix2pix_trainer(image_size=SIZE, width=WIDTH)
+    first.fit(tiny_dataset(), epochs=1, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+    resumed = pix2pix_trainer(image_size=SIZE, width=WIDTH)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = resumed.fit(tiny_dataset(), epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup)])
+    assert not [str(warning.message) for warning in caught if "optimizer" in str(warning.message)]
+    assert len(history.history["g_loss"]) == 1  # epoch 1 came from the backup
+    assert int(resumed.generator_optimizer.iterations) == int(resumed.discriminator_optimizer.iterations) == 4
 
 
 def test_evaluate_reports_l1_of_the_generator(trained):
