@@ -103,8 +103,9 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
 The rows of pix2pix and ddcolor_lite are the last of their three stages (scripts/train_zoo.sh):
 the generator alone with L1 (`runs/pix2pix_l1`: 8 epochs; `runs/ddcolor_lite_l1`: 4), the GAN
 stage with the paper's losses (`runs/pix2pix`: 3 epochs; `runs/ddcolor_lite`: 2, its first
-kept), then the GAN fine-tuned at a quarter of the learning rate with the chroma shortfall loss
-added (the row; it does not count the earlier stages). Every run shared the 2 cores with other
+kept), then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss added
+(the row; it does not count the earlier stages; its last epoch is shipped, chosen on validation
+photos). Every run shared the 2 cores with other
 trainings and, at times, the test suite; wall minutes add up the sessions of a resumed run
 (resnet18_decoder ran in two).
 
