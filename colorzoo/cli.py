@@ -49,7 +49,7 @@ def _parser():
                        "(imagenet | hed | a file)")
     train.add_argument("--trainer-option", action="append", default=[], metavar="KEY=VALUE",
                        help="GAN stage: a loss weight or other trainer option, e.g. --trainer-option "
-                       "colourfulness_weight=2 (ddcolor_lite), l1_weight=50 (pix2pix)")
+                       "chroma_weight=20 (both GANs), l1_weight=50 (pix2pix), colourfulness_weight=2 (ddcolor_lite)")
     train.add_argument("--strategy", choices=("mirrored", "multiworker", "tpu"), help="tf.distribute strategy")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")

@@ -105,9 +105,8 @@ the generator alone with L1 (`runs/pix2pix_l1`: 8 epochs; `runs/ddcolor_lite_l1`
 stage with the paper's losses (`runs/pix2pix`: 3 epochs; `runs/ddcolor_lite`: 2, its first
 kept), then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss added
 (the row; it does not count the earlier stages; its last epoch is shipped, chosen on validation
-photos). Every run shared the 2 cores with other
-trainings and, at times, the test suite; wall minutes add up the sessions of a resumed run
-(resnet18_decoder ran in two).
+photos). Every run shared the 2 cores with other trainings and, at times, the test suite; wall
+minutes add up the sessions of a resumed run (resnet18_decoder ran in two).
 
 | model | file | MB | parameters | size | options | epochs x steps x batch | shipped epoch | val PSNR | val SSIM | CBSD68+Kodak24 PSNR | wall minutes |
 | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |
