@@ -53,6 +53,8 @@ def _parser():
     train.add_argument("--strategy", choices=("mirrored", "multiworker", "tpu"), help="tf.distribute strategy")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    train.add_argument("--keep-epochs", action="store_true",
+                       help="also keep every epoch's model as OUT/epochs/epoch_NNN.keras")
 
     for name, help_text in (("evaluate", "metrics against the gray baseline"), ("colorize", "colorize photos")):
         sub = commands.add_parser(name, help=help_text)
@@ -126,7 +128,7 @@ def _command_train(args):
         strategy=args.strategy, steps_per_epoch=args.steps_per_epoch,
         model_kwargs={key: value for key, value in model_kwargs.items() if value is not None},
         adversarial=not args.no_gan, initial_weights=args.init,
-        trainer_kwargs=trainer_kwargs,
+        trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
     )
     if history.history.get("loss") and not all(map(_finite, history.history["loss"])):
         print(f"colorzoo: error: training diverged (loss became NaN); see {args.out}/log.csv", file=sys.stderr)

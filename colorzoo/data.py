@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import skimage.color
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, ImageOps
 
 from colorzoo import color
 
@@ -42,6 +42,7 @@ MIN_SATURATION = 0.25
 MIN_VALUE = 0.2
 
 _NATIVE, _CONVERTED = 0, 1  # decoded by tf.io / by PIL through tf.numpy_function
+_EXIF_ORIENTATION = 0x0112
 _TAIL_BYTES = 64
 _TRAILERS = {  # what a complete file of each format ends with (trailing zero padding ignored)
     "JPEG": b"\xff\xd9",
@@ -105,6 +106,8 @@ def _trailer_ok(image_format, tail, header, size):
 
 def _tf_decodes(image):
     """Whether TensorFlow's decoders give the right RGB for this (opened) PIL image."""
+    if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        return False  # tf.io ignores EXIF orientation: PIL turns the photo upright
     if image.format in ("JPEG", "MPO"):
         return image.mode in ("RGB", "L")  # CMYK / YCCK (Adobe) JPEGs go through PIL
     if image.format == "BMP":
@@ -202,13 +205,16 @@ def _pil_to_rgb(image):
 
 
 def load_rgb(path):
-    """One image file as a uint8 ``(H, W, 3)`` RGB array, decoded by PIL (any mode, first frame).
+    """One image file as a uint8 ``(H, W, 3)`` RGB array, decoded by PIL (any mode, first frame),
+    turned upright as its EXIF orientation says.
 
     Example:
 
     >>> rgb = load_rgb("photos/cat.jpg")
     """
     with Image.open(os.fsdecode(path)) as image:
+        if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+            image = ImageOps.exif_transpose(image)
         return _pil_to_rgb(image)
 
 

@@ -122,21 +122,37 @@ class ChromaShortfallLoss(keras.losses.Loss):
     standard deviation of opponent colours, also rewards variance, which a generator can supply
     with noisy patches of wrong colour (seen when pix2pix was fine-tuned with it).
 
+    Args:
+        per_pixel: compare each pixel's chroma with its truth's instead, ``mean max(0, |ab_true| -
+            |ab_pred|)``: the push goes to the pixels that are colourful in the photo, and none
+            to those that are gray in it (a per-image mean can be met by tinting them).
+
     Example:
 
     >>> extra = {"chroma_shortfall": (20.0, with_luminance(ChromaShortfallLoss()))}
     """
 
-    def __init__(self, name="chroma_shortfall", **kwargs):
+    def __init__(self, per_pixel=False, name="chroma_shortfall", **kwargs):
         super().__init__(name=name, **kwargs)
+        self.per_pixel = per_pixel
 
     def call(self, y_true, y_pred):
+        if self.per_pixel:
+            shortfall = ops.relu(_chroma_magnitude(y_true) - _chroma_magnitude(y_pred))
+            return ops.mean(ops.reshape(shortfall, (ops.shape(shortfall)[0], -1)), axis=1)
         return ops.relu(_mean_chroma(y_true) - _mean_chroma(y_pred))
+
+    def get_config(self):
+        return {**super().get_config(), "per_pixel": self.per_pixel}
+
+
+def _chroma_magnitude(luminance_chroma):
+    chroma = ops.cast(luminance_chroma, "float32")[..., 1:]
+    return ops.sqrt(ops.sum(ops.square(chroma), axis=-1) + _SQRT_EPSILON)
 
 
 def _mean_chroma(luminance_chroma):
-    chroma = ops.cast(luminance_chroma, "float32")[..., 1:]
-    magnitude = ops.sqrt(ops.sum(ops.square(chroma), axis=-1) + _SQRT_EPSILON)
+    magnitude = _chroma_magnitude(luminance_chroma)
     return ops.mean(ops.reshape(magnitude, (ops.shape(magnitude)[0], -1)), axis=1)
 
 

@@ -14,6 +14,7 @@ or the whole run, with checkpoints, backups, logs and sample grids in ``runs/res
 import inspect
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -148,12 +149,15 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     For a GAN trainer the generator is saved. Resumes its notion of "best" from
     ``checkpoint_state.json`` so a resumed run does not overwrite a better earlier model.
+    ``keep_epochs`` also keeps every epoch as ``epochs/epoch_NNN.keras`` (a GAN's epochs differ
+    in more than one score: pick one afterwards from ``log.csv``).
     """
 
-    def __init__(self, directory, monitor="val_loss", mode="min"):
+    def __init__(self, directory, monitor="val_loss", mode="min", keep_epochs=False):
         super().__init__()
         self.directory = directory
         self.monitor = monitor
+        self.keep_epochs = keep_epochs
         self.sign = 1.0 if mode == "min" else -1.0
         self.state_path = os.path.join(directory, "checkpoint_state.json")
         self.best = np.inf
@@ -170,11 +174,19 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             return
         artifact = artifact_of(self.model)
         save_atomically(artifact, os.path.join(self.directory, "last.keras"))
+        if self.keep_epochs:
+            os.makedirs(os.path.join(self.directory, "epochs"), exist_ok=True)
+            save_atomically(artifact, epoch_checkpoint(self.directory, epoch + 1))
         value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
         if value is not None and np.isfinite(value) and self.sign * value < self.best:
             self.best = self.sign * float(value)
             save_atomically(artifact, os.path.join(self.directory, "best.keras"))
             _write_json_atomically(self.state_path, {"best": float(value), "epoch": epoch + 1, "monitor": self.monitor})
+
+
+def epoch_checkpoint(run_dir, epoch):
+    """The path of epoch ``epoch`` (counted from 1) of a run trained with ``keep_epochs``."""
+    return os.path.join(run_dir, "epochs", f"epoch_{epoch:03d}.keras")
 
 
 def _diverged(logs):
@@ -218,8 +230,12 @@ def predict_chroma(model, luminance):
 
 
 class ValidationImageMetrics(keras.callbacks.Callback):
-    """PSNR and SSIM of the RGB reconstructions on the validation set, as ``val_psnr`` and ``val_ssim``.
+    """Image scores of the validation set after every epoch, added to the epoch's logs.
 
+    ``val_psnr`` and ``val_ssim`` of the RGB reconstructions; ``val_psnr_over_gray``, the PSNR
+    gain over the gray baseline (ab = 0) on the same photos; ``val_colourfulness_ratio``, the
+    predictions' mean Hasler colourfulness over the truths' (1 = as colourful as the photos).
+    The last two pick a colourful epoch that still beats, or stays near, the gray baseline.
     Put it before loggers and checkpoints in the callback list: they see the values it adds.
     """
 
@@ -227,20 +243,37 @@ class ValidationImageMetrics(keras.callbacks.Callback):
         super().__init__()
         self.dataset = dataset if max_batches is None else dataset.take(max_batches)
         self.color_space = color_space
+        self.reference = None  # the gray baseline's PSNR and the truths' colourfulness: measured once
 
     def on_epoch_end(self, epoch, logs=None):
         from colorzoo.metrics import image_metrics
 
-        totals, count = {}, 0
+        measure_reference = self.reference is None
+        totals, count = {"psnr": 0.0, "ssim": 0.0, "colourfulness": 0.0, "gray_psnr": 0.0, "true_colourfulness": 0.0}, 0
         for luminance, chroma in self.dataset:
-            batch = image_metrics(luminance, chroma, predict_chroma(self.model, luminance), self.color_space)
+            prediction = predict_chroma(self.model, luminance)
+            scores = image_metrics(luminance, chroma, prediction, self.color_space)
+            scores["colourfulness"] = self._colourfulness(luminance, prediction)
+            if measure_reference:
+                scores["gray_psnr"] = image_metrics(luminance, chroma, tf.zeros_like(chroma), self.color_space)["psnr"]
+                scores["true_colourfulness"] = self._colourfulness(luminance, chroma)
             size = int(luminance.shape[0])
-            for key, value in batch.items():
-                totals[key] = totals.get(key, 0.0) + float(value) * size
+            for key, value in scores.items():
+                totals[key] += float(value) * size
             count += size
-        if logs is not None and count:
-            for key, total in totals.items():
-                logs[f"val_{key}"] = total / count
+        if logs is None or not count:
+            return
+        if measure_reference:
+            self.reference = {"gray_psnr": totals["gray_psnr"] / count, "colourfulness": totals["true_colourfulness"] / count}
+        logs["val_psnr"] = totals["psnr"] / count
+        logs["val_ssim"] = totals["ssim"] / count
+        logs["val_psnr_over_gray"] = logs["val_psnr"] - self.reference["gray_psnr"]
+        logs["val_colourfulness_ratio"] = totals["colourfulness"] / count / max(self.reference["colourfulness"], 1e-6)
+
+    def _colourfulness(self, luminance, chroma):
+        from colorzoo.metrics import colorfulness
+
+        return colorfulness(color.model_output_to_rgb(luminance, chroma, self.color_space).numpy()).mean()
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -265,10 +298,13 @@ class SampleGrid(keras.callbacks.Callback):
         keras.utils.save_img(path, (grid.numpy() * 255).round().astype("uint8"), scale=False)
 
 
-def default_callbacks(out_dir, val_dataset=None, color_space="lab", monitor="val_loss", samples=None):
+def default_callbacks(
+    out_dir, val_dataset=None, color_space="lab", monitor="val_loss", samples=None, keep_epochs=False
+):
     """The callbacks of every ``train()`` run, all writing under ``out_dir``.
 
-    ``monitor`` picks ``best.keras`` (a GAN trainer has no ``loss``: monitor ``val_l1``).
+    ``monitor`` picks ``best.keras`` (a GAN trainer has no ``loss``: monitor ``val_l1``);
+    ``keep_epochs`` keeps every epoch's model too (:class:`AtomicCheckpoint`).
     ``samples`` is the ``(luminance, chroma)`` batch of the sample grid; by default the first
     validation batch.
     """
@@ -281,7 +317,7 @@ def default_callbacks(out_dir, val_dataset=None, color_space="lab", monitor="val
         monitor = monitor.removeprefix("val_")
     # Checkpoint and backup before the log: an epoch that appears in log.csv is never lost.
     callbacks += [
-        AtomicCheckpoint(out_dir, monitor=monitor),
+        AtomicCheckpoint(out_dir, monitor=monitor, keep_epochs=keep_epochs),
         AtomicBackupAndRestore(os.path.join(out_dir, "backup"), delete_checkpoint=False),
         keras.callbacks.CSVLogger(os.path.join(out_dir, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard")),
@@ -309,6 +345,7 @@ def train(
     adversarial=True,
     initial_weights=None,
     trainer_kwargs=None,
+    keep_epochs=False,
     verbose=1,
 ):
     """Train a registered architecture on a folder (or list) of photos, ``fit``-based.
@@ -328,6 +365,8 @@ def train(
             L1-pretrained generator before the GAN stage).
         trainer_kwargs: passed to the recipe's GAN trainer (names: :func:`trainer_options`);
             recorded in ``run.json`` with the other settings.
+        keep_epochs: keep every epoch's model as ``out_dir/epochs/epoch_NNN.keras``, besides
+            ``best.keras`` and ``last.keras``.
 
     Returns:
         the ``keras.callbacks.History`` of the run.
@@ -376,17 +415,23 @@ def train(
          "model_kwargs": model_kwargs or {}, "learning_rate": learning_rate, "adversarial": gan,
          "initial_weights": initial_weights and os.fspath(initial_weights), "trainer_kwargs": trainer_kwargs or {}},
     )
-    return trainable.fit(
-        train_data,
-        validation_data=val_data,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        shuffle=False,  # make_dataset shuffles; Keras would warn that it ignores shuffle=True for a Dataset
-        callbacks=default_callbacks(
-            out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples
-        ),
-        verbose=verbose,
-    )
+    with warnings.catch_warnings():
+        if steps_per_epoch is None:
+            # An epoch is one pass over a file list whose length is known only once grayscale
+            # photos are dropped: at its end Keras warns that the input "ran out of data".
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+        return trainable.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # make_dataset shuffles; Keras would warn that it ignores shuffle=True for a Dataset
+            callbacks=default_callbacks(
+                out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples,
+                keep_epochs=keep_epochs,
+            ),
+            verbose=verbose,
+        )
 
 
 def _load_weights_from(model, path):

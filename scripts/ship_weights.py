@@ -1,12 +1,14 @@
-"""Copy a finished run's best.keras (or last.keras) into weights/ and record it in weights/manifest.json.
+"""Copy a run's best.keras (or last.keras, or a kept epoch) into weights/ and record it in weights/manifest.json.
 
-Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last] runs/resnet18_decoder [runs/...]
+Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|N] runs/resnet18_decoder [runs/...]
 
 The manifest entry holds the file, its sha256, the training configuration (run.json), the
 epochs and steps trained, the wall time (from the run's files) and the validation scores of the
 shipped epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading.
 ``--checkpoint last`` ships the last epoch instead of the best by validation loss: a GAN run's
-best.keras is chosen by val_l1, which favours its least colourful epochs.
+best.keras is chosen by val_l1, which favours its least colourful epochs. ``--checkpoint N``
+ships epoch N of a run trained with ``--keep-epochs`` (chosen from its log.csv, e.g. by
+``val_colourfulness_ratio`` and ``val_psnr_over_gray``).
 """
 
 import argparse
@@ -15,6 +17,7 @@ import json
 import os
 
 from colorzoo import hub
+from colorzoo.training import epoch_checkpoint
 from colorzoo.encoders import VGG16_LAYER_NAMES
 
 MAX_FILE_BYTES = 50_000_000
@@ -32,14 +35,23 @@ def _wall_minutes(run_dir):
 
 
 def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
+    """Ship ``run_dir``'s ``"best"`` or ``"last"`` checkpoint, or its kept epoch ``checkpoint`` (an int from 1)."""
     with open(os.path.join(run_dir, "run.json")) as file:
         run = json.load(file)
     with open(os.path.join(run_dir, "log.csv")) as file:
         log = list(csv.DictReader(file))
-    model = hub.load_model(os.path.join(run_dir, f"{checkpoint}.keras"))
-    name = model.name
     monitor = "val_l1" if run.get("adversarial") else "val_loss"
-    shipped = min(log, key=lambda row: float(row.get(monitor) or "inf")) if checkpoint == "best" else log[-1]
+    if checkpoint == "best":
+        shipped = min(log, key=lambda row: float(row.get(monitor) or "inf"))
+    elif checkpoint == "last":
+        shipped = log[-1]
+    else:
+        shipped = next((row for row in log if int(row["epoch"]) + 1 == checkpoint), None)
+        if shipped is None or not os.path.exists(epoch_checkpoint(run_dir, checkpoint)):
+            raise SystemExit(f"{run_dir}: no kept epoch {checkpoint} (train with --keep-epochs)")
+    kept = isinstance(checkpoint, int)
+    model = hub.load_model(epoch_checkpoint(run_dir, checkpoint) if kept else os.path.join(run_dir, f"{checkpoint}.keras"))
+    name = model.name
     os.makedirs(weights_dir, exist_ok=True)
     rebuild = None
     if run.get("model_kwargs", {}).get("encoder_weights") == "hed":
@@ -66,7 +78,7 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
         "batch_size": run["batch_size"],
         "learning_rate": run.get("learning_rate"),
         "epochs_trained": len(log),
-        "checkpoint": checkpoint,
+        "checkpoint": "kept" if kept else checkpoint,
         "shipped_epoch": int(shipped["epoch"]) + 1,
         "steps_per_epoch": run.get("steps_per_epoch"),
         "wall_minutes": _wall_minutes(run_dir),
@@ -79,7 +91,8 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
     with open(os.path.join(weights_dir, hub.MANIFEST), "w") as file:
         json.dump(entries, file, indent=2, sort_keys=True)
         file.write("\n")
-    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {checkpoint} epoch {entries[name]['shipped_epoch']})")
+    entry = entries[name]
+    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
 
 
 CARD_HEADER = """# Shipped weights (model card)
@@ -139,8 +152,10 @@ def _trainer_options(entry):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders written by colorzoo train")
-    parser.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    parser.add_argument("--checkpoint", default="best", help="best | last | an epoch kept by --keep-epochs")
     args = parser.parse_args()
+    if args.checkpoint not in ("best", "last") and not args.checkpoint.isdigit():
+        parser.error(f"--checkpoint: expected best, last or an epoch number, got {args.checkpoint!r}")
     for run_dir in args.runs:
-        ship(run_dir, args.checkpoint)
+        ship(run_dir, int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint)
     write_model_card()

@@ -71,10 +71,10 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     run = str(tmp_path / "run")
     assert main([
         "train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
-        "--epochs", "1", "--width", "0.125", "--out", run,
+        "--epochs", "1", "--width", "0.125", "--out", run, "--keep-epochs",
     ]) == 0
     weights = os.path.join(run, "best.keras")
-    assert os.path.exists(weights)
+    assert os.path.exists(weights) and os.listdir(os.path.join(run, "epochs")) == ["epoch_001.keras"]
 
     photo = tmp_path / "in put ü" / "photo.jpg"
     photo.parent.mkdir()

@@ -213,6 +213,21 @@ def test_odd_files_decode_like_pil(corpus):
     np.testing.assert_allclose(chroma, expected_ab, atol=1e-3)
 
 
+def test_exif_orientation_is_applied_like_the_photo_is_shown(tmp_path):
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:10] = (220, 30, 30)  # red top half, blue bottom half as stored
+    stored[10:] = (30, 30, 220)
+    exif = Image.Exif()
+    exif[0x0112] = 3  # shown rotated by 180 degrees: blue on top
+    path = str(tmp_path / "upside_down.jpg")
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    shown = data.load_rgb(path)
+    assert shown[2, 20, 2] > 180 and shown[-3, 20, 0] > 180
+    luminance, chroma = next(iter(data.make_dataset([path], 16, 1, resize="resize", shuffle=False)))
+    rgb = color.model_output_to_rgb(luminance, chroma).numpy()[0]
+    assert rgb[1, 8, 2] > 0.7 and rgb[-2, 8, 0] > 0.7  # blue top, red bottom, as shown
+
+
 def test_keeping_grayscale_photos_letterboxed(corpus):
     _, colour, gray, _ = corpus
     dataset = data.make_dataset(colour + gray, 16, 8, resize="pad", drop_grayscale=False)

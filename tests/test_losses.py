@@ -63,6 +63,17 @@ def test_chroma_shortfall_is_the_missing_mean_chroma_per_image():
     assert keras.losses.deserialize(keras.losses.serialize(ChromaShortfallLoss())).name == "chroma_shortfall"
 
 
+def test_per_pixel_chroma_shortfall_counts_only_pixels_short_of_their_truth():
+    luminance = np.full((1, 1, 4, 1), 0.5, "float32")
+    truth_chroma = np.array([[[[0.3, 0.4], [0.3, 0.4], [0.0, 0.0], [0.0, 0.0]]]], "float32")  # |ab| 0.5, 0.5, 0, 0
+    pred_chroma = np.array([[[[0.0, 0.2], [0.6, 0.8], [0.3, 0.4], [0.0, 0.0]]]], "float32")  # 0.2, 1.0, 0.5, 0
+    truth, prediction = (np.concatenate([luminance, chroma], -1) for chroma in (truth_chroma, pred_chroma))
+    per_pixel = ChromaShortfallLoss(per_pixel=True, reduction=None)
+    np.testing.assert_allclose(per_pixel(truth, prediction), [0.3 / 4], atol=1e-4)  # only the first pixel is short
+    np.testing.assert_allclose(ChromaShortfallLoss(reduction=None)(truth, prediction), [0.0], atol=1e-4)  # means: 0.25 < 0.425
+    assert keras.losses.deserialize(keras.losses.serialize(per_pixel)).per_pixel
+
+
 def test_chroma_shortfall_pushes_along_the_predicted_hue_with_finite_gradients_at_gray():
     luminance = tf.fill((1, 4, 4, 1), 0.5)
     truth = tf.fill((1, 4, 4, 2), 0.2)

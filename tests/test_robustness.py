@@ -22,7 +22,7 @@ message naming the file, the run goes on; refused: the call raises a one-line er
     animated.gif       works (1st frame)      converted (1st fr.)  converted             converted
     one_pixel.png      works (upscaled)       works (1 x 1)        works                 skipped S *
     strip.jpg (3x500)  works (3 x 3 crop)     works (500 x 3)      works                 skipped S *
-    exif_rotated.jpg   works (EXIF ignored)   works (rotated)      works (rotated)       works (rotated)
+    exif_rotated.jpg   converted (rotated)    works (rotated)      works (rotated)       works (rotated)
     caf\xe9 \xff.jpg   works                  works                works (name kept)     works (CSV escaped) *
     bomb.png 20000^2   skipped P              refused P            skipped P             skipped P
     big.png 10000^2    skipped L              refused L *          skipped L *           skipped L *
@@ -97,7 +97,7 @@ MATRIX = {
     "animated.gif": ("works", "converted", "converted", "converted"),
     "one_pixel.png": ("works", "works", "works", "skipped: 1x1 pixels, too small to score (SSIM needs 11"),
     "strip.jpg": ("works", "works", "works", "skipped: 3x500 pixels, too small to score"),
-    "exif_rotated.jpg": ("works",) * 4,
+    "exif_rotated.jpg": ("converted", "works", "works", "works"),
     "non_utf8": ("works",) * 4,
     "bomb.png": (
         "skipped: exceeds limit of 178956970 pixels", "refused: exceeds limit of 178956970 pixels",

@@ -29,12 +29,12 @@ def run_dir(tmp_path_factory):
     out = str(folder / "run")
     training.train(
         "unet_sequential", data, val=data, image_size=32, batch_size=2, epochs=2, out_dir=out,
-        model_kwargs={"width": 0.125}, learning_rate=3e-4, verbose=0,
+        model_kwargs={"width": 0.125}, learning_rate=3e-4, keep_epochs=True, verbose=0,
     )
     return out
 
 
-@pytest.mark.parametrize("checkpoint", ["best", "last"])
+@pytest.mark.parametrize("checkpoint", ["best", "last", 1])
 def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, checkpoint):
     ship_weights = _script("ship_weights")
     weights_dir = str(tmp_path / "weights")
@@ -45,12 +45,20 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
     with open(os.path.join(run_dir, "log.csv")) as handle:
         val_losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
     best_epoch = int(np.argmin(val_losses)) + 1
-    assert entry["checkpoint"] == checkpoint and entry["epochs_trained"] == 2 and entry["learning_rate"] == 3e-4
-    assert entry["shipped_epoch"] == (best_epoch if checkpoint == "best" else 2)
+    label = "kept" if checkpoint == 1 else checkpoint
+    assert entry["checkpoint"] == label and entry["epochs_trained"] == 2 and entry["learning_rate"] == 3e-4
+    assert entry["shipped_epoch"] == {"best": best_epoch, "last": 2, 1: 1}[checkpoint]
     assert entry["validation"]["val_loss"] == pytest.approx(val_losses[entry["shipped_epoch"] - 1], abs=1e-4)
     shipped = colorzoo.pretrained("unet_sequential", weights_dir=weights_dir)
-    source = colorzoo.hub.load_model(os.path.join(run_dir, f"{checkpoint}.keras"))
+    source = colorzoo.hub.load_model(
+        training.epoch_checkpoint(run_dir, 1) if checkpoint == 1 else os.path.join(run_dir, f"{checkpoint}.keras")
+    )
     for shipped_weight, source_weight in zip(shipped.get_weights(), source.get_weights()):
         np.testing.assert_array_equal(shipped_weight, source_weight)
     card = (tmp_path / "weights" / "README.md").read_text()
-    assert f"| {entry['shipped_epoch']} ({checkpoint}) |" in card and "learning rate 0.0003" in card
+    assert f"| {entry['shipped_epoch']} ({label}) |" in card and "learning rate 0.0003" in card
+
+
+def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):
+    with pytest.raises(SystemExit, match="no kept epoch 3"):
+        _script("ship_weights").ship(run_dir, 3, weights_dir=str(tmp_path / "weights"))

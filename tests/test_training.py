@@ -57,11 +57,17 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
     out = str(tmp_path / "run")
     history = training.train(
         "unet_sequential", data, val=val, image_size=32, batch_size=2, epochs=2, out_dir=out,
-        model_kwargs=TINY, verbose=0,
+        model_kwargs=TINY, keep_epochs=True, verbose=0,
     )
-    assert {"loss", "val_loss", "val_psnr", "val_ssim"} <= set(history.history)
-    for name in ("best.keras", "last.keras", "log.csv", "run.json", "samples/epoch_002.png"):
+    assert {"loss", "val_loss", "val_psnr", "val_ssim", "val_psnr_over_gray", "val_colourfulness_ratio"} <= set(
+        history.history
+    )
+    for name in ("best.keras", "last.keras", "log.csv", "run.json", "samples/epoch_002.png", "epochs/epoch_002.keras"):
         assert os.path.exists(os.path.join(out, name)), name
+    np.testing.assert_array_equal(
+        colorzoo.hub.load_model(training.epoch_checkpoint(out, 2)).get_weights()[0],
+        colorzoo.hub.load_model(os.path.join(out, "last.keras")).get_weights()[0],
+    )
     assert _log_epochs(out) == [0, 1]
     assert colorzoo.hub.load_model(os.path.join(out, "best.keras")).name == "unet_sequential"
     with pytest.raises(FileExistsError):
@@ -71,6 +77,30 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
         model_kwargs=TINY, verbose=0,
     )
     assert _log_epochs(out) == [0, 1, 2]  # resuming a finished run continues after its last epoch
+
+
+def test_validation_metrics_score_gray_and_true_predictions(tmp_path, monkeypatch):
+    from colorzoo.data import make_dataset
+
+    photos = write_photo_folder(str(tmp_path / "val"), size=40, count=3)
+    dataset = make_dataset(photos, 32, 2, shuffle=False).cache()
+    truths = {luminance.numpy().tobytes(): chroma for luminance, chroma in dataset}
+    model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    model.set_weights([np.zeros_like(weight) for weight in model.get_weights()])  # tanh(0): ab = 0, gray
+    callback = training.ValidationImageMetrics(dataset)
+    callback.set_model(model)
+    gray = {}
+    callback.on_epoch_end(0, gray)
+    assert gray["val_psnr_over_gray"] == pytest.approx(0.0, abs=1e-6) and gray["val_colourfulness_ratio"] < 1e-3
+
+    for scale in (1.0, 0.5):
+        monkeypatch.setattr(training, "predict_chroma", lambda model, luminance: scale * truths[luminance.numpy().tobytes()])
+        scores = {}
+        callback.on_epoch_end(1, scores)
+        if scale == 1.0:
+            assert scores["val_colourfulness_ratio"] == pytest.approx(1.0, abs=1e-6)
+    assert 0.3 < scores["val_colourfulness_ratio"] < 0.7 and scores["val_psnr_over_gray"] > 1.0
+    assert scores["val_psnr"] - scores["val_psnr_over_gray"] == pytest.approx(gray["val_psnr"])  # gray measured once
 
 
 @pytest.mark.slow
@@ -159,16 +189,24 @@ def test_train_gan_recipe_saves_the_generator_and_resumes(tmp_path):
 
 def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
     assert training.trainer_options("pix2pix") == (
-        "l1_weight", "adversarial_weight", "chroma_weight", "discriminator_width"
+        "l1_weight", "adversarial_weight", "chroma_weight", "chroma_per_pixel", "discriminator_width"
     )
-    assert "colourfulness_weight" in training.trainer_options("ddcolor_lite")
+    assert {"colourfulness_weight", "chroma_weight", "chroma_per_pixel"} <= set(training.trainer_options("ddcolor_lite"))
     assert training.trainer_options("unet_sequential") == ()
     generator = colorzoo.build_model("pix2pix", image_size=32, **TINY)
     trainer = training.make_trainable(generator, l1_weight=10.0, adversarial_weight=2.0)
     assert (trainer.l1_weight, trainer.adversarial_weight) == (10.0, 2.0)
     assert trainer.extra_generator_losses == {}  # the paper's generator loss: L1 + adversarial only
-    colourful = training.make_trainable(generator, chroma_weight=30.0)
-    assert colourful.extra_generator_losses["chroma_shortfall"][0] == 30.0
+
+    ddcolor = colorzoo.build_model("ddcolor_lite", image_size=32, preset="lite")
+    truth = np.tile(np.array([0.3, 0.4], "float32"), (1, 1, 2, 1))  # |ab| 0.5 at both pixels
+    prediction = np.array([[[[0.0, 0.2], [0.6, 0.8]]]], "float32")  # 0.2 (0.3 short) and 1.0
+    for gan_generator, options in ((generator, {}), (ddcolor, {"perceptual_weights": None})):
+        for per_pixel, shortfall in ((False, 0.0), (True, 0.15)):
+            trainer = training.make_trainable(gan_generator, chroma_weight=5.0, chroma_per_pixel=per_pixel, **options)
+            weight, loss = trainer.extra_generator_losses["chroma_shortfall"]
+            assert weight == 5.0
+            np.testing.assert_allclose(loss(truth, prediction, np.full((1, 1, 2, 1), 0.5)), shortfall, atol=1e-4)
 
     data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
     out = str(tmp_path / "run")
@@ -200,14 +238,16 @@ def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
     val = tmp_path / "val"
     write_photo_folder(str(val), size=40, count=3)
     Image.fromarray(np.full((40, 40), 90, np.uint8)).save(val / "gray.png")  # dropped: 3 photos, 2 batches
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        history = training.train(
-            "unet_sequential", data, val=str(val), image_size=32, batch_size=2, epochs=1, steps_per_epoch=2,
-            out_dir=str(tmp_path / "run"), model_kwargs=TINY, verbose=0,
-        )
-    assert "val_loss" in history.history
-    assert not [warning for warning in caught if "ran out of data" in str(warning.message)]
+    for steps_per_epoch in (2, None):  # None: an epoch is one pass over the training photos
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = training.train(
+                "unet_sequential", data, val=str(val), image_size=32, batch_size=2, epochs=2,
+                steps_per_epoch=steps_per_epoch, out_dir=str(tmp_path / f"run_{steps_per_epoch}"), model_kwargs=TINY,
+                verbose=0,
+            )
+        assert len(history.history["val_loss"]) == 2
+        assert not [warning for warning in caught if "ran out of data" in str(warning.message)]
 
     gray_only = tmp_path / "gray_only"
     gray_only.mkdir()

@@ -302,6 +302,7 @@ def ddcolor_trainer(
     adversarial_weight=ADVERSARIAL_WEIGHT,
     colourfulness_weight=COLOURFULNESS_WEIGHT,
     chroma_weight=0.0,
+    chroma_per_pixel=False,
 ):
     """A compiled :class:`colorzoo.gan.GANTrainer` with DDColor's losses and optimizers.
 
@@ -318,7 +319,8 @@ def ddcolor_trainer(
         perceptual_weights: the VGG16 weights of the perceptual loss: ``"imagenet"``, ``"hed"``
             (offline), a path, or ``None``.
         chroma_weight: weight of :class:`~colorzoo.losses.ChromaShortfallLoss` (not in DDColor;
-            0 leaves it out), which counters the desaturation of the pixel loss.
+            0 leaves it out), which counters the desaturation of the pixel loss;
+            ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean.
 
     Example:
 
@@ -330,16 +332,13 @@ def ddcolor_trainer(
 
     if discriminator is None:
         discriminator = patchgan_discriminator(generator.input_shape[1], width=discriminator_width)
-    trainer = GANTrainer(
-        generator,
-        discriminator,
-        l1_weight=pixel_weight * AB_SCALE,
-        extra_generator_losses={
-            "perceptual": (perceptual_weight, with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))),
-            "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
-            **({"chroma_shortfall": (chroma_weight, with_luminance(ChromaShortfallLoss()))} if chroma_weight else {}),
-        },
-    )
+    extra_losses = {
+        "perceptual": (perceptual_weight, with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))),
+        "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
+    }
+    if chroma_weight:
+        extra_losses["chroma_shortfall"] = (chroma_weight, with_luminance(ChromaShortfallLoss(chroma_per_pixel)))
+    trainer = GANTrainer(generator, discriminator, l1_weight=pixel_weight * AB_SCALE, extra_generator_losses=extra_losses)
     learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
     trainer.compile(
         keras.optimizers.AdamW(

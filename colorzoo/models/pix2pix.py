@@ -48,19 +48,21 @@ def _gan_trainer(
     l1_weight=L1_WEIGHT,
     adversarial_weight=1.0,
     chroma_weight=0.0,
+    chroma_per_pixel=False,
     discriminator_width=None,
 ):
     """The recipe's second stage: a compiled :class:`colorzoo.gan.GANTrainer` around ``generator``.
 
     Its keyword arguments are the trainer options of ``colorzoo train --trainer-option``; see
     :func:`colorzoo.gan.pix2pix_trainer`. ``chroma_weight > 0`` (the paper has none) adds
-    :class:`~colorzoo.losses.ChromaShortfallLoss`, which counters the desaturation L1 brings.
+    :class:`~colorzoo.losses.ChromaShortfallLoss`, which counters the desaturation L1 brings;
+    ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean.
     """
     from colorzoo.gan import pix2pix_trainer  # colorzoo.gan builds on this module
 
     extra_generator_losses = None
     if chroma_weight:
-        extra_generator_losses = {"chroma_shortfall": (chroma_weight, with_luminance(ChromaShortfallLoss()))}
+        extra_generator_losses = {"chroma_shortfall": (chroma_weight, with_luminance(ChromaShortfallLoss(chroma_per_pixel)))}
     return pix2pix_trainer(
         generator, learning_rate=learning_rate, l1_weight=l1_weight, adversarial_weight=adversarial_weight,
         discriminator_width=discriminator_width, extra_generator_losses=extra_generator_losses,
