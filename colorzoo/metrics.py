@@ -100,14 +100,21 @@ def mean_ciede2000(true_lab, pred_lab):
 
 
 def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab"):
-    """Batch-mean ``{"psnr", "ssim"}`` of the RGB images rebuilt from normalised (L, chroma) batches.
+    """Batch means of the RGB images rebuilt from normalised (L, chroma) batches: ``psnr``, ``ssim``
+    and the Hasler :func:`colorfulness` of the prediction and of the truth, ``colourfulness`` and
+    ``true_colourfulness``.
 
     Both images share the luminance, so the scores measure the chroma alone; this is what
-    ``colorzoo.training.ValidationImageMetrics`` logs as ``val_psnr`` and ``val_ssim``.
+    ``colorzoo.training.ValidationImageMetrics`` logs.
     """
     truth = color.model_output_to_rgb(luminance, true_chroma, color_space)
     prediction = color.model_output_to_rgb(luminance, pred_chroma, color_space)
-    return {"psnr": tf.reduce_mean(psnr(truth, prediction)), "ssim": tf.reduce_mean(ssim(truth, prediction))}
+    return {
+        "psnr": float(tf.reduce_mean(psnr(truth, prediction))),
+        "ssim": float(tf.reduce_mean(ssim(truth, prediction))),
+        "colourfulness": float(colorfulness(prediction.numpy()).mean()),
+        "true_colourfulness": float(colorfulness(truth.numpy()).mean()),
+    }
 
 
 # === Colourfulness ===

@@ -249,31 +249,23 @@ class ValidationImageMetrics(keras.callbacks.Callback):
         from colorzoo.metrics import image_metrics
 
         measure_reference = self.reference is None
-        totals, count = {"psnr": 0.0, "ssim": 0.0, "colourfulness": 0.0, "gray_psnr": 0.0, "true_colourfulness": 0.0}, 0
+        totals, count = {}, 0
         for luminance, chroma in self.dataset:
-            prediction = predict_chroma(self.model, luminance)
-            scores = image_metrics(luminance, chroma, prediction, self.color_space)
-            scores["colourfulness"] = self._colourfulness(luminance, prediction)
+            scores = image_metrics(luminance, chroma, predict_chroma(self.model, luminance), self.color_space)
             if measure_reference:
                 scores["gray_psnr"] = image_metrics(luminance, chroma, tf.zeros_like(chroma), self.color_space)["psnr"]
-                scores["true_colourfulness"] = self._colourfulness(luminance, chroma)
             size = int(luminance.shape[0])
             for key, value in scores.items():
-                totals[key] += float(value) * size
+                totals[key] = totals.get(key, 0.0) + value * size
             count += size
         if logs is None or not count:
             return
+        means = {key: total / count for key, total in totals.items()}
         if measure_reference:
-            self.reference = {"gray_psnr": totals["gray_psnr"] / count, "colourfulness": totals["true_colourfulness"] / count}
-        logs["val_psnr"] = totals["psnr"] / count
-        logs["val_ssim"] = totals["ssim"] / count
-        logs["val_psnr_over_gray"] = logs["val_psnr"] - self.reference["gray_psnr"]
-        logs["val_colourfulness_ratio"] = totals["colourfulness"] / count / max(self.reference["colourfulness"], 1e-6)
-
-    def _colourfulness(self, luminance, chroma):
-        from colorzoo.metrics import colorfulness
-
-        return colorfulness(color.model_output_to_rgb(luminance, chroma, self.color_space).numpy()).mean()
+            self.reference = {"gray_psnr": means["gray_psnr"], "colourfulness": means["true_colourfulness"]}
+        logs["val_psnr"], logs["val_ssim"] = means["psnr"], means["ssim"]
+        logs["val_psnr_over_gray"] = means["psnr"] - self.reference["gray_psnr"]
+        logs["val_colourfulness_ratio"] = means["colourfulness"] / max(self.reference["colourfulness"], 1e-6)
 
 
 class SampleGrid(keras.callbacks.Callback):

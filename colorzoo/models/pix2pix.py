@@ -62,7 +62,8 @@ def _gan_trainer(
 
     extra_generator_losses = None
     if chroma_weight:
-        extra_generator_losses = {"chroma_shortfall": (chroma_weight, with_luminance(ChromaShortfallLoss(chroma_per_pixel)))}
+        chroma_loss = with_luminance(ChromaShortfallLoss(chroma_per_pixel))
+        extra_generator_losses = {"chroma_shortfall": (chroma_weight, chroma_loss)}
     return pix2pix_trainer(
         generator, learning_rate=learning_rate, l1_weight=l1_weight, adversarial_weight=adversarial_weight,
         discriminator_width=discriminator_width, extra_generator_losses=extra_generator_losses,
