@@ -113,13 +113,17 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
 
-The rows of pix2pix and ddcolor_lite are the last of their three stages (scripts/train_zoo.sh):
-the generator alone with L1 (`runs/pix2pix_l1`: 8 epochs; `runs/ddcolor_lite_l1`: 4), the GAN
-stage with the paper's losses (`runs/pix2pix`: 3 epochs; `runs/ddcolor_lite`: 2, its first
-kept), then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss added
-(the row; it does not count the earlier stages; its last epoch is shipped, chosen on validation
-photos). Every run shared the 2 cores with other trainings and, at times, the test suite; wall
-minutes add up the sessions of a resumed run (resnet18_decoder ran in two).
+The pix2pix row is the last of three stages (scripts/train_zoo.sh): the generator alone with L1
+(`runs/pix2pix_l1`: 8 epochs), the GAN stage with the paper's losses (`runs/pix2pix`: 3 epochs),
+then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss added (the row; it
+does not count the earlier stages; its last epoch is shipped, chosen on validation photos). The
+ddcolor_lite row is the second of two: the generator alone with the pixel loss
+(`runs/ddcolor_lite_l1`: 12 epochs x 100 steps x 16, 35 minutes), then the GAN with DDColor's
+losses and the per-pixel chroma shortfall loss, every epoch kept; the shipped epoch is the most
+colourful one within 1.4 dB of gray on validation (`val_colourfulness_ratio`,
+`val_psnr_over_gray` in its log.csv). Every run shared the 2 cores with other trainings and, at
+times, the test suite; wall minutes add up the sessions of a resumed run (resnet18_decoder ran
+in two).
 
 | model | file | MB | parameters | size | options | epochs x steps x batch | shipped epoch | val PSNR | val SSIM | CBSD68+Kodak24 PSNR | wall minutes |
 | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |

@@ -7,8 +7,9 @@
 # and EPOCHS_GAN those of the earlier stages of the GANs (their defaults are the shipped lengths),
 # e.g. `EPOCHS=28 scripts/train_zoo.sh unet_sequential`. Ship a run with
 # `.venv/bin/python scripts/ship_weights.py runs/<run>`: best.keras, or with `--checkpoint last`
-# the last epoch, which the GANs' last stages ship (runs/pix2pix_chroma, runs/ddcolor_lite_chroma;
-# their best.keras is chosen by val_l1, which favours the least colourful epoch).
+# the last epoch, which pix2pix's last stage ships (runs/pix2pix_chroma; a GAN's best.keras is
+# chosen by val_l1, which favours the least colourful epoch), or `--checkpoint N` a kept epoch
+# (runs/ddcolor_lite_chroma).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -38,15 +39,16 @@ case "${1:-all}" in
   residual_encoder|all)
     run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/residual_encoder ;;&
   ddcolor_lite|all)
-    # The CPU-sized "lite" preset in three stages like pix2pix: the generator alone with the pixel
-    # loss; the full loss, pixel + perceptual (hed VGG16) + adversarial + colourfulness; that
-    # fine-tuned at a quarter of the learning rate with the chroma shortfall loss added.
+    # The CPU-sized "lite" preset in two stages: the generator alone with the pixel loss (12
+    # epochs: a 4-epoch pretraining left GAN stages painting one cast over whole photos), then
+    # the full loss, pixel + perceptual (hed VGG16) + adversarial + colourfulness, with the
+    # per-pixel chroma shortfall loss added, every epoch kept. Ship the most colourful kept
+    # epoch within 1.4 dB of gray on validation: `ship_weights.py --checkpoint N`, N from
+    # log.csv (val_colourfulness_ratio, val_psnr_over_gray); the shipped one is epoch 1.
     DDC=(--model ddcolor_lite --option preset=lite)
-    run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-4}" --out runs/ddcolor_lite_l1
+    run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-12}" --out runs/ddcolor_lite_l1
     run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \
-      --epochs "${EPOCHS_GAN:-2}" --out runs/ddcolor_lite
-    run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite/best.keras \
-      --learning-rate 2.5e-5 --trainer-option perceptual_weight=1 --trainer-option chroma_weight=3 \
-      --epochs "${EPOCHS:-2}" --out runs/ddcolor_lite_chroma ;;&
+      --learning-rate 5e-5 --trainer-option perceptual_weight=1 --trainer-option chroma_weight=20 \
+      --trainer-option chroma_per_pixel=true --keep-epochs --epochs "${EPOCHS:-3}" --out runs/ddcolor_lite_chroma ;;&
   *) ;;
 esac
