@@ -104,9 +104,14 @@ def _trailer_ok(image_format, tail, header, size):
     return None
 
 
+def _rotated(image):
+    """Whether an opened PIL image's EXIF orientation asks to turn it before showing."""
+    return image.getexif().get(_EXIF_ORIENTATION, 1) != 1
+
+
 def _tf_decodes(image):
     """Whether TensorFlow's decoders give the right RGB for this (opened) PIL image."""
-    if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+    if _rotated(image):
         return False  # tf.io ignores EXIF orientation: PIL turns the photo upright
     if image.format in ("JPEG", "MPO"):
         return image.mode in ("RGB", "L")  # CMYK / YCCK (Adobe) JPEGs go through PIL
@@ -213,7 +218,7 @@ def load_rgb(path):
     >>> rgb = load_rgb("photos/cat.jpg")
     """
     with Image.open(os.fsdecode(path)) as image:
-        if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        if _rotated(image):
             image = ImageOps.exif_transpose(image)
         return _pil_to_rgb(image)
 

@@ -17,8 +17,8 @@ import json
 import os
 
 from colorzoo import hub
-from colorzoo.training import epoch_checkpoint
 from colorzoo.encoders import VGG16_LAYER_NAMES
+from colorzoo.training import epoch_checkpoint
 
 MAX_FILE_BYTES = 50_000_000
 
@@ -41,16 +41,17 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
     with open(os.path.join(run_dir, "log.csv")) as file:
         log = list(csv.DictReader(file))
     monitor = "val_l1" if run.get("adversarial") else "val_loss"
+    path = os.path.join(run_dir, f"{checkpoint}.keras")
     if checkpoint == "best":
         shipped = min(log, key=lambda row: float(row.get(monitor) or "inf"))
     elif checkpoint == "last":
         shipped = log[-1]
     else:
+        path = epoch_checkpoint(run_dir, checkpoint)
         shipped = next((row for row in log if int(row["epoch"]) + 1 == checkpoint), None)
-        if shipped is None or not os.path.exists(epoch_checkpoint(run_dir, checkpoint)):
+        if shipped is None or not os.path.exists(path):
             raise SystemExit(f"{run_dir}: no kept epoch {checkpoint} (train with --keep-epochs)")
-    kept = isinstance(checkpoint, int)
-    model = hub.load_model(epoch_checkpoint(run_dir, checkpoint) if kept else os.path.join(run_dir, f"{checkpoint}.keras"))
+    model = hub.load_model(path)
     name = model.name
     os.makedirs(weights_dir, exist_ok=True)
     rebuild = None
@@ -78,7 +79,7 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
         "batch_size": run["batch_size"],
         "learning_rate": run.get("learning_rate"),
         "epochs_trained": len(log),
-        "checkpoint": "kept" if kept else checkpoint,
+        "checkpoint": checkpoint if checkpoint in ("best", "last") else "kept",
         "shipped_epoch": int(shipped["epoch"]) + 1,
         "steps_per_epoch": run.get("steps_per_epoch"),
         "wall_minutes": _wall_minutes(run_dir),
@@ -153,13 +154,21 @@ def _trainer_options(entry):
     return text + (f"; GAN stage: `{json.dumps(options)}`" if options else "")
 
 
+def _checkpoint(text):
+    if text in ("best", "last"):
+        return text
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected best, last or an epoch number, got {text!r}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders written by colorzoo train")
-    parser.add_argument("--checkpoint", default="best", help="best | last | an epoch kept by --keep-epochs")
+    parser.add_argument(
+        "--checkpoint", default="best", type=_checkpoint, help="best | last | an epoch kept by --keep-epochs"
+    )
     args = parser.parse_args()
-    if args.checkpoint not in ("best", "last") and not args.checkpoint.isdigit():
-        parser.error(f"--checkpoint: expected best, last or an epoch number, got {args.checkpoint!r}")
     for run_dir in args.runs:
-        ship(run_dir, int(args.checkpoint) if args.checkpoint.isdigit() else args.checkpoint)
+        ship(run_dir, args.checkpoint)
     write_model_card()

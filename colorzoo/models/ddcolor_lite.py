@@ -338,7 +338,9 @@ def ddcolor_trainer(
     }
     if chroma_weight:
         extra_losses["chroma_shortfall"] = (chroma_weight, with_luminance(ChromaShortfallLoss(chroma_per_pixel)))
-    trainer = GANTrainer(generator, discriminator, l1_weight=pixel_weight * AB_SCALE, extra_generator_losses=extra_losses)
+    trainer = GANTrainer(
+        generator, discriminator, l1_weight=pixel_weight * AB_SCALE, extra_generator_losses=extra_losses
+    )
     learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
     trainer.compile(
         keras.optimizers.AdamW(
