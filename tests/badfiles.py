@@ -32,6 +32,7 @@ NON_UTF8_NAME = b"caf\xe9 \xff.jpg"  # Latin-1 bytes: not valid UTF-8, a str onl
 ENTRIES = {
     "good.jpg": "an ordinary colour JPEG (the control)",
     "truncated.jpg": "the first half of a JPEG (an interrupted download)",
+    "corrupt_inside.jpg": "a JPEG whose middle third is overwritten: its start and end look right",
     "empty.jpg": "a zero-byte file",
     "text.jpg": "a text file named .jpg",
     "cmyk.jpg": "a CMYK JPEG (print workflows)",
@@ -95,9 +96,17 @@ def _truncated(path):
     open(path, "wb").write(whole[: len(whole) // 2])
 
 
+def _corrupt_inside(path):
+    _photo(64, 48, "chelsea").save(path, quality=95)
+    whole = open(path, "rb").read()
+    third = len(whole) // 3
+    open(path, "wb").write(whole[:third] + b"\xff" * third + whole[2 * third :])
+
+
 WRITERS = {
     "good.jpg": lambda path: _photo(64, 48).save(path, quality=95),
     "truncated.jpg": _truncated,
+    "corrupt_inside.jpg": _corrupt_inside,
     "empty.jpg": lambda path: open(path, "wb").close(),
     "text.jpg": lambda path: open(path, "w").write("this is not an image\n"),
     "cmyk.jpg": lambda path: _photo(40, 40, "chelsea", "CMYK").save(path),

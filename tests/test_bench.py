@@ -1,0 +1,91 @@
+"""bench/: every benchmark runs end to end at a toy size (one small model, 32 px, one timed run).
+
+The numbers are not checked (timings are never asserted); what is checked is that each script
+exits cleanly, that none of its worker processes reported an error and that it writes its
+tables, so a change to colorzoo's API cannot leave a benchmark broken until someone reruns it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.photos import write_photo_folder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOY_MODEL = ["--models", "resnet18_decoder", "--small"]
+
+BENCHMARKS = {
+    "train_throughput": TOY_MODEL
+    + ["--sizes", "32", "--jit", "off", "--batch-size", "2", "--steps", "1", "--runs", "1", "--matmul-size", "128"],
+    "inference": TOY_MODEL + ["--batch-size", "2", "--latency-runs", "1", "--runs", "1", "--megapixels", "0.05"],
+    "pipeline_vs_models": TOY_MODEL
+    + ["--data", "{photos}", "--files", "8", "--image-size", "32", "--batch-size", "2", "--runs", "1", "--steps", "1"],
+}
+# What each script prints once its measurements are done.
+LAST_WORDS = {
+    "train_throughput": "| resnet18_decoder | 32 ",
+    "inference": "| 0.05 (",
+    "pipeline_vs_models": "| resnet18_decoder | lab ",
+    "pipeline": "colorzoo vs skimage:",
+    "hypercolumn_memory": "1 steps:",
+}
+
+
+def _errors(result):
+    """Every ``"error"`` value anywhere in a benchmark's JSON output."""
+    if isinstance(result, dict):
+        found = [result["error"]] if "error" in result else []
+        return found + [error for value in result.values() for error in _errors(value)]
+    if isinstance(result, list):
+        return [error for value in result for error in _errors(value)]
+    return []
+
+
+def _run(script, args):
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", f"{script}.py"), *args],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert LAST_WORDS[script] in done.stdout, done.stdout[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench_photos")
+    write_photo_folder(str(folder), size=48, count=8)
+    return str(folder)
+
+
+@pytest.mark.parametrize("script", sorted(BENCHMARKS))
+def test_model_benchmark_runs_and_reports_no_worker_error(script, photos, tmp_path):
+    output = tmp_path / "result.json"
+    args = [arg.format(photos=photos) for arg in BENCHMARKS[script]]
+    _run(script, [*args, "--json", str(output)])
+    result = json.loads(output.read_text())
+    assert result["machine"]["cores"] == os.cpu_count()
+    assert _errors(result) == []
+
+
+def test_pipeline_benchmark_runs(photos):
+    _run("pipeline", ["--data", photos, "--files", "8", "--image-size", "32", "--batch-size", "2", "--runs", "1"])
+
+
+def test_hypercolumn_memory_benchmark_runs():
+    _run("hypercolumn_memory", ["--image-size", "32", "--batch-size", "1", "--steps", "1"])
+
+
+def test_torch_pix2pix_benchmark_runs(tmp_path):
+    pytest.importorskip("torch", reason="bench/torch_pix2pix.py compares against PyTorch, not installed here")
+    output = tmp_path / "result.json"
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", "torch_pix2pix.py"), "--quick", "--json",
+         str(output)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _errors(json.loads(output.read_text())) == []
