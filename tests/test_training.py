@@ -254,3 +254,31 @@ def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
     Image.fromarray(np.full((40, 40), 90, np.uint8)).save(gray_only / "gray.png")
     with pytest.raises(ValueError, match="no colour photos to validate on"):
         training.train("unet_sequential", data, val=str(gray_only), image_size=32, out_dir=str(tmp_path / "run2"))
+
+
+@pytest.fixture
+def mixed_float16():
+    """The ``mixed_float16`` global policy, as ``use_mixed_precision_on_gpu`` sets it on a GPU."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["unet_sequential", "pix2pix"])
+def test_train_under_mixed_precision_scales_losses_and_saves_a_usable_model(tmp_path, mixed_float16, name):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
+    out = str(tmp_path / "run")
+    history = training.train(
+        name, data, val=data, image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY, verbose=0
+    )
+    trainable = history.model
+    gan = name == "pix2pix"
+    optimizers = [trainable.generator_optimizer, trainable.discriminator_optimizer] if gan else [trainable.optimizer]
+    assert all(isinstance(optimizer, keras.optimizers.LossScaleOptimizer) for optimizer in optimizers)
+    assert {variable.dtype for variable in trainable.trainable_variables} == {"float32"}  # float16 compute only
+    assert all(np.isfinite(values).all() for values in history.history.values()), history.history
+    keras.mixed_precision.set_global_policy("float32")  # a user loading the file on a CPU
+    model = colorzoo.hub.load_model(os.path.join(out, "best.keras"))
+    colorized = colorzoo.colorize(model, data[0])
+    assert colorized.dtype == np.uint8 and colorized.shape == (40, 40, 3)
