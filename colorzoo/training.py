@@ -111,6 +111,15 @@ def use_mixed_precision_on_gpu():
     return False
 
 
+# keras-team/keras#20585 (open): Keras 3's fit() fails under MultiWorkerMirroredStrategy, even for
+# a one-layer model (checked with Keras 3.15 / TensorFlow 2.21, tests/test_training.py).
+MULTIWORKER_BROKEN = (
+    "MultiWorkerMirroredStrategy: Keras {keras}'s fit() fails under it, even for a one-layer model "
+    "(keras-team/keras#20585), and colorzoo trains with fit(). Use strategy 'mirrored' (every GPU of one "
+    "machine) or 'tpu'."
+)
+
+
 def get_strategy(strategy):
     """A ``tf.distribute`` strategy from a name (``"mirrored"``, ``"multiworker"``, ``"tpu"``),
     an instance (returned as is) or ``None`` (the default strategy)."""
@@ -350,7 +359,8 @@ def train(
             ``samples/`` and ``backup/``.
         resume: continue a run that was interrupted (its ``backup/`` is restored). Without it a
             folder holding an earlier run is refused rather than overwritten.
-        strategy: ``None``, ``"mirrored"``, ``"multiworker"``, ``"tpu"`` or a strategy instance.
+        strategy: ``None``, ``"mirrored"``, ``"tpu"`` or a strategy instance. ``"multiworker"``
+            (or a ``MultiWorkerMirroredStrategy``) is refused: Keras 3's ``fit`` fails under it.
         adversarial: for GAN recipes, ``False`` trains the generator alone with L1 (the
             pretraining stage of the two-stage recipe).
         initial_weights: a ``.keras`` file of the same architecture to start from (e.g. the
@@ -369,6 +379,8 @@ def train(
         raise FileExistsError(f"{out_dir} already holds a training run; pass resume=True or choose another out_dir")
     name = model if isinstance(model, str) else model.name
     check_trainer_kwargs(name, adversarial, trainer_kwargs)
+    if strategy == "multiworker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise ValueError(MULTIWORKER_BROKEN.format(keras=keras.__version__))
     os.makedirs(out_dir, exist_ok=True)
     strategy = get_strategy(strategy)
     info = model_info(name)

@@ -282,3 +282,51 @@ def test_train_under_mixed_precision_scales_losses_and_saves_a_usable_model(tmp_
     model = colorzoo.hub.load_model(os.path.join(out, "best.keras"))
     colorized = colorzoo.colorize(model, data[0])
     assert colorized.dtype == np.uint8 and colorized.shape == (40, 40, 3)
+
+
+def test_train_refuses_multiworker_naming_the_upstream_bug(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    with pytest.raises(ValueError, match=r"keras-team/keras#20585.*'mirrored'"):
+        training.train("unet_sequential", data, image_size=32, out_dir=str(tmp_path / "run"), strategy="multiworker")
+    assert not os.path.exists(tmp_path / "run")
+
+
+MULTIWORKER_SCRIPT = textwrap.dedent(
+    """
+    import keras, numpy as np, tensorflow as tf
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="sgd")
+    data = tf.data.Dataset.from_tensor_slices((np.ones((64, 4), "float32"), np.ones((64, 1), "float32")))
+    model.fit(data.batch(8), epochs=1, verbose=0)
+    """
+)
+
+
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("localhost", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="keras-team/keras#20585: when this passes, lift training.MULTIWORKER_BROKEN")
+def test_keras_fit_runs_under_multiworker_strategy_on_two_local_workers():
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", MULTIWORKER_SCRIPT],
+            env={**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(2)
+    ]
+    errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors[0][-2000:]
