@@ -119,10 +119,11 @@ The pix2pix row is the last of three stages (scripts/train_zoo.sh): the generato
 then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss added (the row; it
 does not count the earlier stages; its last epoch is shipped, chosen on validation photos). The
 ddcolor_lite row is the second of two: the generator alone with the pixel loss
-(`runs/ddcolor_lite_l1`: 12 epochs x 100 steps x 16, 35 minutes), then the GAN with DDColor's
-losses and the per-pixel chroma shortfall loss, every epoch kept; the shipped epoch is the most
-colourful one within 1.4 dB of gray on validation (`val_colourfulness_ratio`,
-`val_psnr_over_gray` in its log.csv). Every run shared the 2 cores with other trainings and, at
+(`runs/ddcolor_lite_l1`: 24 epochs x 100 steps x 16, 67 minutes in two sessions), then the
+GAN with DDColor's losses and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept;
+the shipped epoch is the most colourful one within 1.8 dB of gray on validation
+(`val_colourfulness_ratio`, `val_psnr_over_gray` in its log.csv), a rule fixed before any of
+these epochs existed. Every run shared the 2 cores with other trainings and, at
 times, the test suite; wall minutes add up the sessions of a resumed run (resnet18_decoder ran
 in two).
 
