@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -305,8 +306,6 @@ MULTIWORKER_SCRIPT = textwrap.dedent(
 
 
 def _free_ports(count):
-    import socket
-
     sockets = [socket.socket() for _ in range(count)]
     for sock in sockets:
         sock.bind(("localhost", 0))
