@@ -106,7 +106,11 @@ def _trailer_ok(image_format, tail, header, size):
 
 
 def _rotated(image):
-    """Whether an opened PIL image's EXIF orientation asks to turn it before showing."""
+    """Whether an opened PIL image's EXIF orientation asks to turn it before showing. A PNG's EXIF
+    is read from the chunks before its pixels, where the PNG spec puts eXIf (``getexif`` would
+    decode the whole image to look behind them: 540 ms at 12 MP)."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return False
     return image.getexif().get(_EXIF_ORIENTATION, 1) != 1
 
 
@@ -157,11 +161,14 @@ def _inspect(path, max_pixels):
                 return None, f"{width}x{height} pixels, over the limit of {max_pixels}"
             complete = _trailer_ok(image.format, tail, header, size)
             route = _NATIVE if complete is not False and _tf_decodes(image) else _CONVERTED
-            if not complete:
-                image.load()  # no cheap check, or a suspicious end: decode fully to be sure
-            elif image.format in ("JPEG", "MPO"):
-                _load_at_eighth_scale(image)  # a complete-looking JPEG may hold corrupt data inside
-            # A file whose end looked wrong but that PIL decodes is left to PIL.
+            # A complete-looking file may hold corrupt data inside; one whose end looked wrong
+            # but that PIL decodes is left to PIL.
+            if complete and image.format in ("JPEG", "MPO"):
+                _load_at_eighth_scale(image)
+            elif complete and image.format == "PNG":
+                image.verify()  # every chunk's CRC: 1 ms at 12 MP, where decoding takes 540 ms
+            else:
+                image.load()  # no cheap check (BMP), GIF, WebP, or a suspicious end: decode fully
             return route, None
         except Image.DecompressionBombError as error:
             return None, f"too many pixels ({error})"
@@ -185,9 +192,9 @@ def _scan(files, max_pixels=MAX_PIXELS):
 
 
 def scan_files(files, max_pixels=MAX_PIXELS):
-    """Sort ``files`` into decodable ones and skipped ``(path, reason)`` pairs. JPEGs are decoded
-    at 1/8 scale (corrupt data inside a complete-looking file is found); other files are decoded
-    only when their end looks wrong.
+    """Sort ``files`` into decodable ones and skipped ``(path, reason)`` pairs. Corrupt data inside
+    a complete-looking file is found: JPEGs are decoded at 1/8 scale, PNGs' chunk checksums are
+    verified, other formats are decoded.
 
     Skipped: directories and other non-files, empty, unreadable, truncated or corrupt files,
     non-images and images over ``max_pixels`` (decompression bombs). Odd but decodable files

@@ -255,14 +255,16 @@ class ValidationImageMetrics(keras.callbacks.Callback):
         self.reference = None  # the gray baseline's PSNR and the truths' colourfulness: measured once
 
     def on_epoch_end(self, epoch, logs=None):
-        from colorzoo.metrics import image_metrics
+        from colorzoo.metrics import image_metrics, psnr
 
         measure_reference = self.reference is None
         totals, count = {}, 0
         for luminance, chroma in self.dataset:
             scores = image_metrics(luminance, chroma, predict_chroma(self.model, luminance), self.color_space)
             if measure_reference:
-                scores["gray_psnr"] = image_metrics(luminance, chroma, tf.zeros_like(chroma), self.color_space)["psnr"]
+                truth = color.model_output_to_rgb(luminance, chroma, self.color_space)
+                gray = color.model_output_to_rgb(luminance, tf.zeros_like(chroma), self.color_space)
+                scores["gray_psnr"] = float(tf.reduce_mean(psnr(truth, gray)))
             size = int(luminance.shape[0])
             for key, value in scores.items():
                 totals[key] = totals.get(key, 0.0) + value * size

@@ -33,6 +33,7 @@ ENTRIES = {
     "good.jpg": "an ordinary colour JPEG (the control)",
     "truncated.jpg": "the first half of a JPEG (an interrupted download)",
     "corrupt_inside.jpg": "a JPEG whose middle third is overwritten: its start and end look right",
+    "corrupt_inside.png": "a PNG whose middle third is overwritten: its start and end look right",
     "empty.jpg": "a zero-byte file",
     "text.jpg": "a text file named .jpg",
     "cmyk.jpg": "a CMYK JPEG (print workflows)",
@@ -97,7 +98,7 @@ def _truncated(path):
 
 
 def _corrupt_inside(path):
-    _photo(64, 48, "chelsea").save(path, quality=95)
+    _photo(64, 48, "chelsea").save(path, **({"quality": 95} if path.endswith(".jpg") else {}))
     whole = open(path, "rb").read()
     third = len(whole) // 3
     open(path, "wb").write(whole[:third] + b"\xff" * third + whole[2 * third :])
@@ -107,6 +108,7 @@ WRITERS = {
     "good.jpg": lambda path: _photo(64, 48).save(path, quality=95),
     "truncated.jpg": _truncated,
     "corrupt_inside.jpg": _corrupt_inside,
+    "corrupt_inside.png": _corrupt_inside,
     "empty.jpg": lambda path: open(path, "wb").close(),
     "text.jpg": lambda path: open(path, "w").write("this is not an image\n"),
     "cmyk.jpg": lambda path: _photo(40, 40, "chelsea", "CMYK").save(path),

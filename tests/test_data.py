@@ -213,14 +213,15 @@ def test_odd_files_decode_like_pil(corpus):
     np.testing.assert_allclose(chroma, expected_ab, atol=1e-3)
 
 
-def test_exif_orientation_is_applied_like_the_photo_is_shown(tmp_path):
+@pytest.mark.parametrize("extension", [".jpg", ".png"])
+def test_exif_orientation_is_applied_like_the_photo_is_shown(tmp_path, extension):
     stored = np.zeros((20, 40, 3), np.uint8)
     stored[:10] = (220, 30, 30)  # red top half, blue bottom half as stored
     stored[10:] = (30, 30, 220)
     exif = Image.Exif()
     exif[0x0112] = 3  # shown rotated by 180 degrees: blue on top
-    path = str(tmp_path / "upside_down.jpg")
-    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    path = str(tmp_path / f"upside_down{extension}")
+    Image.fromarray(stored).save(path, exif=exif, **({"quality": 95} if extension == ".jpg" else {}))
     shown = data.load_rgb(path)
     assert shown[2, 20, 2] > 180 and shown[-3, 20, 0] > 180
     luminance, chroma = next(iter(data.make_dataset([path], 16, 1, resize="resize", shuffle=False)))

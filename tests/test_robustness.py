@@ -14,6 +14,7 @@ message naming the file, the run goes on; refused: the call raises a one-line er
     good.jpg           works                  works                works                 works
     truncated.jpg      skipped T              refused T            skipped T             skipped T
     corrupt_inside.jpg skipped B *            refused B            skipped B             skipped B
+    corrupt_inside.png skipped C *            refused G           skipped G            skipped G
     empty.jpg          skipped E              refused U            skipped U             skipped U
     text.jpg           skipped N              refused U            skipped U             skipped U
     cmyk.jpg           converted (PIL)        converted            converted             converted
@@ -32,17 +33,20 @@ message naming the file, the run goes on; refused: the call raises a one-line er
     fifo.jpg           skipped F              refused F *          skipped F *           skipped F *
     dangling.jpg       skipped O              refused O            skipped O; named: 2   skipped O *
     exit code          0 (a warning lists     raises               1 (11 written,        1 (9 scored,
-                       each skipped file)                          9 failed)             11 skipped)
+                       each skipped file)                          10 failed)            12 skipped)
 
     T  "image file is truncated (58 bytes not processed)"; scan_files: "cannot decode (OSError: ...)"
     B  "broken data stream when reading image file"; scan_files: "cannot decode (OSError: ...)"
+    C  scan_files: "cannot decode (SyntaxError: broken PNG file (bad header checksum in b'IDAT'))"
+    G "unrecognized data stream contents when reading image file"
     E  "empty file"                          U  "cannot identify image file '<path>'"
     N  "not an image PIL knows"              S  "1x1 pixels, too small to score (SSIM needs 11 on a side)"
     P  "Image size (400000000 pixels) exceeds limit of 178956970 pixels, could be decompression bomb ..."
     L  "10000x10000 pixels, over the limit of 89478485"                 D  "is a directory"
     R  "no read permission"; PIL: "[Errno 13] Permission denied: '<path>'"
     F  "not a regular file"                  O  "No such file or directory"; named on the command line: exit 2
-    *  fixed with these tests: corrupt_inside.jpg passed the scan and was dropped inside tf.data, uncounted;
+    *  fixed with these tests: corrupt_inside.jpg passed the scan and was dropped inside tf.data, uncounted
+       (corrupt_inside.png was caught only by a full decode PIL's getexif made; now by chunk checksums);
        big.png was decoded (60 s, GBs of memory), a FIFO hung forever, a dangling
        link ended `colorzoo evaluate`, 1x1 and 3x500 images crashed it in SSIM, a non-UTF-8 name its --csv.
 
@@ -93,6 +97,8 @@ MATRIX = {
     ),
     "corrupt_inside.jpg": ("skipped: broken data stream", "refused: broken data stream",
                            *["skipped: broken data stream"] * 2),
+    "corrupt_inside.png": ("skipped: broken PNG file", "refused: unrecognized data stream",
+                           *["skipped: unrecognized data stream"] * 2),
     "empty.jpg": ("skipped: empty file", f"refused: {UNIDENTIFIED}", *[f"skipped: {UNIDENTIFIED}"] * 2),
     "text.jpg": ("skipped: not an image PIL knows", f"refused: {UNIDENTIFIED}", *[f"skipped: {UNIDENTIFIED}"] * 2),
     "cmyk.jpg": ("converted",) * 4,
