@@ -1,14 +1,15 @@
 """Copy a run's best.keras (or last.keras, or a kept epoch) into weights/ and record it in weights/manifest.json.
 
-Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|N] runs/resnet18_decoder [runs/...]
+Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|colourful|N] runs/resnet18_decoder [runs/...]
 
 The manifest entry holds the file, its sha256, the training configuration (run.json), the
 epochs and steps trained, the wall time (from the run's files) and the validation scores of the
 shipped epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading.
 ``--checkpoint last`` ships the last epoch instead of the best by validation loss: a GAN run's
 best.keras is chosen by val_l1, which favours its least colourful epochs. ``--checkpoint N``
-ships epoch N of a run trained with ``--keep-epochs`` (chosen from its log.csv, e.g. by
-``val_colourfulness_ratio`` and ``val_psnr_over_gray``).
+ships epoch N of a run trained with ``--keep-epochs``; ``--checkpoint colourful`` the kept epoch
+with the highest ``val_colourfulness_ratio`` among those whose ``val_psnr_over_gray`` is at least
+``--min-psnr-over-gray`` (default -1.8 dB), the rule that picked the shipped ddcolor_lite epoch.
 """
 
 import argparse
@@ -21,6 +22,7 @@ from colorzoo.encoders import VGG16_LAYER_NAMES
 from colorzoo.training import epoch_checkpoint
 
 MAX_FILE_BYTES = 50_000_000
+MIN_PSNR_OVER_GRAY = -1.8  # dB on validation; CBSD68 and Kodak24 gaps came out 0.8-1.2 dB smaller
 
 
 def _wall_minutes(run_dir):
@@ -34,12 +36,24 @@ def _wall_minutes(run_dir):
     return round(seconds / 60, 1)
 
 
-def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR):
-    """Ship ``run_dir``'s ``"best"`` or ``"last"`` checkpoint, or its kept epoch ``checkpoint`` (an int from 1)."""
+def most_colourful_epoch(log, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
+    """The epoch (from 1) of the log.csv rows ``log`` with the highest ``val_colourfulness_ratio``
+    among those with ``val_psnr_over_gray >= min_psnr_over_gray``."""
+    eligible = [row for row in log if float(row["val_psnr_over_gray"]) >= min_psnr_over_gray]
+    if not eligible:
+        raise SystemExit(f"no epoch is within {-min_psnr_over_gray:g} dB of gray on validation")
+    return int(max(eligible, key=lambda row: float(row["val_colourfulness_ratio"]))["epoch"]) + 1
+
+
+def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
+    """Ship ``run_dir``'s ``"best"`` or ``"last"`` checkpoint, its ``"colourful"`` kept epoch
+    (:func:`most_colourful_epoch`), or its kept epoch ``checkpoint`` (an int from 1)."""
     with open(os.path.join(run_dir, "run.json")) as file:
         run = json.load(file)
     with open(os.path.join(run_dir, "log.csv")) as file:
         log = list(csv.DictReader(file))
+    if checkpoint == "colourful":
+        checkpoint = most_colourful_epoch(log, min_psnr_over_gray)
     monitor = "val_l1" if run.get("adversarial") else "val_loss"
     path = os.path.join(run_dir, f"{checkpoint}.keras")
     if checkpoint == "best":
@@ -156,20 +170,25 @@ def _trainer_options(entry):
 
 
 def _checkpoint(text):
-    if text in ("best", "last"):
+    if text in ("best", "last", "colourful"):
         return text
     if text.isdigit():
         return int(text)
-    raise argparse.ArgumentTypeError(f"expected best, last or an epoch number, got {text!r}")
+    raise argparse.ArgumentTypeError(f"expected best, last, colourful or an epoch number, got {text!r}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders written by colorzoo train")
     parser.add_argument(
-        "--checkpoint", default="best", type=_checkpoint, help="best | last | an epoch kept by --keep-epochs"
+        "--checkpoint", default="best", type=_checkpoint,
+        help="best | last | colourful | an epoch kept by --keep-epochs",
+    )
+    parser.add_argument(
+        "--min-psnr-over-gray", type=float, default=MIN_PSNR_OVER_GRAY,
+        help="--checkpoint colourful: the lowest val_psnr_over_gray an epoch may have (dB, default %(default)s)",
     )
     args = parser.parse_args()
     for run_dir in args.runs:
-        ship(run_dir, args.checkpoint)
+        ship(run_dir, args.checkpoint, min_psnr_over_gray=args.min_psnr_over_gray)
     write_model_card()

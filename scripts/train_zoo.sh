@@ -8,8 +8,8 @@
 # e.g. `EPOCHS=28 scripts/train_zoo.sh unet_sequential`. Ship a run with
 # `.venv/bin/python scripts/ship_weights.py runs/<run>`: best.keras, or with `--checkpoint last`
 # the last epoch, which pix2pix's last stage ships (runs/pix2pix_chroma; a GAN's best.keras is
-# chosen by val_l1, which favours the least colourful epoch), or `--checkpoint N` a kept epoch
-# (runs/ddcolor_lite_chroma).
+# chosen by val_l1, which favours the least colourful epoch), or `--checkpoint colourful` the most
+# colourful kept epoch within 1.8 dB of gray on validation (runs/ddcolor_lite_chroma).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
@@ -43,9 +43,9 @@ case "${1:-all}" in
     # epochs; validation PSNR flattened from epoch 16 on; a 4-epoch pretraining left GAN stages
     # painting one cast over whole photos), then the full loss, pixel + perceptual (hed VGG16) +
     # adversarial + colourfulness, with the per-pixel chroma shortfall loss added, every epoch
-    # kept. Ship the most colourful kept epoch within 1.8 dB of gray on validation:
-    # `ship_weights.py --checkpoint N`, N from log.csv (val_colourfulness_ratio,
-    # val_psnr_over_gray); the shipped one is epoch 3.
+    # kept. Ship the most colourful kept epoch within 1.8 dB of gray on validation
+    # (`ship_weights.py --checkpoint colourful`; log.csv's val_colourfulness_ratio and
+    # val_psnr_over_gray): epoch 3.
     DDC=(--model ddcolor_lite --option preset=lite)
     run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-24}" --out runs/ddcolor_lite_l1
     run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \

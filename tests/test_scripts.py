@@ -62,3 +62,25 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
 def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):
     with pytest.raises(SystemExit, match="no kept epoch 3"):
         _script("ship_weights").ship(run_dir, 3, weights_dir=str(tmp_path / "weights"))
+
+
+def test_most_colourful_epoch_within_the_psnr_bound():
+    log = [
+        {"epoch": "0", "val_psnr_over_gray": "-0.9", "val_colourfulness_ratio": "0.60"},
+        {"epoch": "1", "val_psnr_over_gray": "-1.7", "val_colourfulness_ratio": "0.72"},
+        {"epoch": "2", "val_psnr_over_gray": "-1.81", "val_colourfulness_ratio": "0.85"},
+    ]
+    ship_weights = _script("ship_weights")
+    assert ship_weights.most_colourful_epoch(log) == 2  # epoch 3 is 1.81 dB below gray
+    assert ship_weights.most_colourful_epoch(log, min_psnr_over_gray=-2.0) == 3
+    with pytest.raises(SystemExit, match="no epoch is within 0.5 dB of gray"):
+        ship_weights.most_colourful_epoch(log, min_psnr_over_gray=-0.5)
+
+
+def test_ship_the_most_colourful_kept_epoch(run_dir, tmp_path):
+    ship_weights = _script("ship_weights")
+    ship_weights.ship(run_dir, "colourful", weights_dir=str(tmp_path), min_psnr_over_gray=-100)
+    entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
+    with open(os.path.join(run_dir, "log.csv")) as handle:
+        ratios = [float(row["val_colourfulness_ratio"]) for row in csv.DictReader(handle)]
+    assert entry["checkpoint"] == "kept" and entry["shipped_epoch"] == int(np.argmax(ratios)) + 1
