@@ -39,6 +39,8 @@ def _wall_minutes(run_dir):
 def most_colourful_epoch(log, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
     """The epoch (from 1) of the log.csv rows ``log`` with the highest ``val_colourfulness_ratio``
     among those with ``val_psnr_over_gray >= min_psnr_over_gray``."""
+    if not log or "val_colourfulness_ratio" not in log[0]:
+        raise SystemExit("log.csv has no val_colourfulness_ratio: the run was trained without --val")
     eligible = [row for row in log if float(row["val_psnr_over_gray"]) >= min_psnr_over_gray]
     if not eligible:
         raise SystemExit(f"no epoch is within {-min_psnr_over_gray:g} dB of gray on validation")

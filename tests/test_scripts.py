@@ -75,6 +75,8 @@ def test_most_colourful_epoch_within_the_psnr_bound():
     assert ship_weights.most_colourful_epoch(log, min_psnr_over_gray=-2.0) == 3
     with pytest.raises(SystemExit, match="no epoch is within 0.5 dB of gray"):
         ship_weights.most_colourful_epoch(log, min_psnr_over_gray=-0.5)
+    with pytest.raises(SystemExit, match="trained without --val"):
+        ship_weights.most_colourful_epoch([{"epoch": "0", "loss": "0.1"}])
 
 
 def test_ship_the_most_colourful_kept_epoch(run_dir, tmp_path):
