@@ -14,7 +14,7 @@ message naming the file, the run goes on; refused: the call raises a one-line er
     good.jpg           works                  works                works                 works
     truncated.jpg      skipped T              refused T            skipped T             skipped T
     corrupt_inside.jpg skipped B *            refused B            skipped B             skipped B
-    corrupt_inside.png skipped C *            refused G           skipped G            skipped G
+    corrupt_inside.png skipped C *            refused G            skipped G             skipped G
     empty.jpg          skipped E              refused U            skipped U             skipped U
     text.jpg           skipped N              refused U            skipped U             skipped U
     cmyk.jpg           converted (PIL)        converted            converted             converted
@@ -38,7 +38,7 @@ message naming the file, the run goes on; refused: the call raises a one-line er
     T  "image file is truncated (58 bytes not processed)"; scan_files: "cannot decode (OSError: ...)"
     B  "broken data stream when reading image file"; scan_files: "cannot decode (OSError: ...)"
     C  scan_files: "cannot decode (SyntaxError: broken PNG file (bad header checksum in b'IDAT'))"
-    G "unrecognized data stream contents when reading image file"
+    G  "unrecognized data stream contents when reading image file"
     E  "empty file"                          U  "cannot identify image file '<path>'"
     N  "not an image PIL knows"              S  "1x1 pixels, too small to score (SSIM needs 11 on a side)"
     P  "Image size (400000000 pixels) exceeds limit of 178956970 pixels, could be decompression bomb ..."
