@@ -67,7 +67,7 @@ def decoded_images(files, image_size, drop_grayscale):
 
     paths = tf.data.Dataset.from_tensor_slices([os.fsencode(f) for f in files])
     images = paths.map(prepare, num_parallel_calls=AUTOTUNE)
-    return images.filter(data._kept).map(data._image_only)
+    return images.filter(lambda image, keep: keep).map(lambda image, keep: image)
 
 
 def skimage_lab(batch):

@@ -13,8 +13,8 @@ yb = (R + G) / 2 - B:
 
 Example:
 
->>> image_metrics(luminance, true_ab, predicted_ab, "lab")          # batch means, for callbacks
-{'psnr': <tf.Tensor: ... 24.1>, 'ssim': <tf.Tensor: ... 0.93>}
+>>> image_metrics(luminance, true_ab, predicted_ab, "lab", reference=False)   # batch means, for callbacks
+{'psnr': 24.1, 'ssim': 0.93, 'colourfulness': 21.7}
 >>> result = evaluate(model, "val_photos/", image_size=256, csv_path="scores.csv")
 >>> result["means"]["gray"]["psnr"], result["means"][model.name]["psnr"]
 """
@@ -99,22 +99,27 @@ def mean_ciede2000(true_lab, pred_lab):
     return np.mean(skimage.color.deltaE_ciede2000(true_lab, pred_lab, channel_axis=-1), axis=(-2, -1))
 
 
-def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab"):
+def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab", reference=True):
     """Batch means of the RGB images rebuilt from normalised (L, chroma) batches: ``psnr``, ``ssim``
-    and the Hasler :func:`colorfulness` of the prediction and of the truth, ``colourfulness`` and
-    ``true_colourfulness``.
+    and the Hasler :func:`colorfulness` of the prediction, ``colourfulness``; with ``reference``
+    also the scores that do not depend on the prediction: the truth's ``true_colourfulness`` and
+    the gray baseline's (chroma = 0) ``gray_psnr``.
 
     Both images share the luminance, so the scores measure the chroma alone; this is what
-    ``colorzoo.training.ValidationImageMetrics`` logs.
+    ``colorzoo.training.ValidationImageMetrics`` logs (it measures the reference once).
     """
     truth = color.model_output_to_rgb(luminance, true_chroma, color_space)
     prediction = color.model_output_to_rgb(luminance, pred_chroma, color_space)
-    return {
+    scores = {
         "psnr": float(tf.reduce_mean(psnr(truth, prediction))),
         "ssim": float(tf.reduce_mean(ssim(truth, prediction))),
         "colourfulness": float(colorfulness(prediction.numpy()).mean()),
-        "true_colourfulness": float(colorfulness(truth.numpy()).mean()),
     }
+    if reference:
+        gray = color.model_output_to_rgb(luminance, tf.zeros_like(pred_chroma), color_space)
+        scores["true_colourfulness"] = float(colorfulness(truth.numpy()).mean())
+        scores["gray_psnr"] = float(tf.reduce_mean(psnr(truth, gray)))
+    return scores
 
 
 # === Colourfulness ===

@@ -238,14 +238,46 @@ def predict_chroma(model, luminance):
     return tf.cast(output, tf.float32)
 
 
-class ValidationImageMetrics(keras.callbacks.Callback):
-    """Image scores of the validation set after every epoch, added to the epoch's logs.
+def validation_scores(model, dataset, color_space="lab", reference=None):
+    """Mean image scores of ``model`` on the ``(luminance, chroma)`` batches of ``dataset``.
 
-    ``val_psnr`` and ``val_ssim`` of the RGB reconstructions; ``val_psnr_over_gray``, the PSNR
-    gain over the gray baseline (ab = 0) on the same photos; ``val_colourfulness_ratio``, the
-    predictions' mean Hasler colourfulness over the truths' (1 = as colourful as the photos).
-    The last two pick a colourful epoch that still beats, or stays near, the gray baseline.
-    Put it before loggers and checkpoints in the callback list: they see the values it adds.
+    Returns ``(scores, reference)``: ``scores`` holds ``val_psnr``, ``val_ssim``,
+    ``val_psnr_over_gray`` (the PSNR gain over the gray baseline, ab = 0, on the same photos) and
+    ``val_colourfulness_ratio`` (the predictions' mean Hasler colourfulness over the truths');
+    ``reference`` holds the gray PSNR and the truths' colourfulness, measured when not given, so
+    that scoring the same photos again can skip them.
+
+    >>> scores, _ = validation_scores(model, make_dataset("photos/val", 128, 8, shuffle=False))
+    """
+    from colorzoo.metrics import image_metrics
+
+    totals, count = {}, 0
+    for luminance, chroma in dataset:
+        scores = image_metrics(luminance, chroma, predict_chroma(model, luminance), color_space, reference is None)
+        size = int(luminance.shape[0])
+        for key, value in scores.items():
+            totals[key] = totals.get(key, 0.0) + value * size
+        count += size
+    if not count:
+        raise ValueError("no validation photos to score")
+    means = {key: total / count for key, total in totals.items()}
+    if reference is None:
+        reference = {"gray_psnr": means["gray_psnr"], "colourfulness": means["true_colourfulness"]}
+    scores = {
+        "val_psnr": means["psnr"],
+        "val_ssim": means["ssim"],
+        "val_psnr_over_gray": means["psnr"] - reference["gray_psnr"],
+        "val_colourfulness_ratio": means["colourfulness"] / max(reference["colourfulness"], 1e-6),
+    }
+    return scores, reference
+
+
+class ValidationImageMetrics(keras.callbacks.Callback):
+    """:func:`validation_scores` of the validation set after every epoch, added to the epoch's logs.
+
+    ``val_psnr_over_gray`` and ``val_colourfulness_ratio`` pick a colourful epoch that still
+    beats, or stays near, the gray baseline. Put it before loggers and checkpoints in the
+    callback list: they see the values it adds.
     """
 
     def __init__(self, dataset, color_space="lab", max_batches=None):
@@ -255,28 +287,10 @@ class ValidationImageMetrics(keras.callbacks.Callback):
         self.reference = None  # the gray baseline's PSNR and the truths' colourfulness: measured once
 
     def on_epoch_end(self, epoch, logs=None):
-        from colorzoo.metrics import image_metrics, psnr
-
-        measure_reference = self.reference is None
-        totals, count = {}, 0
-        for luminance, chroma in self.dataset:
-            scores = image_metrics(luminance, chroma, predict_chroma(self.model, luminance), self.color_space)
-            if measure_reference:
-                truth = color.model_output_to_rgb(luminance, chroma, self.color_space)
-                gray = color.model_output_to_rgb(luminance, tf.zeros_like(chroma), self.color_space)
-                scores["gray_psnr"] = float(tf.reduce_mean(psnr(truth, gray)))
-            size = int(luminance.shape[0])
-            for key, value in scores.items():
-                totals[key] = totals.get(key, 0.0) + value * size
-            count += size
-        if logs is None or not count:
+        if logs is None:
             return
-        means = {key: total / count for key, total in totals.items()}
-        if measure_reference:
-            self.reference = {"gray_psnr": means["gray_psnr"], "colourfulness": means["true_colourfulness"]}
-        logs["val_psnr"], logs["val_ssim"] = means["psnr"], means["ssim"]
-        logs["val_psnr_over_gray"] = means["psnr"] - self.reference["gray_psnr"]
-        logs["val_colourfulness_ratio"] = means["colourfulness"] / max(self.reference["colourfulness"], 1e-6)
+        scores, self.reference = validation_scores(self.model, self.dataset, self.color_space, self.reference)
+        logs.update(scores)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -452,3 +466,39 @@ def _load_weights_from(model, path):
             f"{path}: holds {source.name} with {source.count_params():,} parameters, which does not fit "
             f"{model.name} with {model.count_params():,}: {str(error).splitlines()[0]}"
         ) from error
+
+
+def average_checkpoints(paths):
+    """The model of the ``.keras`` files ``paths`` with every weight averaged over them.
+
+    Averaging the kept epochs of one run (stochastic weight averaging, as in Yazici et al.,
+    "The unusual effectiveness of averaging in GAN training", 2019) smooths out the epoch-to-epoch
+    swings of a GAN generator. The files must hold the same architecture, ideally epochs of one
+    run: weights of unrelated runs do not average into a working model. BatchNorm moving
+    statistics are averaged like the other weights; integer variables come from the first file.
+
+    >>> model = average_checkpoints([epoch_checkpoint("runs/gan", n) for n in range(8, 15)])
+    """
+    from colorzoo.hub import load_model
+
+    paths = [os.fspath(path) for path in paths]
+    if not paths:
+        raise ValueError("average_checkpoints needs at least one .keras file")
+    model = load_model(paths[0])
+    totals = [weight.astype(np.float64) for weight in model.get_weights()]
+    for path in paths[1:]:
+        other = load_model(path)
+        weights = other.get_weights()
+        shapes = [weight.shape for weight in weights]
+        if other.name != model.name or shapes != [total.shape for total in totals]:
+            raise ValueError(
+                f"{path}: holds {other.name} with {other.count_params():,} parameters, which cannot be averaged "
+                f"with {paths[0]} ({model.name}, {model.count_params():,} parameters)"
+            )
+        for total, weight in zip(totals, weights):
+            total += weight
+    model.set_weights([
+        (total / len(paths)).astype(weight.dtype) if np.issubdtype(weight.dtype, np.floating) else weight
+        for total, weight in zip(totals, model.get_weights())
+    ])
+    return model

@@ -38,6 +38,8 @@ case "${1:-all}" in
     run --model unet_sequential --width 0.5 --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/unet_sequential ;;&
   residual_encoder|all)
     run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/residual_encoder ;;&
+  hypercolumn|all)
+    run --model hypercolumn --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-20}" --out runs/hypercolumn ;;&
   ddcolor_lite|all)
     # The CPU-sized "lite" preset in two stages: the generator alone with the pixel loss (24
     # epochs; validation PSNR flattened from epoch 16 on; a 4-epoch pretraining left GAN stages

@@ -1,5 +1,6 @@
 """The `colorzoo` command end to end: exit codes, one-line errors, train -> colorize -> evaluate."""
 
+import functools
 import os
 
 import numpy as np
@@ -56,9 +57,10 @@ def test_bad_weights_file_exits_1_naming_it(tmp_path, capsys):
     assert err.count("\n") == 0 and str(weights) in err
 
 
-def test_model_without_shipped_weights_is_a_clear_failure(tmp_path, capsys):
+def test_model_without_shipped_weights_is_a_clear_failure(tmp_path, capsys, monkeypatch):
     photo = tmp_path / "photo.jpg"
     Image.fromarray(photo_array(64, 48)).save(photo)
+    monkeypatch.setattr(colorzoo.hub, "pretrained", functools.partial(colorzoo.hub.pretrained, weights_dir=str(tmp_path)))
     code = main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "hypercolumn"])
     err = capsys.readouterr().err
     assert code == 1 and "hypercolumn" in err and "Traceback" not in err

@@ -87,7 +87,9 @@ def test_image_metrics_on_normalised_batches():
     assert float(gray["psnr"]) == pytest.approx(by_hand, abs=1e-3)
     assert float(gray["ssim"]) < 1.0
     yuv = metrics.image_metrics(*sample_batch(32, color_space="yuv"), np.zeros_like(chroma), "yuv")
-    assert set(yuv) == {"psnr", "ssim", "colourfulness", "true_colourfulness"}
+    assert set(yuv) == {"psnr", "ssim", "colourfulness", "true_colourfulness", "gray_psnr"}
+    assert gray["gray_psnr"] == pytest.approx(gray["psnr"], abs=1e-5)
+    assert set(metrics.image_metrics(luminance, chroma, chroma, "lab", reference=False)) == {"psnr", "ssim", "colourfulness"}
     assert gray["colourfulness"] < 0.01  # on the 0-255 scale: float rounding of ab = 0
     assert same["colourfulness"] == same["true_colourfulness"] == pytest.approx(np.mean(metrics.colorfulness(truth)))
 

@@ -1,5 +1,6 @@
 """scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card."""
 
+import argparse
 import csv
 import importlib.util
 import json
@@ -86,3 +87,17 @@ def test_ship_the_most_colourful_kept_epoch(run_dir, tmp_path):
     with open(os.path.join(run_dir, "log.csv")) as handle:
         ratios = [float(row["val_colourfulness_ratio"]) for row in csv.DictReader(handle)]
     assert entry["checkpoint"] == "kept" and entry["shipped_epoch"] == int(np.argmax(ratios)) + 1
+
+
+def test_average_epochs_writes_the_mean_model_and_scores_it(run_dir):
+    average_epochs = _script("average_epochs")
+    path, scores = average_epochs.average_epochs(run_dir, 1, 2, val=os.path.join(os.path.dirname(run_dir), "photos"))
+    assert path == os.path.join(run_dir, "averaged", "epochs_001-002.keras")
+    epochs = [colorzoo.load_model(training.epoch_checkpoint(run_dir, n)).get_weights() for n in (1, 2)]
+    for averaged, first, second in zip(colorzoo.load_model(path).get_weights(), *epochs):
+        np.testing.assert_allclose(averaged, (first + second) / 2, rtol=1e-6, atol=1e-7)
+    assert set(scores) == {"val_psnr", "val_ssim", "val_psnr_over_gray", "val_colourfulness_ratio"}
+    with pytest.raises(SystemExit, match="no kept epoch file .*epoch_003.keras"):
+        average_epochs.average_epochs(run_dir, 2, 3)
+    with pytest.raises(argparse.ArgumentTypeError, match="FIRST-LAST"):
+        average_epochs._epoch_range("14-8")

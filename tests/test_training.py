@@ -104,6 +104,41 @@ def test_validation_metrics_score_gray_and_true_predictions(tmp_path, monkeypatc
     assert scores["val_psnr"] - scores["val_psnr_over_gray"] == pytest.approx(gray["val_psnr"])  # gray measured once
 
 
+def test_validation_scores_reuse_the_reference_and_refuse_an_empty_set(tmp_path):
+    from colorzoo.data import make_dataset
+
+    photos = write_photo_folder(str(tmp_path / "val"), size=40, count=3)
+    dataset = make_dataset(photos, 32, 2, shuffle=False).cache()
+    model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    scores, reference = training.validation_scores(model, dataset)
+    assert scores["val_psnr"] - scores["val_psnr_over_gray"] == pytest.approx(reference["gray_psnr"])
+    again, same = training.validation_scores(model, dataset, reference=reference)
+    assert same is reference and again == pytest.approx(scores)
+    with pytest.raises(ValueError, match="no validation photos"):
+        training.validation_scores(model, dataset.take(0))
+
+
+def test_average_checkpoints_means_every_weight_and_refuses_other_architectures(tmp_path):
+    paths = []
+    for value in (1.0, 2.0, 6.0):
+        model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+        model.set_weights([np.full_like(weight, value) for weight in model.get_weights()])
+        paths.append(str(tmp_path / f"epoch_{value:g}.keras"))
+        model.save(paths[-1])
+    averaged = training.average_checkpoints(paths)
+    assert all(np.allclose(weight, 3.0) for weight in averaged.get_weights())
+    averaged.save(tmp_path / "averaged.keras")
+    reloaded = colorzoo.load_model(tmp_path / "averaged.keras")
+    assert all(np.allclose(weight, 3.0) for weight in reloaded.get_weights())
+
+    wider = colorzoo.build_model("unet_sequential", image_size=32, width=0.25)
+    wider.save(tmp_path / "wider.keras")
+    with pytest.raises(ValueError, match=r"wider\.keras: holds unet_sequential with .* cannot be averaged"):
+        training.average_checkpoints([paths[0], tmp_path / "wider.keras"])
+    with pytest.raises(ValueError, match="at least one"):
+        training.average_checkpoints([])
+
+
 @pytest.mark.slow
 def test_sigkill_during_training_resumes_without_repeating_epochs(tmp_path):
     write_photo_folder(str(tmp_path / "train"), size=40, count=8)
