@@ -160,6 +160,7 @@ def pretrain_generator(generator, dataset, epochs=1, name=None, learning_rate=No
     >>> pretrain_generator(build_model("pix2pix", backbone="resnet18"), train_data, epochs=5)
     """
     compile_model(generator, name=name, learning_rate=learning_rate)
+    fit_kwargs.setdefault("shuffle", False)  # a tf.data pipeline shuffles itself; Keras warns it ignores True
     return generator.fit(dataset, epochs=epochs, **fit_kwargs)
 
 

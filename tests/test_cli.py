@@ -60,7 +60,8 @@ def test_bad_weights_file_exits_1_naming_it(tmp_path, capsys):
 def test_model_without_shipped_weights_is_a_clear_failure(tmp_path, capsys, monkeypatch):
     photo = tmp_path / "photo.jpg"
     Image.fromarray(photo_array(64, 48)).save(photo)
-    monkeypatch.setattr(colorzoo.hub, "pretrained", functools.partial(colorzoo.hub.pretrained, weights_dir=str(tmp_path)))
+    no_weights = functools.partial(colorzoo.hub.pretrained, weights_dir=str(tmp_path))
+    monkeypatch.setattr(colorzoo.hub, "pretrained", no_weights)
     code = main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "hypercolumn"])
     err = capsys.readouterr().err
     assert code == 1 and "hypercolumn" in err and "Traceback" not in err

@@ -30,7 +30,7 @@ def trained():
     """A tiny pix2pix trainer, its weights before, and the history of 3 GAN steps."""
     trainer = pix2pix_trainer(image_size=SIZE, width=WIDTH)
     before = tuple([w.copy() for w in model.get_weights()] for model in (trainer.generator, trainer.discriminator))
-    history = trainer.fit(tiny_dataset().repeat(), steps_per_epoch=3, epochs=1, verbose=0)
+    history = trainer.fit(tiny_dataset().repeat(), steps_per_epoch=3, epochs=1, shuffle=False, verbose=0)
     return trainer, before, history.history
 
 
@@ -60,11 +60,16 @@ def test_generator_is_the_artifact(trained, tmp_path):
 def test_backup_and_restore_resumes_both_optimizers_without_warnings(tmp_path):
     backup = str(tmp_path / "backup")
     first = pix2pix_trainer(image_size=SIZE, width=WIDTH)
-    first.fit(tiny_dataset(), epochs=1, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+    first.fit(
+        tiny_dataset(), epochs=1, shuffle=False, verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)],
+    )
     resumed = pix2pix_trainer(image_size=SIZE, width=WIDTH)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = resumed.fit(tiny_dataset(), epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup)])
+        history = resumed.fit(
+            tiny_dataset(), epochs=2, shuffle=False, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup)]
+        )
     assert not [str(warning.message) for warning in caught if "optimizer" in str(warning.message)]
     assert len(history.history["g_loss"]) == 1  # epoch 1 came from the backup
     assert int(resumed.generator_optimizer.iterations) == int(resumed.discriminator_optimizer.iterations) == 4
