@@ -1,4 +1,5 @@
-"""scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card."""
+"""scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card;
+scripts/average_epochs.py: a run's kept epochs averaged into one scored model."""
 
 import argparse
 import csv
