@@ -485,7 +485,8 @@ def average_checkpoints(paths):
     if not paths:
         raise ValueError("average_checkpoints needs at least one .keras file")
     model = load_model(paths[0])
-    totals = [weight.astype(np.float64) for weight in model.get_weights()]
+    first = model.get_weights()
+    totals = [weight.astype(np.float64) for weight in first]
     for path in paths[1:]:
         other = load_model(path)
         weights = other.get_weights()
@@ -499,6 +500,6 @@ def average_checkpoints(paths):
             total += weight
     model.set_weights([
         (total / len(paths)).astype(weight.dtype) if np.issubdtype(weight.dtype, np.floating) else weight
-        for total, weight in zip(totals, model.get_weights())
+        for total, weight in zip(totals, first)
     ])
     return model
