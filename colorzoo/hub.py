@@ -71,7 +71,10 @@ def shipped_weights(weights_dir=WEIGHTS_DIR):
 
 
 def pretrained(name, weights_dir=WEIGHTS_DIR):
-    """The shipped trained model ``name``, loaded after its sha256 is checked against the manifest."""
+    """The shipped trained model ``name``, loaded after its sha256 is checked against the manifest.
+
+    Its input size is the manifest's ``run_size`` if it has one, else the size it was trained at.
+    """
     entries = shipped_weights(weights_dir)
     if name not in entries:
         shipped = ", ".join(sorted(entries)) or "none yet"
@@ -83,9 +86,12 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
     actual = sha256_of(path)
     if actual != entry["sha256"]:
         raise ModelFileError(f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
-    if "rebuild" in entry:
-        return _rebuild_with_trained_layers(name, entry["rebuild"], path)
-    return load_model(path)
+    model = _rebuild_with_trained_layers(name, entry["rebuild"], path) if "rebuild" in entry else load_model(path)
+    if "run_size" in entry:  # chosen on validation photos (scripts/run_sizes.py)
+        from colorzoo.inference import at_input_size
+
+        model = at_input_size(model, (entry["run_size"], entry["run_size"]))
+    return model
 
 
 def save_trained_layers(model, path, frozen_layers):

@@ -15,8 +15,10 @@ Example:
 """
 
 import collections
+import copy
 import logging
 import os
+import re
 import stat
 import warnings
 import weakref
@@ -43,6 +45,7 @@ GAMUT_TOLERANCE = 0.002  # normalised luminance change (0.2 L or 0.5 / 255 Y) co
 GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1/256 precision)
 
 _PREDICTORS = weakref.WeakKeyDictionary()
+_REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
 
 
 # === Reading images ===
@@ -268,16 +271,61 @@ def _pair(size):
 
 
 def run_size(model, size=None):
-    """``(height, width)`` the model runs at: its fixed input shape, else ``size`` or its
-    registered native size, rounded to a multiple of the registered stride."""
+    """``(height, width)`` the model runs at: ``size`` rounded to a multiple of the registered
+    stride, else the model's fixed input size (its trained size), else its registered native size."""
     fixed = tuple(model.input_shape[1:3])
-    if None not in fixed:
-        if size is not None and _pair(size) != fixed:
-            raise ValueError(f"{model.name} has a fixed input size {fixed}; got size={size}")
+    if size is None and None not in fixed:
         return fixed
-    info = model_spec(model)
-    stride = info.stride
-    return tuple(max(stride, round(side / stride) * stride) for side in _pair(size or info.native_size))
+    stride = model_spec(model).stride
+    return tuple(max(stride, round(side / stride) * stride) for side in _pair(size or model_spec(model).native_size))
+
+
+def at_input_size(model, size):
+    """``model``'s network and weights for a ``size`` = ``(height, width)`` input.
+
+    A functional model's input size is fixed when it is built (every shipped model is fixed at
+    its trained size), while its layers work at any multiple of the registered stride: the model
+    is rebuilt from its config with the new input size and given the same weights, once per
+    model and size (cached). A model whose input is already ``size``, or flexible, is returned
+    as is.
+
+    Example:
+
+    >>> model = colorzoo.pretrained("unet_sequential")            # trained at 128 x 128
+    >>> at_input_size(model, (256, 256)).output_shape             # (None, 256, 256, 2)
+    """
+    fixed = tuple(model.input_shape[1:3])
+    size = tuple(size)
+    if None in fixed or fixed == size:
+        return model
+    rebuilt = _REBUILT.setdefault(model, {})
+    if size not in rebuilt:
+        rebuilt[size] = _rebuilt_at(model, fixed, size)
+    return rebuilt[size]
+
+
+def _rebuilt_at(model, fixed, size):
+    cannot = f"{model.name} was built for {fixed[0]}x{fixed[1]} inputs and cannot run at {size[0]}x{size[1]}"
+    advice = "run it at its built size (no size / --size)"
+    config = copy.deepcopy(model.get_config())
+    inputs = [layer for layer in config.get("layers", []) if layer["class_name"] == "InputLayer"]
+    if len(inputs) != 1:
+        raise ValueError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
+    batch_shape = inputs[0]["config"]["batch_shape"]
+    inputs[0]["config"]["batch_shape"] = [batch_shape[0], *size, *batch_shape[3:]]
+    try:
+        rebuilt = type(model).from_config(config)
+        rebuilt.set_weights(model.get_weights())
+    except (ValueError, TypeError) as error:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras's message has terminal bold codes
+        lines = [line for line in text.splitlines() if line.strip()]  # and the cause on its 2nd line
+        reason = next((line for line in lines if not line.startswith("Exception encountered")), error_line(error))
+        raise ValueError(f"{cannot}: {reason}; {advice}") from error
+    scale = [out / side for out, side in zip(model.output_shape[1:3], fixed)]
+    if [out / side for out, side in zip(rebuilt.output_shape[1:3], size)] != scale:
+        output = "x".join(map(str, rebuilt.output_shape[1:3]))
+        raise ValueError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
+    return rebuilt
 
 
 def _predictor(model):
@@ -298,12 +346,14 @@ def _predictor(model):
 def predict_chroma(model, luminance, size=None):
     """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
 
-    The luminance is resized (antialiased) to :func:`run_size`; the prediction (decoded from
+    The luminance is resized (antialiased) to :func:`run_size`, where the model runs
+    (:func:`at_input_size`); the prediction (decoded from
     bin logits for ``"ab_bins"`` models) is upsampled bilinearly back to ``(H, W)``.
     """
     height, width = luminance.shape
-    small = tf.image.resize(luminance[None, :, :, None], run_size(model, size), antialias=True)
-    output = _predictor(model)(small)
+    shape = run_size(model, size)
+    small = tf.image.resize(luminance[None, :, :, None], shape, antialias=True)
+    output = _predictor(at_input_size(model, shape))(small)
     if model_spec(model).output == "ab_bins":
         from colorzoo.models.zhang_classification import decode_ab
 
@@ -322,8 +372,9 @@ def colorize(model, image, size=None):
             or a loaded ``.keras`` file).
         image: a path, PIL image or array (gray, RGB, RGBA, palette, 16-bit, float in [0, 1]);
             colour input is reduced to its luminance first. EXIF orientation is applied.
-        size: side (or ``(height, width)``) the model runs at; default the registered native
-            size, or the model's fixed input size.
+        size: side (or ``(height, width)``) the model runs at (a model built for another size
+            is rebuilt for it, see :func:`at_input_size`); default the model's fixed input size
+            (its trained size), or the registered native size.
 
     The output keeps the input's full-resolution luminance (L, or Y for YUV models) up to
     rounding; only the predicted chroma is upsampled.

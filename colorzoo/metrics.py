@@ -192,7 +192,7 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         files: a path or a list of image files and folders (searched recursively).
         image_size: if given, each ground truth is first resized to ``image_size`` x
             ``image_size`` (the usual 256 x 256 protocol); default: full resolution.
-        size: model run size passed to ``colorize`` (default: the native size).
+        size: model run size passed to ``colorize`` (default: the size the model is built for).
         csv_path: write the per-image rows and the mean rows (file ``"(mean)"``) as CSV.
         json_path: write the whole result as JSON.
         progress: show a ``keras.utils.Progbar``.

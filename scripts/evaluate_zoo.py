@@ -3,13 +3,13 @@
 Usage: .venv/bin/python scripts/evaluate_zoo.py [--data ../shared/data/eval] [--out docs]
 
 Prints the tables it writes. Each model colorizes every photo at full resolution (the model
-runs at its trained size; its ab is upsampled and recombined with the photo's own L), exactly
-as `colorzoo colorize` does. Writes docs/results.md, docs/results.png and the mean PSNR of
-each model into weights/manifest.json (which `colorzoo demo` uses to pick the best model).
+runs at its shipped size, the size it was trained at unless weights/README.md gives a run size;
+its ab is upsampled and recombined with the photo's own L), exactly as `colorzoo colorize` does.
+Writes docs/results.md, docs/results.png and the mean PSNR of each model into
+weights/manifest.json (which `colorzoo demo` uses to pick the best model).
 """
 
 import argparse
-import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from colorzoo import hub, inference, metrics  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
-from ship_weights import write_model_card  # noqa: E402
+from ship_weights import write_manifest, write_model_card  # noqa: E402
 
 SETS = ("cbsd68", "kodak24")
 COLUMNS = (
@@ -135,11 +135,13 @@ def main():
         file.write("# Results\n\n")
         file.write(
             "Every shipped model (weights/) and the gray baseline (ab = 0) on the held-out sets, at full "
-            "resolution: the model runs at its trained size, its chroma is upsampled and recombined with "
-            "the photo's own L. Produced by `.venv/bin/python scripts/evaluate_zoo.py` on a 2-core CPU; "
-            "rerun it to reproduce every number. PSNR and SSIM on RGB (SSIM: 11x11 Gaussian, sigma 1.5); "
-            "colourfulness after Hasler & Suesstrunk (signed form, and the absolute form DDColor and CT2 "
-            "report); Δcolourfulness = |C(prediction) - C(truth)|; CIEDE2000 mean over pixels; "
+            "resolution: the model runs at its shipped size (the size it was trained at, or the run size "
+            "of [weights/README.md](../weights/README.md), chosen on validation photos), its chroma is "
+            "upsampled and recombined with the photo's own L. Produced by `.venv/bin/python "
+            "scripts/evaluate_zoo.py` on a 2-core CPU; rerun it to reproduce every number. PSNR and SSIM "
+            "on RGB (SSIM: 11x11 Gaussian, sigma 1.5); colourfulness after Hasler & Suesstrunk (signed "
+            "form, and the absolute form DDColor and CT2 report); Δcolourfulness = |C(prediction) - "
+            "C(truth)|; CIEDE2000 mean over pixels; "
             "s / image = wall time of `colorize` on this CPU.\n\n"
         )
         for set_name in SETS:
@@ -150,9 +152,7 @@ def main():
     manifest = hub.shipped_weights()
     for name in names:
         manifest[name]["psnr"] = round(float(np.mean([results[s][name]["psnr"] for s in SETS])), 3)
-    with open(os.path.join(hub.WEIGHTS_DIR, hub.MANIFEST), "w") as file:
-        json.dump(manifest, file, indent=2, sort_keys=True)
-        file.write("\n")
+    write_manifest(manifest)
     write_model_card()
 
 

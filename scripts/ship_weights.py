@@ -105,11 +105,16 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         entries[name]["rebuild"] = rebuild
     else:
         entries[name].pop("rebuild", None)
+    entries[name].pop("run_size", None)  # chosen for the weights it replaces (scripts/run_sizes.py)
+    write_manifest(entries, weights_dir)
+    entry = entries[name]
+    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
+
+
+def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):
     with open(os.path.join(weights_dir, hub.MANIFEST), "w") as file:
         json.dump(entries, file, indent=2, sort_keys=True)
         file.write("\n")
-    entry = entries[name]
-    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
 
 
 CARD_HEADER = """# Shipped weights (model card)
@@ -139,7 +144,9 @@ ddcolor_lite row is the second of two: the generator alone with the pixel loss
 GAN with DDColor's losses and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept;
 the shipped epoch is the most colourful one within 1.8 dB of gray on validation
 (`val_colourfulness_ratio`, `val_psnr_over_gray` in its log.csv), a rule fixed before any of
-these epochs existed. Every run shared the 2 cores with other trainings and, at
+these epochs existed. A size "128, runs at 224" is trained at 128 px and shipped to run at 224 px
+(`colorzoo.pretrained` rebuilds it for that input), a size chosen on validation photos with
+`scripts/run_sizes.py` (its docstring gives the rule). Every run shared the 2 cores with other trainings and, at
 times, the test suite; wall minutes add up the sessions of a resumed run (resnet18_decoder ran
 in two).
 
@@ -154,7 +161,7 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
     for name, entry in sorted(hub.shipped_weights(weights_dir).items()):
         validation = entry.get("validation", {})
         rows.append(
-            f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f} | {entry['parameters']:,} | {entry['image_size']} "
+            f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f} | {entry['parameters']:,} | {_sizes(entry)} "
             f"| `{json.dumps(entry.get('model_kwargs', {}))}`{_trainer_options(entry)} "
             f"| {entry['epochs_trained']} x {entry.get('steps_per_epoch') or 'all'} x {entry['batch_size']} "
             f"| {entry['shipped_epoch']} ({entry['checkpoint']}) | {validation.get('val_psnr', float('nan')):.2f} "
@@ -163,6 +170,11 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
         )
     with open(os.path.join(weights_dir, "README.md"), "w") as file:
         file.write(CARD_HEADER + "\n".join(rows) + "\n")
+
+
+def _sizes(entry):
+    run_size = entry.get("run_size")
+    return f"{entry['image_size']}, runs at {run_size}" if run_size else str(entry["image_size"])
 
 
 def _trainer_options(entry):

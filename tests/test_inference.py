@@ -141,8 +141,32 @@ def test_run_size():
     assert inference.run_size(flexible, (58, 3)) == (56, 8)
     fixed = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
     assert inference.run_size(fixed) == (64, 64)
-    with pytest.raises(ValueError, match="fixed input size"):
-        inference.run_size(fixed, 128)
+    assert inference.run_size(fixed, 101) == (104, 104)
+
+
+@pytest.mark.parametrize("name", ["unet_sequential", "zhang_classification"])
+def test_model_built_at_one_size_runs_at_another(name):
+    keras.utils.set_random_seed(1)
+    small = colorzoo.build_model(name, image_size=64, width=0.125)
+    assert inference.at_input_size(small, (64, 64)) is small
+    rebuilt = inference.at_input_size(small, (128, 128))
+    assert rebuilt is inference.at_input_size(small, (128, 128))  # cached
+    reference = colorzoo.build_model(name, image_size=128, width=0.125)
+    reference.set_weights(small.get_weights())
+    luminance = np.random.default_rng(0).uniform(-1, 1, (1, 128, 128, 1)).astype(np.float32)
+    # Same layers, same weights: exactly the model built at that size.
+    np.testing.assert_allclose(rebuilt(luminance, training=False), reference(luminance, training=False), atol=1e-6)
+    wide = inference.at_input_size(small, (96, 160))
+    assert wide.output_shape[1:3] == tuple(side * small.output_shape[1] // 64 for side in (96, 160))
+    assert inference.colorize(small, np.asarray(photo(90, 70)), size=96).shape == (70, 90, 3)
+
+
+def test_model_that_keeps_its_built_size_is_a_clear_error():
+    valid_padding = colorzoo.build_model("unet_sequential", image_size=128, width=0.125, padding="valid")
+    with pytest.raises(ValueError, match="keeps its built size"):
+        inference.colorize(valid_padding, np.asarray(photo(90, 70)), size=160)
+    with pytest.raises(ValueError, match="cannot run at 8x8: Computed output size would be zero"):
+        inference.at_input_size(valid_padding, (8, 8))
 
 
 def test_yuv_model_keeps_y(tmp_path):

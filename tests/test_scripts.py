@@ -1,5 +1,6 @@
 """scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card;
-scripts/average_epochs.py: a run's kept epochs averaged into one scored model."""
+scripts/average_epochs.py: a run's kept epochs averaged into one scored model; scripts/run_sizes.py:
+a shipped model scored at several run sizes, the rule's size recorded in the manifest."""
 
 import argparse
 import csv
@@ -102,3 +103,42 @@ def test_average_epochs_writes_the_mean_model_and_scores_it(run_dir):
         average_epochs.average_epochs(run_dir, 2, 3)
     with pytest.raises(argparse.ArgumentTypeError, match="FIRST-LAST"):
         average_epochs._epoch_range("14-8")
+
+
+@pytest.fixture
+def run_sizes(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # it imports ship_weights
+    return _script("run_sizes")
+
+
+def test_run_size_rule(run_sizes):
+    rows = [
+        {"size": 128, "psnr_over_gray": -1.46, "colourfulness_ratio": 0.72},
+        {"size": 160, "psnr_over_gray": -1.56, "colourfulness_ratio": 0.76},
+        {"size": 192, "psnr_over_gray": -1.70, "colourfulness_ratio": 0.78},
+        {"size": 224, "psnr_over_gray": -1.72, "colourfulness_ratio": 0.90},  # 0.26 dB worse: not eligible
+    ]
+    assert run_sizes.chosen_size(rows, 128) == 192
+    assert run_sizes.chosen_size(rows[:1] + [dict(rows[1], colourfulness_ratio=0.74)], 128) == 128  # gains < 3 points
+    with pytest.raises(SystemExit, match="must include the trained size 96"):
+        run_sizes.chosen_size(rows, 96)
+
+
+def test_run_sizes_scores_each_size_and_ships_one(run_sizes, run_dir, tmp_path):
+    _script("ship_weights").ship(run_dir, "best", weights_dir=str(tmp_path))  # trained at 32 px
+    trained = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+    files = run_sizes.validation_files(os.path.join(os.path.dirname(run_dir), "photos"), per_folder=3)
+    assert len(files) == 3
+    rows = run_sizes.score_sizes(trained, files, [32, 48])
+    assert [row["size"] for row in rows] == [32, 48] and rows[0] != rows[1]
+    assert all(np.isfinite(row[key]) for row in rows for key in ("psnr_over_gray", "colourfulness_ratio", "seconds"))
+
+    run_sizes.ship_run_size("unet_sequential", 48, weights_dir=str(tmp_path))
+    at_48 = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+    assert trained.input_shape == (None, 32, 32, 1) and at_48.input_shape == (None, 48, 48, 1)
+    for resized, original in zip(at_48.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(resized, original)
+    assert "| 32, runs at 48 |" in (tmp_path / "README.md").read_text()
+    run_sizes.ship_run_size("unet_sequential", 32, weights_dir=str(tmp_path))  # the trained size: no run_size
+    assert "run_size" not in json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
+    assert colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path)).input_shape == (None, 32, 32, 1)

@@ -1,0 +1,110 @@
+"""Score a shipped model at several run sizes on validation photos; --ship records the size the rule picks.
+
+Usage: .venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/val [--sizes 128,160,192,224]
+       [--per-folder 30] [--ship]
+
+A shipped model runs at the size it was trained at, but the same weights run at any multiple of
+its stride (`colorzoo.inference.at_input_size`). For each size this prints, on the validation
+photos at their full resolution (scored by `colorzoo.metrics.evaluate`, as `colorize` runs), the
+PSNR gap to the gray baseline, the colourfulness as a share of the truth's, the mean CIEDE2000
+and the seconds per image. The rule (fixed for ddcolor_lite before any other size was measured):
+among the sizes whose PSNR gap is at most 0.25 dB below the trained size's, the most colourful,
+if it is at least 3 points more colourful than the trained size; else the trained size.
+``--ship`` writes that size into weights/manifest.json as ``run_size`` (removed if it is the
+trained size), so `colorzoo.pretrained` returns the model at that size, and renders the card.
+"""
+
+import argparse
+import collections
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from colorzoo import hub, inference, metrics  # noqa: E402
+from colorzoo.data import image_files  # noqa: E402
+from ship_weights import write_manifest, write_model_card  # noqa: E402
+
+MAX_PSNR_LOSS = 0.25  # dB below the trained size's gap to gray
+MIN_GAIN = 0.03  # colourfulness ratio above the trained size's
+
+
+def validation_files(folder, per_folder=None):
+    """The image files under ``folder``, at most the first ``per_folder`` (sorted) of each subfolder."""
+    groups = collections.defaultdict(list)
+    for path in image_files(folder):
+        groups[os.path.dirname(path)].append(path)
+    return [path for _, paths in sorted(groups.items()) for path in sorted(paths)[:per_folder]]
+
+
+def score_sizes(model, files, sizes):
+    """One row per size: ``size``, ``images`` (scored: grayscale photos are left out), ``psnr_over_gray``,
+    ``colourfulness_ratio``, ``ciede2000``, ``seconds``."""
+    rows = []
+    for size in sizes:
+        result = metrics.evaluate(model, files, size=size, progress=False)
+        scored = sorted({row["file"] for row in result["rows"]})
+        truth = np.mean([metrics.colorfulness(inference.to_float_rgb(inference.load_image(path))) for path in scored])
+        means, gray = result["means"][model.name], result["means"][metrics.GRAY_BASELINE]
+        rows.append({
+            "size": size,
+            "images": result["images"],
+            "psnr_over_gray": means["psnr"] - gray["psnr"],
+            "colourfulness_ratio": means["colorfulness_hasler"] / truth,
+            "ciede2000": means["ciede2000"],
+            "seconds": means["seconds"],
+        })
+    return rows
+
+
+def chosen_size(rows, trained_size):
+    """The size the rule of the module docstring picks from :func:`score_sizes` rows."""
+    trained = next((row for row in rows if row["size"] == trained_size), None)
+    if trained is None:
+        raise SystemExit(f"--sizes must include the trained size {trained_size}")
+    eligible = [row for row in rows if row["psnr_over_gray"] >= trained["psnr_over_gray"] - MAX_PSNR_LOSS]
+    best = max(eligible, key=lambda row: row["colourfulness_ratio"])
+    return best["size"] if best["colourfulness_ratio"] >= trained["colourfulness_ratio"] + MIN_GAIN else trained_size
+
+
+def ship_run_size(name, size, weights_dir=hub.WEIGHTS_DIR):
+    """Record ``size`` as ``name``'s run size in the manifest (none if it is the trained size); render the card."""
+    entries = hub.shipped_weights(weights_dir)
+    entry = entries[name]
+    if size == entry["image_size"]:
+        entry.pop("run_size", None)
+    else:
+        entry["run_size"] = size
+    write_manifest(entries, weights_dir)
+    write_model_card(weights_dir)
+
+
+def _sizes(text):
+    try:
+        return [int(size) for size in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 128,160,192, got {text!r}") from None
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a model with shipped weights")
+    parser.add_argument("--val", required=True, help="folder of validation photos")
+    parser.add_argument("--sizes", type=_sizes, default=[128, 160, 192, 224], help="default %(default)s")
+    parser.add_argument("--per-folder", type=int, help="score only the first N photos of each subfolder")
+    parser.add_argument("--ship", action="store_true", help="record the size the rule picks in weights/")
+    args = parser.parse_args()
+    trained_size = hub.shipped_weights()[args.model]["image_size"] if args.ship else None
+    files = validation_files(args.val, args.per_folder)
+    rows = score_sizes(hub.pretrained(args.model), files, args.sizes)
+    print(f"{args.model} on {rows[0]['images']} colour photos of {args.val} ({len(files)} files)")
+    print("| run size | PSNR gap to gray dB | colourfulness / truth | CIEDE2000 | s / image |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(f"| {row['size']} | {row['psnr_over_gray']:+.3f} | {row['colourfulness_ratio']:.1%} "
+              f"| {row['ciede2000']:.2f} | {row['seconds']:.3f} |")
+    if args.ship:
+        size = chosen_size(rows, trained_size)
+        ship_run_size(args.model, size)
+        print(f"shipped run size {size} for {args.model} (trained at {trained_size})")
