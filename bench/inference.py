@@ -128,14 +128,14 @@ def model_table(results):
 STAGES = ("decode", "luminance", "downsample", "model", "upsample", "recombine")
 
 
-def colorize_stages(model, path, predict):
-    """The stages of ``colorize(model, path)``, as functions chained through a dict of results."""
+def colorize_stages(model, path, predict, run_size):
+    """The stages of ``colorize(model, path)``, as functions chained through a dict of results;
+    ``predict`` runs the model at ``run_size`` (the photo's :func:`colorzoo.inference.run_size`)."""
     import tensorflow as tf
 
     from colorzoo import inference
 
     color_space = inference.model_spec(model).color_space
-    run_size = inference.run_size(model)
 
     def upsample(state):
         height, width = state["luminance"].shape
@@ -177,12 +177,14 @@ def colorize_worker(spec):
         raise SystemExit("the colorize benchmark splits the stages of models predicting ab, not ab bins")
     folder = tempfile.mkdtemp(prefix="colorzoo-bench-")
     path = os.path.join(folder, "photo.jpg")
-    Image.fromarray(common.photo(spec["megapixels"])).save(path, quality=95)
-    predict = predictor(model, jit_compile=False)
+    photo = common.photo(spec["megapixels"])
+    Image.fromarray(photo).save(path, quality=95)
+    run_size = inference.run_size(model, image_shape=photo.shape[:2])
+    predict = predictor(inference.at_input_size(model, run_size), jit_compile=False)
 
     def chain(record=None, memory=None):
         """Run the stages in order, dropping what colorize() would no longer hold."""
-        stages, state = colorize_stages(model, path, predict), {}
+        stages, state = colorize_stages(model, path, predict, run_size), {}
         for name in STAGES:
             before = common.current_rss_mib()
             if memory is not None:
@@ -200,7 +202,7 @@ def colorize_worker(spec):
     state = chain()  # warm-up: traces the model's function, compiles the colour blocks of this size
     direct = inference.colorize(model, path)
     result = {**spec, "height": state["luminance"].shape[0], "width": state["luminance"].shape[1],
-              "run_size": list(inference.run_size(model))}
+              "run_size": list(run_size)}
     if spec["measure"] == "memory":
         del state, direct
         baseline = common.current_rss_mib()

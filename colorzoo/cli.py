@@ -61,8 +61,8 @@ def _parser():
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--model", help="a model with shipped weights (see `colorzoo list`)")
         source.add_argument("--weights", help="a trained .keras file")
-        sub.add_argument("--size", type=int, help="run the model at this size, rounded to a multiple of its "
-                         "stride (default: the size it was built or shipped for)")
+        sub.add_argument("--size", type=int, help="run the model at the pixel count of a SIZE x SIZE square, "
+                         "keeping the photo's aspect ratio (default: the size it was built or shipped for)")
     evaluate = commands.choices["evaluate"]
     evaluate.add_argument("--data", required=True, help="folder of colour photos to evaluate on")
     evaluate.add_argument("--csv", help="write per-image rows and means to this CSV file")

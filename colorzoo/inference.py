@@ -46,6 +46,8 @@ GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
+REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
+MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
 
 
 # === Reading images ===
@@ -270,14 +272,32 @@ def _pair(size):
     return (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
 
 
-def run_size(model, size=None):
-    """``(height, width)`` the model runs at: ``size`` rounded to a multiple of the registered
-    stride, else the model's fixed input size (its trained size), else its registered native size."""
-    fixed = tuple(model.input_shape[1:3])
-    if size is None and None not in fixed:
-        return fixed
+def run_size(model, size=None, image_shape=None):
+    """``(height, width)`` the model runs at for a photo of ``image_shape`` = ``(H, W)``.
+
+    A ``(height, width)`` ``size`` is used as given. Otherwise the model runs at about the pixel
+    count of a square of side ``size``, or of its input size (a shipped model: its trained or run
+    size), or of its registered native size, with the photo's aspect ratio: squashing a 3:2 photo
+    into a square distorts what the model sees (beyond MAX_ASPECT, e.g. a panorama, the run shape
+    stays at MAX_ASPECT). Sides are rounded to a multiple of the registered stride; without
+    ``image_shape`` the shape is square (the input size itself).
+
+    Example:
+
+    >>> run_size(colorzoo.pretrained("unet_sequential"), image_shape=(333, 500))   # (104, 160)
+    """
     stride = model_spec(model).stride
-    return tuple(max(stride, round(side / stride) * stride) for side in _pair(size or model_spec(model).native_size))
+    fixed = tuple(model.input_shape[1:3])
+    if size is not None:
+        height, width = _pair(size)
+    elif None not in fixed:
+        height, width = fixed
+    else:
+        height, width = _pair(model_spec(model).native_size)
+    if image_shape is not None and np.ndim(size) == 0:
+        aspect = np.clip(image_shape[0] / image_shape[1], 1 / MAX_ASPECT, MAX_ASPECT)
+        height, width = np.sqrt(height * width * aspect), np.sqrt(height * width / aspect)
+    return tuple(max(stride, int(round(side / stride)) * stride) for side in (height, width))
 
 
 def at_input_size(model, size):
@@ -286,8 +306,8 @@ def at_input_size(model, size):
     A functional model's input size is fixed when it is built (every shipped model is fixed at
     its trained size), while its layers work at any multiple of the registered stride: the model
     is rebuilt from its config with the new input size and given the same weights, once per
-    model and size (cached). A model whose input is already ``size``, or flexible, is returned
-    as is.
+    model and size (the last REBUILT_PER_MODEL sizes are cached). A model whose input is
+    already ``size``, or flexible, is returned as is.
 
     Example:
 
@@ -298,9 +318,13 @@ def at_input_size(model, size):
     size = tuple(size)
     if None in fixed or fixed == size:
         return model
-    rebuilt = _REBUILT.setdefault(model, {})
-    if size not in rebuilt:
+    rebuilt = _REBUILT.setdefault(model, collections.OrderedDict())
+    if size in rebuilt:
+        rebuilt.move_to_end(size)
+    else:
         rebuilt[size] = _rebuilt_at(model, fixed, size)
+        if len(rebuilt) > REBUILT_PER_MODEL:
+            rebuilt.popitem(last=False)
     return rebuilt[size]
 
 
@@ -346,12 +370,12 @@ def _predictor(model):
 def predict_chroma(model, luminance, size=None):
     """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
 
-    The luminance is resized (antialiased) to :func:`run_size`, where the model runs
-    (:func:`at_input_size`); the prediction (decoded from
-    bin logits for ``"ab_bins"`` models) is upsampled bilinearly back to ``(H, W)``.
+    The luminance is resized (antialiased) to :func:`run_size`, the model's pixel count at the
+    photo's aspect ratio, where the model runs (:func:`at_input_size`); the prediction (decoded
+    from bin logits for ``"ab_bins"`` models) is upsampled bilinearly back to ``(H, W)``.
     """
     height, width = luminance.shape
-    shape = run_size(model, size)
+    shape = run_size(model, size, image_shape=(height, width))
     small = tf.image.resize(luminance[None, :, :, None], shape, antialias=True)
     output = _predictor(at_input_size(model, shape))(small)
     if model_spec(model).output == "ab_bins":
@@ -372,9 +396,10 @@ def colorize(model, image, size=None):
             or a loaded ``.keras`` file).
         image: a path, PIL image or array (gray, RGB, RGBA, palette, 16-bit, float in [0, 1]);
             colour input is reduced to its luminance first. EXIF orientation is applied.
-        size: side (or ``(height, width)``) the model runs at (a model built for another size
-            is rebuilt for it, see :func:`at_input_size`); default the model's fixed input size
-            (its trained size), or the registered native size.
+        size: the model runs at the pixel count of a ``size`` x ``size`` square with the
+            image's aspect ratio, or at exactly ``(height, width)`` (see :func:`run_size`; a
+            model built for another size is rebuilt for it, :func:`at_input_size`); default: the
+            pixel count of the model's input size (a shipped model: its trained or run size).
 
     The output keeps the input's full-resolution luminance (L, or Y for YUV models) up to
     rounding; only the predicted chroma is upsampled.

@@ -38,11 +38,12 @@ def assert_keeps_lightness(source, output):
     assert np.abs(lightness(output) - lightness(source)).max() <= 1.0
 
 
-def test_any_size_keeps_full_resolution_lightness(model, tmp_path):
-    path = tmp_path / "photo.jpg"
-    photo().save(path)
+@pytest.mark.parametrize("size", [(517, 333), (333, 517), (3000, 2), (1, 1)])
+def test_any_size_keeps_full_resolution_lightness(model, tmp_path, size):
+    path = tmp_path / "photo.png"
+    photo(*size).save(path)
     output = inference.colorize(model, path)
-    assert output.shape == (333, 517, 3)
+    assert output.shape == (size[1], size[0], 3)
     assert_keeps_lightness(np.asarray(Image.open(path)), output)
 
 
@@ -126,10 +127,12 @@ def test_out_of_gamut_chroma_is_shrunk_as_little_as_possible():
     assert np.mean(np.abs(rgb - expected).max(-1) <= 3) >= 0.97
 
 
-def test_predict_is_traced_once_per_model(model):
-    for shape in [(40, 30), (33, 91)]:
+def test_predict_is_traced_once_per_run_shape(model):
+    for shape in [(64, 64), (128, 128), (333, 500), (666, 1000), (500, 333)]:
         inference.colorize(model, np.zeros(shape, np.uint8))
-    assert inference._predictor(model).experimental_get_tracing_count() == 1
+    assert inference._predictor(model).experimental_get_tracing_count() == 1  # both squares
+    for run_shape in [(56, 80), (80, 56)]:  # 3:2 and 2:3 photos: the same pixel count, their aspect ratio
+        assert inference._predictor(inference.at_input_size(model, run_shape)).experimental_get_tracing_count() == 1
 
 
 def test_run_size():
@@ -142,6 +145,21 @@ def test_run_size():
     fixed = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
     assert inference.run_size(fixed) == (64, 64)
     assert inference.run_size(fixed, 101) == (104, 104)
+    # A photo keeps its aspect ratio at about the pixel count of the square.
+    assert inference.run_size(fixed, image_shape=(333, 500)) == (56, 80)
+    assert inference.run_size(fixed, 128, image_shape=(1000, 250)) == (256, 64)
+    assert inference.run_size(fixed, (64, 64), image_shape=(333, 500)) == (64, 64)  # a pair is used as given
+    assert inference.run_size(fixed, image_shape=(3, 10_000)) == (32, 128)  # at most 4:1
+    assert inference.run_size(flexible, image_shape=(300, 300)) == (256, 256)
+
+
+def test_rebuilt_models_are_cached_for_the_latest_shapes(model):
+    shapes = [(32, 8 * width) for width in range(1, inference.REBUILT_PER_MODEL + 2)]
+    first = inference.at_input_size(model, shapes[0])
+    for shape in shapes[1:]:
+        inference.at_input_size(model, shape)
+    assert list(inference._REBUILT[model]) == shapes[1:]  # the oldest shape was dropped
+    assert inference.at_input_size(model, shapes[0]) is not first
 
 
 @pytest.mark.parametrize("name", ["unet_sequential", "zhang_classification"])
