@@ -10,7 +10,8 @@ batch runs; peak RSS of the process.
 Part 2, ``colorzoo.inference.colorize`` on photos of 0.3, 1, 4 and 12 megapixels (a
 scikit-image photo resized to 4:3 and saved as a JPEG), one fresh process per size, split into
 its stages: JPEG decode (``load_image``), full-resolution luminance (``luminance_of``),
-antialiased downsampling to the model's size, the model at its native size, bilinear upsampling
+antialiased downsampling to the model's run shape for the photo (``inference.run_size``: its
+pixel count, the photo's aspect ratio), the model at that shape, bilinear upsampling
 of the chroma to full resolution, and recombination with the original luminance
 (``recombine``). The model stage costs the same at every size; the others grow with the pixel
 count. The whole ``colorize()`` call is timed too (its time should match the stages' sum).
