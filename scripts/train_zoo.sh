@@ -47,7 +47,8 @@ case "${1:-all}" in
     # adversarial + colourfulness, with the per-pixel chroma shortfall loss added, every epoch
     # kept. Ship the most colourful kept epoch within 1.8 dB of gray on validation
     # (`ship_weights.py --checkpoint colourful`; log.csv's val_colourfulness_ratio and
-    # val_psnr_over_gray): epoch 3.
+    # val_psnr_over_gray): epoch 3. Its run size, 224 px, was then chosen on validation photos:
+    # `.venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/val --per-folder 30 --ship`.
     DDC=(--model ddcolor_lite --option preset=lite)
     run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-24}" --out runs/ddcolor_lite_l1
     run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \
