@@ -4,8 +4,9 @@ Usage: .venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/v
        [--per-folder 30] [--ship]
 
 A shipped model runs at the size it was trained at, but the same weights run at any multiple of
-its stride (`colorzoo.inference.at_input_size`). For each size this prints, on the validation
-photos at their full resolution (scored by `colorzoo.metrics.evaluate`, as `colorize` runs), the
+its stride (`colorzoo.inference.at_input_size`). For each size (the pixel count of a size x size
+square at each photo's aspect ratio, as `colorize` runs) this prints, on the validation photos
+at their full resolution (scored by `colorzoo.metrics.evaluate`), the
 PSNR gap to the gray baseline, the colourfulness as a share of the truth's, the mean CIEDE2000
 and the seconds per image. The rule (fixed for ddcolor_lite before any other size was measured):
 among the sizes whose PSNR gap is at most 0.25 dB below the trained size's, the most colourful,

@@ -144,11 +144,11 @@ ddcolor_lite row is the second of two: the generator alone with the pixel loss
 GAN with DDColor's losses and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept;
 the shipped epoch is the most colourful one within 1.8 dB of gray on validation
 (`val_colourfulness_ratio`, `val_psnr_over_gray` in its log.csv), a rule fixed before any of
-these epochs existed. A size "128, runs at 224" is trained at 128 px and shipped to run at 224 px
-(`colorzoo.pretrained` rebuilds it for that input), a size chosen on validation photos with
-`scripts/run_sizes.py` (its docstring gives the rule). Every run shared the 2 cores with other trainings and, at
-times, the test suite; wall minutes add up the sessions of a resumed run (resnet18_decoder ran
-in two).
+these epochs existed. A size "128, runs at 224" is trained at 128 px and shipped to run at the
+pixel count of 224 x 224 (`colorzoo.pretrained` rebuilds it for that input), a size chosen on
+validation photos with `scripts/run_sizes.py` (its docstring gives the rule). Every run shared
+the 2 cores with other trainings and, at times, the test suite; wall minutes add up the sessions
+of a resumed run (resnet18_decoder ran in two).
 
 | model | file | MB | parameters | size | options | epochs x steps x batch | shipped epoch | val PSNR | val SSIM | CBSD68+Kodak24 PSNR | wall minutes |
 | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |
