@@ -14,7 +14,9 @@ antialiased downsampling to the model's run shape for the photo (``inference.run
 pixel count, the photo's aspect ratio), the model at that shape, bilinear upsampling
 of the chroma to full resolution, and recombination with the original luminance
 (``recombine``). The model stage costs the same at every size; the others grow with the pixel
-count. The whole ``colorize()`` call is timed too (its time should match the stages' sum).
+count. The whole ``colorize()`` call is timed too (its time should match the stages' sum), and
+once more the first call on the photo turned 90° (a new run shape: the model is rebuilt for it
+and its function traced, what a folder of landscape and portrait photos pays once per shape).
 Memory, in a second fresh process per size run with a fixed 64 KiB glibc mmap threshold (so
 freed arrays go back to the kernel and a warm-up does not hide later allocations): after a
 warm-up call at the same size, the peak RSS above the RSS before the whole ``colorize()``
@@ -228,6 +230,10 @@ def colorize_worker(spec):
         result["seconds"] = {name: statistics.median(record[name]) for name in STAGES}
         result["colorize_seconds"] = statistics.median(total)
         result["colorize_seconds_range"] = [min(total), max(total)]
+        turned = photo.transpose(1, 0, 2).copy()  # the same pixels in a new run shape: rebuild + trace
+        start = time.perf_counter()
+        inference.colorize(model, turned)
+        result["turned_first_seconds"] = time.perf_counter() - start
     os.remove(path)
     os.rmdir(folder)
     return result
@@ -238,7 +244,7 @@ def colorize_table(results):
     for r in results:
         if "error" in r:
             rows.append([r["megapixels"], f"failed: {' '.join(r['error'].replace('|', '/').split())[-100:]}"]
-                        + [""] * 11)
+                        + [""] * 12)
             continue
         seconds = r["seconds"]
         pixels = r["height"] * r["width"]
@@ -246,12 +252,13 @@ def colorize_table(results):
             [f"{pixels / 1e6:.2f} ({r['width']} x {r['height']})"]
             + [f"{1e3 * seconds[name]:.1f}" for name in STAGES]
             + [f"{1e3 * sum(seconds.values()):.1f}", f"{1e3 * r['colorize_seconds']:.1f}",
+               f"{1e3 * r['turned_first_seconds']:.0f}",
                f"{1e9 * (sum(seconds.values()) - seconds['model']) / pixels:.0f}",
                f"{100 * r['out_of_gamut_fraction']:.0f}%",
                f"{r['colorize_peak_mib']:.0f}", f"{r['colorize_peak_mib'] * 2**20 / pixels:.0f}"]
         )
     return common.markdown_table(
-        ["megapixels", *(f"{name} ms" for name in STAGES), "sum ms", "colorize() ms",
+        ["megapixels", *(f"{name} ms" for name in STAGES), "sum ms", "colorize() ms", "turned 90°, 1st call ms",
          "ns/pixel outside the model", "out of gamut", "peak MiB above baseline", "bytes/pixel"],
         rows,
     )
@@ -322,7 +329,8 @@ def main(argv=None):
     if megapixels:
         done = [r for r in output["colorize"] if "error" not in r]
         run_size = done[0]["run_size"] if done else "?"
-        print(f"\ncolorize() with {args.colorize_model} (model at {run_size}), stages in ms (median of {args.runs}):\n")
+        model = args.weights or args.colorize_model
+        print(f"\ncolorize() with {model} (model at {run_size}), stages in ms (median of {args.runs}):\n")
         print(colorize_table(output["colorize"]))
         print("\nPeak RSS above the RSS before each stage, MiB, in the first pass at that size:\n")
         print(stage_memory_table(output["colorize"]))
