@@ -21,10 +21,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
-from colorzoo import hub, inference, metrics  # noqa: E402
+from colorzoo import hub, metrics  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
+from evaluate_zoo import truth_colorfulness  # noqa: E402
 from ship_weights import write_manifest, write_model_card  # noqa: E402
 
 MAX_PSNR_LOSS = 0.25  # dB below the trained size's gap to gray
@@ -42,11 +41,11 @@ def validation_files(folder, per_folder=None):
 def score_sizes(model, files, sizes):
     """One row per size: ``size``, ``images`` (scored: grayscale photos are left out), ``psnr_over_gray``,
     ``colourfulness_ratio``, ``ciede2000``, ``seconds``."""
-    rows = []
+    rows, truth = [], None
     for size in sizes:
         result = metrics.evaluate(model, files, size=size, progress=False)
-        scored = sorted({row["file"] for row in result["rows"]})
-        truth = np.mean([metrics.colorfulness(inference.to_float_rgb(inference.load_image(path))) for path in scored])
+        if truth is None:  # the photos scored (grayscale ones left out) are the same at every size
+            truth = truth_colorfulness(sorted({row["file"] for row in result["rows"]}))
         means, gray = result["means"][model.name], result["means"][metrics.GRAY_BASELINE]
         rows.append({
             "size": size,

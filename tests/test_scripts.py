@@ -107,7 +107,7 @@ def test_average_epochs_writes_the_mean_model_and_scores_it(run_dir):
 
 @pytest.fixture
 def run_sizes(monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # it imports ship_weights
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # it imports evaluate_zoo and ship_weights
     return _script("run_sizes")
 
 
