@@ -352,8 +352,15 @@ def _rebuilt_at(model, fixed, size):
     return rebuilt
 
 
-def _predictor(model):
-    """A ``tf.function`` calling ``model(x, training=False)``, traced once per model."""
+def traced_predictor(model):
+    """A ``tf.function`` calling ``model(x, training=False)``, traced once per model (cached).
+
+    A traced call runs the model faster than an eager ``model(x)`` (1.1-2.3x for the registered
+    models at 128 px, ``bench/validation_scoring.py``) and reads the model's current weights, so it
+    also serves callbacks during training.
+
+    >>> chroma = traced_predictor(model)(luminance_batch)
+    """
     predict = _PREDICTORS.get(model)
     if predict is None:
         model_ref = weakref.ref(model)  # the cache must not keep the model alive
@@ -377,7 +384,7 @@ def predict_chroma(model, luminance, size=None):
     height, width = luminance.shape
     shape = run_size(model, size, image_shape=(height, width))
     small = tf.image.resize(luminance[None, :, :, None], shape, antialias=True)
-    output = _predictor(at_input_size(model, shape))(small)
+    output = traced_predictor(at_input_size(model, shape))(small)
     if model_spec(model).output == "ab_bins":
         from colorzoo.models.zhang_classification import decode_ab
 

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorzoo import color, files
+from colorzoo.inference import traced_predictor
 from colorzoo.models import build_model, model_info
 
 STRATEGIES = ("mirrored", "multiworker", "tpu")
@@ -230,7 +231,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 def predict_chroma(model, luminance):
     """Normalised chroma predicted by ``model`` (decoding bin logits), at the input's resolution."""
     artifact = artifact_of(model)
-    output = artifact(luminance, training=False)
+    output = traced_predictor(artifact)(luminance)
     if model_info(artifact.name).output == "ab_bins":
         from colorzoo.models.zhang_classification import decode_ab
 

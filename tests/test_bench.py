@@ -23,12 +23,14 @@ BENCHMARKS = {
     "inference": TOY_MODEL + ["--batch-size", "2", "--latency-runs", "1", "--runs", "1", "--megapixels", "0.05"],
     "pipeline_vs_models": TOY_MODEL
     + ["--data", "{photos}", "--files", "8", "--image-size", "32", "--batch-size", "2", "--runs", "1", "--steps", "1"],
+    "validation_scoring": TOY_MODEL + ["--image-size", "32", "--batch-size", "2", "--batches", "1", "--runs", "1"],
 }
 # What each script prints once its measurements are done (torch_pix2pix: not known without torch).
 LAST_WORDS = {
     "train_throughput": "| resnet18_decoder | 32 ",
     "inference": "| 0.05 (",
     "pipeline_vs_models": "| resnet18_decoder | lab ",
+    "validation_scoring": "| resnet18_decoder |",
     "pipeline": "colorzoo vs skimage:",
     "hypercolumn_memory": "1 steps:",
 }

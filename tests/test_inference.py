@@ -130,9 +130,9 @@ def test_out_of_gamut_chroma_is_shrunk_as_little_as_possible():
 def test_predict_is_traced_once_per_run_shape(model):
     for shape in [(64, 64), (128, 128), (333, 500), (666, 1000), (500, 333)]:
         inference.colorize(model, np.zeros(shape, np.uint8))
-    assert inference._predictor(model).experimental_get_tracing_count() == 1  # both squares
+    assert inference.traced_predictor(model).experimental_get_tracing_count() == 1  # both squares
     for run_shape in [(56, 80), (80, 56)]:  # 3:2 and 2:3 photos: the same pixel count, their aspect ratio
-        assert inference._predictor(inference.at_input_size(model, run_shape)).experimental_get_tracing_count() == 1
+        assert inference.traced_predictor(inference.at_input_size(model, run_shape)).experimental_get_tracing_count() == 1
 
 
 def test_run_size():

@@ -193,6 +193,17 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
+def test_predict_chroma_traces_once_and_follows_the_weights_as_they_train():
+    from colorzoo.inference import traced_predictor
+
+    model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    luminance = np.random.default_rng(0).uniform(-1, 1, (3, 32, 32, 1)).astype("float32")
+    np.testing.assert_allclose(training.predict_chroma(model, luminance), model(luminance), atol=1e-6)
+    model.set_weights([weight * 0.5 for weight in model.get_weights()])  # as an epoch of fit would
+    np.testing.assert_allclose(training.predict_chroma(model, luminance[:2]), model(luminance[:2]), atol=1e-6)
+    assert traced_predictor(model).experimental_get_tracing_count() == 1
+
+
 def test_mirrored_strategy_on_two_cpus_matches_one_device():
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300,
