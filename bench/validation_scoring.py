@@ -12,7 +12,7 @@ scikit-image photo crops, per validation photo:
   every epoch after the first.
 
 After one warm-up pass each (tracing), the passes are timed ``--runs`` times in rotating order;
-medians are quoted. This machine's speed drifts (the same pass has taken 5.7 s and 10.2 s a
+medians are quoted. This machine's speed drifts (the same pass has taken 5.6 s and 10.9 s a
 minute apart), so the eager / traced ratio is the median of each run's ratio: the two passes
 of a run are seconds apart.
 
