@@ -194,6 +194,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_predict_chroma_traces_once_and_follows_the_weights_as_they_train():
+    import tensorflow as tf
+
     from colorzoo.inference import traced_predictor
 
     model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
@@ -201,6 +203,7 @@ def test_predict_chroma_traces_once_and_follows_the_weights_as_they_train():
     np.testing.assert_allclose(training.predict_chroma(model, luminance), model(luminance), atol=1e-6)
     model.set_weights([weight * 0.5 for weight in model.get_weights()])  # as an epoch of fit would
     np.testing.assert_allclose(training.predict_chroma(model, luminance[:2]), model(luminance[:2]), atol=1e-6)
+    np.testing.assert_allclose(training.predict_chroma(model, tf.constant(luminance, tf.float64)), model(luminance), atol=1e-6)
     assert traced_predictor(model).experimental_get_tracing_count() == 1
 
 
