@@ -15,6 +15,8 @@ import zipfile
 import keras
 import numpy as np
 
+from colorzoo.inference import at_input_size
+
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 MANIFEST = "manifest.json"
 
@@ -88,8 +90,6 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
         raise ModelFileError(f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
     model = _rebuild_with_trained_layers(name, entry["rebuild"], path) if "rebuild" in entry else load_model(path)
     if "run_size" in entry:  # chosen on validation photos (scripts/run_sizes.py)
-        from colorzoo.inference import at_input_size
-
         model = at_input_size(model, (entry["run_size"], entry["run_size"]))
     return model
 

@@ -353,7 +353,7 @@ def _rebuilt_at(model, fixed, size):
 
 
 def traced_predictor(model):
-    """A ``tf.function`` calling ``model(x, training=False)``, traced once per model (cached).
+    """A ``tf.function`` calling ``model(x, training=False)`` on a float32 batch, traced once per model (cached).
 
     A traced call runs the model faster than an eager ``model(x)`` (1.1-2.1x for the registered
     models at 128 px, ``bench/validation_scoring.py``) and reads the model's current weights, so it

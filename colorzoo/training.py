@@ -231,7 +231,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 def predict_chroma(model, luminance):
     """Normalised chroma predicted by ``model`` (decoding bin logits), at the input's resolution."""
     artifact = artifact_of(model)
-    output = traced_predictor(artifact)(tf.cast(luminance, tf.float32))  # any float batch a dataset gives
+    output = traced_predictor(artifact)(tf.cast(luminance, tf.float32))  # a dataset's batch may be float64
     if model_info(artifact.name).output == "ab_bins":
         from colorzoo.models.zhang_classification import decode_ab
 

@@ -4,9 +4,10 @@ Usage: .venv/bin/python scripts/evaluate_zoo.py [--data ../shared/data/eval] [--
 
 Prints the tables it writes. Each model colorizes every photo at full resolution (the model
 runs at the pixel count of its shipped size, the size it was trained at unless weights/README.md
-gives a run size, with the photo's aspect ratio; its ab is upsampled and recombined with the photo's own L), exactly as `colorzoo colorize` does.
-Writes docs/results.md, docs/results.png and the mean PSNR of each model into
-weights/manifest.json (which `colorzoo demo` uses to pick the best model).
+gives a run size, with the photo's aspect ratio; its ab is upsampled and recombined with the
+photo's own L), exactly as `colorzoo colorize` does. Writes docs/results.md, docs/results.png
+and the mean PSNR of each model into weights/manifest.json (which `colorzoo demo` uses to pick
+the best model).
 """
 
 import argparse
@@ -137,11 +138,11 @@ def main():
             "Every shipped model (weights/) and the gray baseline (ab = 0) on the held-out sets, at full "
             "resolution: the model runs at the pixel count of its shipped size (the size it was trained at, "
             "or the run size of [weights/README.md](../weights/README.md), chosen on validation photos) "
-            "with the photo's aspect ratio, its chroma is upsampled and recombined with the photo's own L. Produced by `.venv/bin/python "
-            "scripts/evaluate_zoo.py` on a 2-core CPU; rerun it to reproduce every number. PSNR and SSIM "
-            "on RGB (SSIM: 11x11 Gaussian, sigma 1.5); colourfulness after Hasler & Suesstrunk (signed "
-            "form, and the absolute form DDColor and CT2 report); Δcolourfulness = |C(prediction) - "
-            "C(truth)|; CIEDE2000 mean over pixels; "
+            "with the photo's aspect ratio, its chroma is upsampled and recombined with the photo's own L. "
+            "Produced by `.venv/bin/python scripts/evaluate_zoo.py` on a 2-core CPU; rerun it to reproduce "
+            "every number. PSNR and SSIM on RGB (SSIM: 11x11 Gaussian, sigma 1.5); colourfulness after "
+            "Hasler & Suesstrunk (signed form, and the absolute form DDColor and CT2 report); "
+            "Δcolourfulness = |C(prediction) - C(truth)|; CIEDE2000 mean over pixels; "
             "s / image = wall time of `colorize` on this CPU.\n\n"
         )
         for set_name in SETS:

@@ -203,7 +203,8 @@ def test_predict_chroma_traces_once_and_follows_the_weights_as_they_train():
     np.testing.assert_allclose(training.predict_chroma(model, luminance), model(luminance), atol=1e-6)
     model.set_weights([weight * 0.5 for weight in model.get_weights()])  # as an epoch of fit would
     np.testing.assert_allclose(training.predict_chroma(model, luminance[:2]), model(luminance[:2]), atol=1e-6)
-    np.testing.assert_allclose(training.predict_chroma(model, tf.constant(luminance, tf.float64)), model(luminance), atol=1e-6)
+    as_float64 = tf.constant(luminance, tf.float64)  # a dataset's batch that eager calls accepted
+    np.testing.assert_allclose(training.predict_chroma(model, as_float64), model(luminance), atol=1e-6)
     assert traced_predictor(model).experimental_get_tracing_count() == 1
 
 
