@@ -66,7 +66,7 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
 def test_ship_a_hed_model_as_its_trained_layers_and_rebuild_it(tmp_path):
     data = write_photo_folder(str(tmp_path / "photos"), size=40, count=2)
     run = str(tmp_path / "run")
-    decoder = {"preset": "lite", "num_queries": 4, "num_heads": 2, "embed_dim": 8, "num_groups": 1, "decoder_width": 8}
+    decoder = {key: value for key, value in colorzoo.model_info("ddcolor_lite").small.items() if key != "image_size"}
     training.train(
         "ddcolor_lite", data, val=data, image_size=32, batch_size=2, epochs=1, out_dir=run, adversarial=False,
         verbose=0, model_kwargs={**decoder, "backbone": "vgg16", "encoder_weights": "hed", "freeze_encoder": True},

@@ -24,9 +24,9 @@ and the per-scale level embedding (it only adds a constant per channel after the
 projection, whose bias already does). DDColor trains at 256 px (its inference default is 512).
 At 256 x 256 x 1 the "tiny" preset (ConvNeXt-T encoder, DDColor's decoders) has 55,018,476
 parameters (27,818,592 in the encoder), the "lite" preset 2,857,068 and the report's failed lite
-setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794; at 128 x 128 x 1
-the "lite" decoders on the VGG16 trunk (``backbone="vgg16"``) have 17,759,948, of which the
-frozen trunk's 14,714,688 (counts include batch-norm statistics).
+setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794; the "lite"
+decoders on the VGG16 trunk (``backbone="vgg16"``) have 17,759,948, of which the trunk's
+14,714,688 (counts include batch-norm statistics).
 """
 
 import keras

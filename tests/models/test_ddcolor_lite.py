@@ -97,7 +97,7 @@ def test_vgg16_backbone_reads_four_strides_of_the_frozen_hed_trunk(tmp_path):
     assert strides == [4, 8, 16, 32]
     assert [model.get_layer(f"encoder_norm{stage}").output.shape[-1] for stage in range(4)] == [256, 512, 512, 512]
     assert not any(layer.name.startswith("convnext") for layer in model.layers)
-    hed = ddcolor_lite(**{**SMALL, "image_size": 64}, backbone="vgg16", encoder_weights="hed")
+    hed = small(backbone="vgg16", encoder_weights="hed")
     for name in VGG16_LAYER_NAMES:
         assert not model.get_layer(name).trainable_weights and hed.get_layer(name).trainable_weights
         np.testing.assert_array_equal(model.get_layer(name).get_weights()[0], hed.get_layer(name).get_weights()[0])
