@@ -1,6 +1,7 @@
 """scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card;
 scripts/average_epochs.py: a run's kept epochs averaged into one scored model; scripts/run_sizes.py:
-a shipped model scored at several run sizes, the rule's size recorded in the manifest."""
+a shipped model scored at several run sizes, the rule's size recorded in the manifest;
+scripts/rebalancing_weights.py: a folder's class-rebalancing weights written once."""
 
 import argparse
 import csv
@@ -177,3 +178,20 @@ def test_run_sizes_scores_each_size_and_ships_one(run_sizes, run_dir, tmp_path):
     run_sizes.ship_run_size("unet_sequential", 32, weights_dir=str(tmp_path))  # the trained size: no run_size
     assert "run_size" not in json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
     assert colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path)).input_shape == (None, 32, 32, 1)
+
+
+def test_rebalancing_weights_script_writes_the_training_photos_weights_once(tmp_path, capsys):
+    from colorzoo.data import make_dataset
+    from colorzoo.models.zhang_classification import rebalancing_weights_from_data
+
+    data = os.path.dirname(write_photo_folder(str(tmp_path / "photos"), size=40, count=3)[0])
+    out = str(tmp_path / "weights.npy")
+    script = _script("rebalancing_weights")
+    script.main([data, "--out", out, "--image-size", "32", "--batch-size", "2", "--batches", "2"])
+    expected = rebalancing_weights_from_data(make_dataset(data, 32, 2, seed=0), 2)
+    np.testing.assert_allclose(np.load(out), expected)
+    assert "313 weights" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        script.main([data, "--out", out])
+    assert "exists" in capsys.readouterr().err
+    np.testing.assert_allclose(np.load(out), expected)

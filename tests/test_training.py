@@ -242,7 +242,8 @@ def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
     assert training.trainer_options("pix2pix") == (
         "l1_weight", "adversarial_weight", "chroma_weight", "chroma_per_pixel", "discriminator_width"
     )
-    assert {"colourfulness_weight", "chroma_weight", "chroma_per_pixel"} <= set(training.trainer_options("ddcolor_lite"))
+    ddcolor_options = {"colourfulness_weight", "chroma_weight", "chroma_per_pixel", "rebalancing"}
+    assert ddcolor_options <= set(training.trainer_options("ddcolor_lite"))
     assert training.trainer_options("unet_sequential") == ()
     generator = colorzoo.build_model("pix2pix", image_size=32, **TINY)
     trainer = training.make_trainable(generator, l1_weight=10.0, adversarial_weight=2.0)

@@ -29,7 +29,10 @@ decoders on the VGG16 trunk (``backbone="vgg16"``) have 17,759,948, of which the
 14,714,688 (counts include batch-norm statistics).
 """
 
+import os
+
 import keras
+import numpy as np
 from keras import ops
 
 from colorzoo.color import AB_SCALE, L_SCALE
@@ -45,6 +48,7 @@ from colorzoo.layers import GrayToVGGInput
 from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, with_luminance
 from colorzoo.models.pix2pix import patchgan_discriminator
 from colorzoo.models.registry import register_model
+from colorzoo.models.zhang_classification import RebalancedL1
 
 # preset -> ConvNeXt preset and decoder defaults; "tiny" is DDColor-tiny, "lite" a CPU-sized one.
 PRESETS = {
@@ -306,6 +310,16 @@ def step_decay(learning_rate):
     return keras.optimizers.schedules.PiecewiseConstantDecay(list(DECAY_STEPS), values)
 
 
+def _rebalancing_weights(rebalancing):
+    if isinstance(rebalancing, (str, os.PathLike)):
+        if not os.path.isfile(rebalancing):
+            raise FileNotFoundError(
+                f"rebalancing: no file {rebalancing!r}; write one with scripts/rebalancing_weights.py"
+            )
+        return np.load(rebalancing)
+    return rebalancing
+
+
 def ddcolor_trainer(
     generator,
     discriminator=None,
@@ -318,6 +332,7 @@ def ddcolor_trainer(
     colourfulness_weight=COLOURFULNESS_WEIGHT,
     chroma_weight=0.0,
     chroma_per_pixel=False,
+    rebalancing=None,
 ):
     """A compiled :class:`colorzoo.gan.GANTrainer` with DDColor's losses and optimizers.
 
@@ -336,6 +351,10 @@ def ddcolor_trainer(
         chroma_weight: weight of :class:`~colorzoo.losses.ChromaShortfallLoss` (not in DDColor;
             0 leaves it out), which counters the desaturation of the pixel loss;
             ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean.
+        rebalancing: ``None``, or the 313 class-rebalancing weights (an array or a ``.npy`` file
+            of :func:`~colorzoo.models.zhang_classification.rebalancing_weights_from_data`):
+            the pixel loss becomes :class:`~colorzoo.models.zhang_classification.RebalancedL1`
+            (not in DDColor; logged as ``rebalanced_l1``, the plain ``l1`` still logged).
 
     Example:
 
@@ -353,9 +372,12 @@ def ddcolor_trainer(
     }
     if chroma_weight:
         extra_losses["chroma_shortfall"] = (chroma_weight, with_luminance(ChromaShortfallLoss(chroma_per_pixel)))
-    trainer = GANTrainer(
-        generator, discriminator, l1_weight=pixel_weight * AB_SCALE, extra_generator_losses=extra_losses
-    )
+    l1_weight = pixel_weight * AB_SCALE
+    if rebalancing is not None:
+        rebalanced_l1 = RebalancedL1(_rebalancing_weights(rebalancing))
+        extra_losses["rebalanced_l1"] = (l1_weight, lambda ab_true, ab_pred, _: rebalanced_l1(ab_true, ab_pred))
+        l1_weight = 0.0
+    trainer = GANTrainer(generator, discriminator, l1_weight=l1_weight, extra_generator_losses=extra_losses)
     learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
     trainer.compile(
         keras.optimizers.AdamW(

@@ -52,6 +52,7 @@ GRID = 10.0  # ab bin spacing, Lab units
 NEIGHBOURS = 5  # soft encoding: nearest bins
 SIGMA = 5.0  # soft encoding and prior smoothing: Gaussian sigma, Lab units
 LAMBDA = 0.5  # rebalancing: weight of the uniform distribution
+PRIOR_BATCHES = 50  # batches of the training data that estimate the ab prior
 TEMPERATURE = 0.38  # annealed mean
 MEDA_BINS = 64  # bins per channel of the "meda64" option
 BIN_SETS = ("gamut313", "meda64")
@@ -277,6 +278,53 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         }
 
 
+@keras.saving.register_keras_serializable(package="colorzoo")
+class RebalancedL1(keras.losses.Loss):
+    """L1 on normalised ab with each pixel weighted by the rebalancing weight of its true colour.
+
+    Zhang et al.'s class rebalancing for a model that regresses ab: the weight of a pixel is
+    that of the bin nearest its true ab, so rare saturated colours count as much as the common
+    near-gray ones the plain L1 settles on. With all weights 1 it is the mean L1.
+
+    Args:
+        weights: the ``Q`` weights of :func:`rebalancing_weights`.
+        bins: ``"gamut313"`` or explicit ``(Q, 2)`` centres in Lab units.
+
+    Example:
+
+    >>> weights = rebalancing_weights_from_data(make_dataset("photos/", 128, 16))
+    >>> model.compile("adam", RebalancedL1(weights))       # any L -> ab model
+    """
+
+    def __init__(self, weights, bins="gamut313", name="rebalanced_l1", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if isinstance(bins, str) and bins != "gamut313":
+            raise ValueError(f"bins must be 'gamut313' or (Q, 2) centres, got {bins!r}")
+        self.bins = _config_bins(bins)
+        self.weights = np.asarray(weights, "float32").ravel().tolist()
+        if len(self.weights) != len(bin_centres(self.bins)):
+            raise ValueError(f"got {len(self.weights)} weights for {len(bin_centres(self.bins))} bins")
+
+    def call(self, y_true, y_pred):
+        ab_true = ops.cast(y_true, "float32")
+        _, nearest = _nearest_bins(ab_true * color.AB_SCALE, ops.convert_to_tensor(bin_centres(self.bins)), 1)
+        pixel_weights = ops.take(ops.convert_to_tensor(self.weights), nearest)  # (..., 1)
+        return ops.mean(pixel_weights * ops.abs(ab_true - ops.cast(y_pred, "float32")), axis=(1, 2, 3))
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.weights, "bins": self.bins}
+
+
+def rebalancing_weights_from_data(dataset, batches=PRIOR_BATCHES):
+    """:func:`rebalancing_weights` of the ab prior of the first ``batches`` batches of ``dataset``.
+
+    Example:
+
+    >>> weights = rebalancing_weights_from_data(make_dataset("photos/", 128, 16))   # (313,)
+    """
+    return rebalancing_weights(ab_prior(dataset.take(batches)))
+
+
 # === Decoding ===
 
 
@@ -359,9 +407,6 @@ def to_ab_model(model, temperature=TEMPERATURE):
     return keras.Model(model.input, x, name=f"{model.name}_ab")
 
 
-PRIOR_BATCHES = 50
-
-
 def rebalanced_loss_from_data(dataset, batches=PRIOR_BATCHES):
     """The recipe's loss for a training set: :class:`RebalancedCrossEntropy` weighted by the
     :func:`rebalancing_weights` of the ab prior of ``batches`` batches of ``dataset``.
@@ -373,7 +418,7 @@ def rebalanced_loss_from_data(dataset, batches=PRIOR_BATCHES):
     >>> loss = rebalanced_loss_from_data(make_dataset("photos/", 128, 16))
     >>> compile_model(model, loss=loss)
     """
-    return RebalancedCrossEntropy(weights=rebalancing_weights(ab_prior(dataset.take(batches))))
+    return RebalancedCrossEntropy(weights=rebalancing_weights_from_data(dataset, batches))
 
 
 # === Model ===

@@ -16,6 +16,7 @@ from colorzoo.models.ddcolor_lite import (
     ddcolor_trainer,
     step_decay,
 )
+from colorzoo.models.zhang_classification import RebalancedL1
 from colorzoo.training import compile_model
 from tests.conftest import sample_batch
 
@@ -224,3 +225,22 @@ def test_ddcolor_trainer_weights_and_two_steps():
 def test_ddcolor_trainer_chroma_weight_adds_the_chroma_shortfall():
     trainer = ddcolor_trainer(small(), perceptual_weights=None, discriminator_width=0.125, chroma_weight=3.0)
     assert trainer.extra_generator_losses["chroma_shortfall"][0] == 3.0
+
+
+def test_ddcolor_trainer_rebalancing_replaces_the_pixel_l1(tmp_path):
+    weights = np.linspace(0.5, 2.0, 313).astype("float32")
+    np.save(tmp_path / "weights.npy", weights)
+    trainer = ddcolor_trainer(
+        small(), perceptual_weights=None, discriminator_width=0.125, rebalancing=str(tmp_path / "weights.npy")
+    )
+    assert trainer.l1_weight == 0.0 and trainer.extra_generator_losses["rebalanced_l1"][0] == pytest.approx(12.8)
+    luminance, chroma = sample_batch(SIZE)
+    fake = np.zeros_like(chroma)
+    losses = trainer.extra_generator_losses
+    expected = RebalancedL1(weights)(chroma, fake)
+    np.testing.assert_allclose(losses["rebalanced_l1"][1](chroma, fake, luminance), expected, rtol=1e-6)
+    trainer.run_eagerly = True
+    history = trainer.fit(luminance, chroma, batch_size=1, epochs=1, verbose=0).history
+    assert np.isfinite(history["rebalanced_l1"]).all() and np.isfinite(history["l1"]).all()
+    with pytest.raises(FileNotFoundError, match="scripts/rebalancing_weights.py"):
+        ddcolor_trainer(small(), perceptual_weights=None, rebalancing=str(tmp_path / "missing.npy"))

@@ -157,6 +157,41 @@ def test_meda64_rejects_weights():
         zhang.RebalancedCrossEntropy(bins="meda64", weights=np.ones(128))
 
 
+def test_rebalanced_l1_weights_each_pixel_by_its_true_colours_bin():
+    ab_true = np.zeros((2, 4, 4, 2), "float32")
+    ab_true[0, :2] = [30 / 128, -40 / 128]  # half of image 0 on bin (30, -40), the rest on (0, 0)
+    ab_pred = np.random.default_rng(0).uniform(-0.5, 0.5, ab_true.shape).astype("float32")
+    weights = np.ones(313, "float32")
+    weights[zhang.gamut_bins().tolist().index([30, -40])] = 3.0
+    error = np.abs(ab_true - ab_pred)
+    np.testing.assert_allclose(zhang.RebalancedL1(np.ones(313))(ab_true, ab_pred), error.mean(), rtol=1e-5)
+    per_image = zhang.RebalancedL1(weights, reduction=None)(ab_true, ab_pred)
+    expected = [(3 * error[0, :2].sum() + error[0, 2:].sum()) / error[0].size, error[1].mean()]
+    np.testing.assert_allclose(per_image, expected, rtol=1e-5)
+
+
+def test_rebalanced_l1_config_round_trip_and_refusals():
+    loss = zhang.RebalancedL1(zhang.rebalancing_weights(np.linspace(1, 2, 313)))
+    restored = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(restored, zhang.RebalancedL1) and restored.get_config() == loss.get_config()
+    _, chroma = sample_batch(SIZE)
+    assert float(restored(chroma, 0 * chroma)) == pytest.approx(float(loss(chroma, 0 * chroma)))
+    with pytest.raises(ValueError, match="got 312 weights for 313 bins"):
+        zhang.RebalancedL1(np.ones(312))
+    with pytest.raises(ValueError, match="bins must be"):
+        zhang.RebalancedL1(np.ones(128), bins="meda64")
+
+
+def test_rebalancing_weights_from_data_estimate_the_prior_of_its_batches():
+    chroma = np.zeros((4, 8, 8, 2), "float32")
+    chroma[:2] = [30 / 128, -40 / 128]  # the first two batches of one image each: a second colour
+    dataset = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 1), "float32"), chroma)).batch(1)
+    np.testing.assert_allclose(
+        zhang.rebalancing_weights_from_data(dataset, batches=3),
+        zhang.rebalancing_weights(zhang.ab_prior(chroma[:3])),
+    )
+
+
 # === Decoding ===
 
 

@@ -1,0 +1,41 @@
+"""Write the class-rebalancing weights of a folder of photos for ddcolor_lite's rebalanced pixel loss.
+
+Usage: .venv/bin/python scripts/rebalancing_weights.py ../shared/data/train --out runs/rebalancing_weights.npy
+       [--image-size 128] [--batch-size 16] [--batches 50] [--seed 0]
+
+Estimates the ab prior of ``--batches`` shuffled batches of ``--image-size`` photos (grayscale
+photos dropped, as in training) and saves Zhang et al.'s rebalancing weights over the 313 ab bins
+(`colorzoo.models.zhang_classification.rebalancing_weights_from_data`), for
+`colorzoo train --trainer-option rebalancing=FILE`. Refuses to overwrite an existing file.
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from colorzoo.data import make_dataset  # noqa: E402
+from colorzoo.models.zhang_classification import PRIOR_BATCHES, rebalancing_weights_from_data  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", help="folder of training photos")
+    parser.add_argument("--out", required=True, help="the .npy file to write")
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batches", type=int, default=PRIOR_BATCHES)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if os.path.exists(args.out):
+        parser.error(f"{args.out} exists; remove it or choose another --out")
+    dataset = make_dataset(args.data, args.image_size, args.batch_size, seed=args.seed)
+    weights = rebalancing_weights_from_data(dataset, args.batches)
+    np.save(args.out, weights)
+    print(f"{args.out}: {weights.size} weights, {weights.min():.2f} to {weights.max():.2f}")
+
+
+if __name__ == "__main__":
+    main()
