@@ -184,7 +184,8 @@ def test_rebalancing_weights_script_writes_the_training_photos_weights_once(tmp_
     from colorzoo.data import make_dataset
     from colorzoo.models.zhang_classification import rebalancing_weights_from_data
 
-    data = os.path.dirname(write_photo_folder(str(tmp_path / "photos"), size=40, count=3)[0])
+    data = str(tmp_path / "photos")
+    write_photo_folder(data, size=40, count=3)
     out = str(tmp_path / "weights.npy")
     script = _script("rebalancing_weights")
     script.main([data, "--out", out, "--image-size", "32", "--batch-size", "2", "--batches", "2"])
