@@ -311,13 +311,16 @@ def step_decay(learning_rate):
 
 
 def _rebalancing_weights(rebalancing):
-    if isinstance(rebalancing, (str, os.PathLike)):
-        if not os.path.isfile(rebalancing):
-            raise FileNotFoundError(
-                f"rebalancing: no file {rebalancing!r}; write one with scripts/rebalancing_weights.py"
-            )
+    if not isinstance(rebalancing, (str, os.PathLike)):
+        return rebalancing
+    if not os.path.isfile(rebalancing):
+        raise FileNotFoundError(f"rebalancing: no file {rebalancing!r}; write one with scripts/rebalancing_weights.py")
+    try:
         return np.load(rebalancing)
-    return rebalancing
+    except (ValueError, OSError) as error:
+        raise ValueError(
+            f"rebalancing: {rebalancing!r} is not a .npy file of weights; write one with scripts/rebalancing_weights.py"
+        ) from error
 
 
 def ddcolor_trainer(

@@ -244,3 +244,6 @@ def test_ddcolor_trainer_rebalancing_replaces_the_pixel_l1(tmp_path):
     assert np.isfinite(history["rebalanced_l1"]).all() and np.isfinite(history["l1"]).all()
     with pytest.raises(FileNotFoundError, match="scripts/rebalancing_weights.py"):
         ddcolor_trainer(small(), perceptual_weights=None, rebalancing=str(tmp_path / "missing.npy"))
+    (tmp_path / "notes.txt").write_text("not weights")
+    with pytest.raises(ValueError, match="is not a .npy file of weights"):
+        ddcolor_trainer(small(), perceptual_weights=None, rebalancing=str(tmp_path / "notes.txt"))
