@@ -17,10 +17,22 @@ import os
 import sys
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_RUN_SIZE = 8192  # --size: a 67-megapixel model input; larger is a typo, not a photo
 
 
 class UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
+
+
+def _run_size(text):
+    """argparse type of ``--size``: a whole number of pixels from 1 to MAX_RUN_SIZE."""
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
+    if not 1 <= size <= MAX_RUN_SIZE:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_RUN_SIZE} pixels, got {size}")
+    return size
 
 
 def _parser():
@@ -61,7 +73,7 @@ def _parser():
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--model", help="a model with shipped weights (see `colorzoo list`)")
         source.add_argument("--weights", help="a trained .keras file")
-        sub.add_argument("--size", type=int, help="run the model at the pixel count of a SIZE x SIZE square, "
+        sub.add_argument("--size", type=_run_size, help="run the model at the pixel count of a SIZE x SIZE square, "
                          "keeping the photo's aspect ratio (default: the size it was built or shipped for)")
     evaluate = commands.choices["evaluate"]
     evaluate.add_argument("--data", required=True, help="folder of colour photos to evaluate on")
@@ -71,7 +83,10 @@ def _parser():
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     colorize.add_argument("-o", "--output", required=True, help="output folder (created if missing)")
     colorize.add_argument("--compare", action="store_true", help="also write a gray | colorized | original figure")
-    colorize.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    existing = colorize.add_mutually_exclusive_group()
+    existing.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    existing.add_argument("--overwrite", action="store_true", help="replace outputs that already exist "
+                          "(without it or --skip-existing, an existing output stops the run before any work)")
 
     demo = commands.add_parser("demo", help="colorize scikit-image's sample photos with the best shipped model")
     demo.add_argument("--out", default="demo", help="output folder")
@@ -170,6 +185,9 @@ def _command_evaluate(args):
     # like any other unreadable one instead of ending the run.
     result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json)
     print(format_table(result))
+    if not result["images"]:
+        print(f"colorzoo: error: {args.data}: no colour photo could be scored", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_FAILURE if result.get("skipped") else EXIT_OK
 
 
@@ -183,7 +201,8 @@ def _command_colorize(args):
         raise UsageError(f"{args.output}: the output folder is an existing file")
     model = _load(args)
     summary = colorize_files(
-        model, args.inputs, args.output, size=args.size, skip_existing=args.skip_existing, compare=args.compare
+        model, args.inputs, args.output, size=args.size, skip_existing=args.skip_existing,
+        overwrite=args.overwrite, compare=args.compare,
     )
     print(f"{len(summary['written'])} written, {len(summary['skipped'])} skipped, "
           f"{len(summary['failed'])} failed -> {args.output}")
@@ -212,6 +231,8 @@ def main(argv=None):
     except SystemExit as exit_:  # argparse already printed the usage message
         return EXIT_USAGE if exit_.code else EXIT_OK
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
     from colorzoo.hub import ModelFileError
 
     try:
@@ -219,8 +240,12 @@ def main(argv=None):
     except UsageError as error:
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (ModelFileError, FileExistsError, FileNotFoundError, PermissionError, ValueError) as error:
+    except (ModelFileError, OSError, ValueError) as error:  # OSError: missing, unwritable, a folder, ...
         print(f"colorzoo: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except tf.errors.ResourceExhaustedError:
+        size = f" at --size {args.size}" if getattr(args, "size", None) else ""
+        print(f"colorzoo: error: out of memory{size}; try a smaller --size", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("colorzoo: interrupted", file=sys.stderr)

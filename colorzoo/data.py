@@ -28,7 +28,7 @@ from PIL import Image, ImageOps
 
 from colorzoo import color
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 RESIZE_MODES = ("center_crop", "random_crop", "pad", "resize")
 # PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images are skipped.
 MAX_PIXELS = 89_478_485

@@ -29,7 +29,8 @@ def load_model(path):
     """Load a ``.keras`` file with Keras safe mode (no ``Lambda``, no foreign code).
 
     Raises :class:`ModelFileError` naming the file and the problem: missing, not a Keras
-    archive, refused by safe mode, or holding layer classes colorzoo does not know.
+    archive, refused by safe mode, holding layer classes colorzoo does not know, or a model
+    whose input is not one luminance channel.
     """
     import colorzoo.models  # noqa: F401  registers every custom object
 
@@ -39,7 +40,7 @@ def load_model(path):
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a .keras model archive")
     try:
-        return keras.models.load_model(path, safe_mode=True, compile=False)
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises ValueError, TypeError, KeyError ... for bad archives
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "safe_mode" in str(error) or "Lambda" in str(error):
@@ -53,6 +54,13 @@ def load_model(path):
         if "Unknown" in str(error):
             raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {message}") from error
         raise ModelFileError(f"{path}: cannot be loaded as a colorzoo model: {message}") from error
+    input_shape = model.input_shape
+    if not isinstance(input_shape, tuple) or len(input_shape) != 4 or input_shape[-1] != 1:
+        raise ModelFileError(
+            f"{path}: not a colorization model: its input is {input_shape}, a colorzoo model takes "
+            "one luminance channel, (batch, height, width, 1)"
+        )
+    return model
 
 
 def sha256_of(path, chunk_size=1 << 20):

@@ -48,6 +48,7 @@ _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
 REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
+FLOAT_SLACK = 0.1  # float pixels this far outside [0, 1] (resampling overshoot) are clipped, not refused
 
 
 # === Reading images ===
@@ -61,7 +62,7 @@ def load_image(image):
     images become RGB. Raises ``OSError`` for unreadable files and non-files (a FIFO would
     block), ``PIL.Image.DecompressionBombError`` for images over
     :data:`colorzoo.data.MAX_PIXELS` (refused before decoding) and ``ValueError`` for
-    unsupported arrays or non-finite (NaN, inf) float pixels.
+    unsupported arrays and for float pixels that are non-finite (NaN, inf) or not in [0, 1].
 
     Example:
 
@@ -115,6 +116,12 @@ def _array_pixels(array):
     if array.dtype.kind == "f":
         if not np.isfinite(array).all():
             raise ValueError(f"the image has {np.size(array) - np.isfinite(array).sum()} NaN or infinite pixel values")
+        low, high = float(array.min()), float(array.max())
+        if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+            raise ValueError(
+                f"float pixels must be in [0, 1], got values from {low:g} to {high:g} "
+                "(0-255 data: divide by 255 or pass uint8)"
+            )
         return np.clip(array.astype(np.float32, copy=False), 0.0, 1.0)
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected uint8, uint16, bool or float pixels in [0, 1], got {array.dtype}")
@@ -290,6 +297,8 @@ def run_size(model, size=None, image_shape=None):
     fixed = tuple(model.input_shape[1:3])
     if size is not None:
         height, width = _pair(size)
+        if min(height, width) < 1:
+            raise ValueError(f"size must be positive, got {size}")
     elif None not in fixed:
         height, width = fixed
     else:
@@ -444,8 +453,13 @@ def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     output_root = os.path.realpath(output_dir)
     jobs = []
     for path, folder in expand_inputs(inputs):
+        if folder is not None and os.path.realpath(folder) == output_root:
+            raise ValueError(
+                f"the output folder is the input folder {folder}: a later run would take its outputs "
+                "for photos; choose another output folder (a subfolder of it is fine)"
+            )
         inside_output = os.path.realpath(path).startswith(output_root + os.sep)
-        if folder is not None and inside_output and os.path.realpath(folder) != output_root:
+        if folder is not None and inside_output and output_root.startswith(os.path.realpath(folder) + os.sep):
             continue  # earlier outputs in a subfolder of an input folder are not inputs
         relative = os.path.relpath(path, folder) if folder is not None else os.path.basename(path)
         jobs.append((path, os.path.join(output_dir, relative)))
@@ -472,6 +486,7 @@ def colorize_files(
     output_dir,
     size=None,
     skip_existing=False,
+    overwrite=True,
     suffix="",
     progress=True,
     output_format="png",
@@ -485,14 +500,17 @@ def colorize_files(
         output_dir: created if missing; must not be an existing file.
         size: model run size (see :func:`colorize`).
         skip_existing: leave outputs that already exist alone (resume an interrupted run).
+        overwrite: replace outputs that already exist (like ``Model.save``); ``False`` refuses
+            with a ``FileExistsError`` before any work if one exists (unless ``skip_existing``).
         suffix: appended to each output name stem (``photo.jpg`` -> ``photo_color.png``).
         progress: show a ``keras.utils.Progbar``.
         output_format: ``"png"`` or ``"jpeg"`` (quality 95).
         compare: also write ``<stem><suffix>_compare.png``, a :func:`compare_figure` of the
             gray input, the colorization and (for colour inputs) the original.
 
-    Outputs never replace an input (a ``ValueError`` is raised before any work) and are
-    written atomically. Unreadable images are skipped with a one-line log message.
+    Outputs never replace an input and ``output_dir`` is never an input folder (a
+    ``ValueError`` is raised before any work); they are written atomically. Unreadable images
+    and outputs that cannot be written are counted in ``failed`` with a one-line log message.
 
     Returns:
         ``{"written": [outputs], "skipped": [existing outputs], "failed": [inputs]}``.
@@ -508,6 +526,12 @@ def colorize_files(
         raise NotADirectoryError(f"output_dir {output_dir} is an existing file")
     pil_format, extension = OUTPUT_FORMATS[output_format]
     plan = _plan_outputs(inputs, output_dir, suffix, extension, compare)
+    existing = [target for _, *targets in plan for target in targets if target and os.path.exists(target)]
+    if existing and not (skip_existing or overwrite):
+        raise FileExistsError(
+            f"{len(existing)} output(s) already exist, e.g. {existing[0]}: keep them with --skip-existing "
+            "(skip_existing=True) or replace them with --overwrite (overwrite=True)"
+        )
     for folder in {os.path.dirname(output) for _, output, _ in plan}:
         files.remove_stale_temporaries(folder)  # left by an earlier colorize that was killed mid-write
     summary = {"written": [], "skipped": [], "failed": []}
@@ -524,10 +548,15 @@ def colorize_files(
             else:
                 colorized = colorize(model, pixels, size)
                 image = Image.fromarray(colorized)
-                files.write_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
-                summary["written"].append(output)
-                if figure is not None:
-                    compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure)
+                try:
+                    files.write_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
+                    if figure is not None:
+                        compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure)
+                except OSError as error:  # e.g. the output name is a folder, or the disk is full
+                    logger.warning("could not write the output of %s: %s", path, error_line(error))
+                    summary["failed"].append(path)
+                else:
+                    summary["written"].append(output)
         if bar is not None:
             bar.update(done)
     return summary
@@ -556,7 +585,8 @@ def compare_figure(gray, colorized, original=None, *, path):
     if original is not None:
         panels.append(("original", to_float_rgb(load_image(original))))
     height, width = panels[0][1].shape[:2]
-    figure = Figure(figsize=(4 * len(panels), 4 * height / width + 0.5))
+    aspect = np.clip(height / width, 1 / MAX_ASPECT, MAX_ASPECT)  # a 1 x 30000 strip keeps a sane figure
+    figure = Figure(figsize=(4 * len(panels), 4 * aspect + 0.5))
     FigureCanvasAgg(figure)
     for index, (title, image) in enumerate(panels, start=1):
         axes = figure.add_subplot(1, len(panels), index)

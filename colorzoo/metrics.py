@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import logging
+import os
 import time
 
 import keras
@@ -194,7 +195,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
             ``image_size`` (the usual 256 x 256 protocol); default: full resolution.
         size: model run size passed to ``colorize`` (default: the size the model is built for).
         csv_path: write the per-image rows and the mean rows (file ``"(mean)"``) as CSV.
-        json_path: write the whole result as JSON.
+        json_path: write the whole result as JSON. Neither may be a folder or one of the
+            photos (an ``IsADirectoryError`` or ``ValueError`` before any scoring).
         progress: show a ``keras.utils.Progbar``.
 
     Returns:
@@ -213,6 +215,7 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     """
     color_space = inference.model_spec(model).color_space
     paths = [path for path, _ in inference.expand_inputs(files)]
+    _check_result_paths([csv_path, json_path], paths)
     rows, skipped, grayscale = [], [], []
     bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
     for path in paths:
@@ -261,6 +264,19 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     return result
 
 
+def _check_result_paths(result_paths, image_paths):
+    """Refuse, before any scoring, result files that would replace a photo or cannot be files."""
+    images = {os.path.realpath(path): path for path in image_paths}
+    for path in filter(None, result_paths):
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path}: is a folder; name the file to write the scores to")
+        if os.path.realpath(path) in images:
+            raise ValueError(f"refusing to overwrite the photo {images[os.path.realpath(path)]} with scores")
+    named = [os.path.realpath(path) for path in filter(None, result_paths)]
+    if len(set(named)) < len(named):
+        raise ValueError("the CSV and JSON results would be the same file")
+
+
 def _write_csv(handle, rows):
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=["file", "method", *SCORES])
@@ -273,7 +289,7 @@ def _write_csv(handle, rows):
 def format_table(result):
     """The means of an :func:`evaluate` result as a text table: one row per method, one column per score."""
     widths = [max(len(key), 8) for key in SCORES]
-    method_width = max(len("method"), *(len(method) for method in result["means"]))
+    method_width = max([len("method"), *(len(method) for method in result["means"])])
     lines = ["  ".join(["method".ljust(method_width), *(key.rjust(width) for key, width in zip(SCORES, widths))])]
     for method, scores in result["means"].items():
         cells = (f"{scores[key]:.4f}".rjust(width) for key, width in zip(SCORES, widths))

@@ -177,6 +177,13 @@ def tiny_model(path=None, image_size=32, width=0.125, seed=0):
     return model
 
 
+def rgb_input_model(path):
+    """A plain ``.keras`` model that takes RGB, not luminance: loads, but is no colorization model."""
+    inputs = keras.Input((32, 32, 3))
+    keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs)).save(path)
+    return path
+
+
 def lambda_model(path, marker):
     """A ``.keras`` file whose Lambda layer, if ever run, writes the file ``marker``."""
 

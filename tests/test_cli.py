@@ -36,6 +36,14 @@ def test_list_shows_every_model(capsys):
         (["train", "--model", "unet_sequential", "--data", ".", "--perceptual-weights", "hed"], "it is not a GAN"),
         (["train", "--model", "ddcolor_lite", "--data", ".", "--trainer-option", "colourfulness_weight"],
          "--trainer-option colourfulness_weight: expected KEY=VALUE"),
+        (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--skip-existing", "--overwrite"],
+         "argument --overwrite: not allowed with argument --skip-existing"),
+        (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "0"],
+         "--size: must be from 1 to 8192 pixels, got 0"),
+        (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "-64"], "got -64"),
+        (["evaluate", "--data", ".", "--model", "unet_sequential", "--size", "100000"], "got 100000"),
+        (["evaluate", "--data", ".", "--model", "unet_sequential", "--size", "big"],
+         "--size: expected a whole number of pixels, got 'big'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -65,6 +73,17 @@ def test_model_without_shipped_weights_is_a_clear_failure(tmp_path, capsys, monk
     code = main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "hypercolumn"])
     err = capsys.readouterr().err
     assert code == 1 and "hypercolumn" in err and "Traceback" not in err
+
+
+def test_out_of_memory_is_one_line_suggesting_a_smaller_size(tmp_path, capsys, monkeypatch):
+    import tensorflow as tf
+
+    def out_of_memory(args):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1,81648,122472,1]")
+
+    monkeypatch.setitem(colorzoo.cli.COMMANDS, "colorize", out_of_memory)
+    assert main(["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "8000"]) == 1
+    assert capsys.readouterr().err == "colorzoo: error: out of memory at --size 8000; try a smaller --size\n"
 
 
 @pytest.mark.slow

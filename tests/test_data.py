@@ -65,6 +65,8 @@ def corpus(tmp_path_factory):
             p, save_all=True, append_images=[photo("rocket", 40, 40)]
         ),
         "photo.webp": lambda p: photo("chelsea", 40, 40).save(p),
+        "photo.tif": lambda p: photo("rocket", 40, 40).save(p),
+        "deflate.TIFF": lambda p: photo("astronaut", 40, 40).save(p, compression="tiff_deflate"),
         "one_pixel.png": lambda p: Image.new("RGB", (1, 1), (200, 40, 40)).save(p),
         "strip.jpg": lambda p: photo("astronaut", 3, 500).save(p),
         "UPPER.JPG": lambda p: photo("rocket", 40, 40).save(p),

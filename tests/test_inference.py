@@ -274,7 +274,7 @@ def test_never_overwrites_inputs(model, tmp_path):
     original = (tmp_path / "a.png").read_bytes()
     with pytest.raises(ValueError, match="refusing to overwrite"):
         inference.colorize_files(model, tmp_path / "a.png", tmp_path, progress=False)
-    with pytest.raises(ValueError, match="refusing to overwrite"):
+    with pytest.raises(ValueError, match="the output folder is the input folder"):
         inference.colorize_files(model, [tmp_path], tmp_path, progress=False)
     with pytest.raises(NotADirectoryError):
         inference.colorize_files(model, tmp_path / "a.png", tmp_path / "a.png", progress=False)

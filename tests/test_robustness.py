@@ -455,6 +455,7 @@ def bad_models(weights, tmp_path):
         "foreign module": (badfiles.foreign_module_model(source, str(tmp_path / "module.keras")), "does not know"),
         "truncated": (badfiles.truncated_archive(source, str(tmp_path / "half.keras")), "not a .keras model archive"),
         "text": (str(tmp_path / "notes.keras"), "not a .keras model archive"),
+        "rgb input": (badfiles.rgb_input_model(str(tmp_path / "rgb.keras")), "not a colorization model: its input"),
         "missing": (str(tmp_path / "nowhere.keras"), "no such model file"),
     }
     open(models["text"][0], "w").write("not a model\n")
@@ -462,7 +463,7 @@ def bad_models(weights, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "missing"]
+    "case", ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "rgb input", "missing"]
 )
 def test_untrusted_model_files_are_refused(bad_models, case):
     models, marker = bad_models
@@ -555,8 +556,11 @@ def test_cli_output_safety(weights, tmp_path, capsys):
     Image.new("L", (24, 20), 255).save(folder / "white.png")
     before = {path.name: path.read_bytes() for path in folder.iterdir()}
     args = ["--weights", weights]
-    # an output folder holding the inputs would overwrite them: refused before any work
+    # an output folder that is the input folder: a later run would colorize its outputs; refused
     assert main(["colorize", str(folder), "-o", str(folder), *args]) == 1
+    assert "the output folder is the input folder" in capsys.readouterr().err
+    # an output that would replace an input file: refused before any work
+    assert main(["colorize", str(folder / "a b.png"), "-o", str(folder), *args]) == 1
     assert "refusing to overwrite the input" in capsys.readouterr().err
     # an output "folder" that is an input file
     assert main(["colorize", str(folder / "a b.png"), "-o", str(folder / "a b.png"), *args]) == 2
@@ -571,6 +575,74 @@ def test_cli_output_safety(weights, tmp_path, capsys):
     assert before == {path.name: path.read_bytes() for path in folder.iterdir()}
 
 
+def test_output_folder_around_the_inputs_and_unwritable_outputs(weights, tmp_path, capsys):
+    scans = tmp_path / "scans"
+    (scans / "originals").mkdir(parents=True)
+    Image.fromarray(photo_array(40, 32)).save(scans / "originals" / "a.jpg")
+    Image.fromarray(photo_array(40, 32, "coffee")).save(scans / "originals" / "b.tif")
+    Image.fromarray(photo_array(2, 300)).save(scans / "originals" / "strip.png")  # 2 wide, 300 tall
+    args = ["--weights", weights]
+    # the output folder is the parent of the input folder: every photo is an input, TIFF included
+    assert main(["colorize", str(scans / "originals"), "-o", str(scans), *args]) == 0
+    assert "3 written, 0 skipped, 0 failed" in capsys.readouterr().out
+    assert sorted(name for name in os.listdir(scans) if name.endswith(".png")) == ["a.png", "b.png", "strip.png"]
+    # an output subfolder of the input folder: earlier outputs there are not taken as inputs
+    inner = scans / "originals" / "colorized"
+    for _ in range(2):
+        assert main(["colorize", str(scans / "originals"), "-o", str(inner), "--skip-existing", *args]) == 0
+    assert files_under(inner) == ["a.png", "b.png", "strip.png"]
+    # a compare figure of a 2 x 300 strip keeps a bounded size (it was 1200 x 60,000 pixels)
+    out = tmp_path / "out"
+    assert main(["colorize", str(scans / "originals" / "strip.png"), "-o", str(out), "--compare", *args]) == 0
+    width, height = Image.open(out / "strip_compare.png").size
+    assert width == 1200 and height <= 100 * (4 * inference.MAX_ASPECT + 0.5)
+    # an existing output stops the run before any work unless --skip-existing or --overwrite says what to do
+    photos = [str(scans / "originals" / "a.jpg"), str(scans / "originals" / "b.tif")]
+    (out / "b.png").write_bytes(b"the user's own file")
+    assert main(["colorize", *photos, "-o", str(out), *args]) == 1
+    assert "1 output(s) already exist, e.g. " in capsys.readouterr().err
+    assert (out / "b.png").read_bytes() == b"the user's own file" and not (out / "a.png").exists()
+    assert main(["colorize", *photos, "-o", str(out), "--skip-existing", *args]) == 0
+    assert (out / "b.png").read_bytes() == b"the user's own file" and (out / "a.png").is_file()
+    os.remove(out / "a.png")
+    # an output name taken by a folder: that photo fails with one line, the others are written
+    (out / "a.png").mkdir()
+    code = main(["colorize", *photos, "-o", str(out), "--overwrite", *args])
+    captured = capsys.readouterr()
+    assert code == 1 and "1 written, 0 skipped, 1 failed" in captured.out and "Traceback" not in captured.err
+    assert Image.open(out / "b.png").size == (40, 32) and (out / "a.png").is_dir()
+
+
+def test_evaluate_never_writes_scores_over_a_photo_or_into_a_folder(weights, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(photo_array(40, 32)).save(folder / "keep.jpg")
+    before = (folder / "keep.jpg").read_bytes()
+    args = ["evaluate", "--data", str(folder), "--weights", weights]
+    assert main([*args, "--csv", str(folder / "keep.jpg")]) == 1
+    assert "refusing to overwrite the photo" in capsys.readouterr().err
+    assert main([*args, "--json", str(folder / "keep.jpg")]) == 1
+    assert (folder / "keep.jpg").read_bytes() == before
+    (tmp_path / "scores").mkdir()
+    assert main([*args, "--csv", str(tmp_path / "scores")]) == 1
+    captured = capsys.readouterr()
+    assert "is a folder" in captured.err and "Traceback" not in captured.err and "psnr" not in captured.out
+    assert main([*args, "--csv", str(tmp_path / "s.json"), "--json", str(tmp_path / "s.json")]) == 1
+    assert "would be the same file" in capsys.readouterr().err
+    assert main([*args, "--csv", str(tmp_path / "s.csv")]) == 0
+
+
+def test_evaluate_with_nothing_to_score_exits_1(weights, tmp_path, capsys):
+    folder = tmp_path / "gray and broken"
+    folder.mkdir()
+    Image.new("L", (24, 20), 90).save(folder / "gray.png")
+    (folder / "empty.jpg").write_bytes(b"")
+    assert main(["evaluate", "--data", str(folder), "--weights", weights]) == 1
+    captured = capsys.readouterr()
+    assert "0 images, 1 skipped, 1 grayscale left out" in captured.out
+    assert "no colour photo could be scored" in captured.err and "Traceback" not in captured.err
+
+
 # === Numerical safety ===
 
 
@@ -582,6 +654,17 @@ def test_non_finite_pixels_are_refused(model, bad):
         inference.colorize(model, image)
     with pytest.raises(ValueError, match="NaN or infinite"):
         data.make_dataset(image[None], 16, 1)
+
+
+def test_float_pixels_outside_0_1_are_refused_not_clipped(model):
+    photo = photo_array(20, 16).astype(np.float64)
+    message = rf"float pixels must be in \[0, 1\], got values from 0 to {photo.max():g} .*divide by 255"
+    with pytest.raises(ValueError, match=message):
+        inference.colorize(model, photo)
+    overshoot = np.full((20, 16, 3), 1.05, np.float32)  # resampling overshoot is clipped
+    assert inference.colorize(model, overshoot).min() >= 252
+    with pytest.raises(ValueError, match="size must be positive, got 0"):
+        inference.colorize(model, overshoot, size=0)
 
 
 @pytest.mark.parametrize("image", [np.zeros((21, 13), np.float32), np.ones((21, 13, 3), np.float64),
