@@ -24,15 +24,21 @@ class UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
 
 
+def _positive(text, largest=None):
+    """argparse type: a whole number from 1 (to ``largest``)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1 or (largest is not None and number > largest):
+        raise argparse.ArgumentTypeError(f"must be from 1 to {largest}, got {number}" if largest else
+                                         f"must be at least 1, got {number}")
+    return number
+
+
 def _run_size(text):
     """argparse type of ``--size``: a whole number of pixels from 1 to MAX_RUN_SIZE."""
-    try:
-        size = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
-    if not 1 <= size <= MAX_RUN_SIZE:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_RUN_SIZE} pixels, got {size}")
-    return size
+    return _positive(text, MAX_RUN_SIZE)
 
 
 def _parser():
@@ -45,10 +51,11 @@ def _parser():
     train.add_argument("--model", required=True, help="registry name (see `colorzoo list`)")
     train.add_argument("--data", required=True, help="folder of training photos")
     train.add_argument("--val", help="folder of validation photos")
-    train.add_argument("--image-size", type=int, help="training size in pixels (default: the model's native size)")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over --data)")
+    train.add_argument("--image-size", type=_positive,
+                       help="training size in pixels (default: the model's native size)")
+    train.add_argument("--epochs", type=_positive, default=10)
+    train.add_argument("--batch-size", type=_positive, default=16)
+    train.add_argument("--steps-per-epoch", type=_positive, help="batches per epoch (default: one pass over --data)")
     train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
     train.add_argument("--width", type=float, help="width multiplier of models that have one")
     train.add_argument("--encoder-weights", help="imagenet | hed | a weights file (models with a pretrained encoder)")
@@ -233,6 +240,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
+    from colorzoo.encoders import WeightsDownloadError
     from colorzoo.hub import ModelFileError
 
     try:
@@ -240,7 +248,7 @@ def main(argv=None):
     except UsageError as error:
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (ModelFileError, OSError, ValueError) as error:  # OSError: missing, unwritable, a folder, ...
+    except (ModelFileError, OSError, ValueError, WeightsDownloadError) as error:  # OSError: missing, unwritable, ...
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except tf.errors.ResourceExhaustedError:

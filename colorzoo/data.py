@@ -30,6 +30,7 @@ from colorzoo import color
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 RESIZE_MODES = ("center_crop", "random_crop", "pad", "resize")
+FLOAT_SLACK = 0.1  # float pixels this far outside [0, 1] (resampling overshoot) are clipped, not refused
 # PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images are skipped.
 MAX_PIXELS = 89_478_485
 # /work/shared/data/README.md: grayscale means a mean inter-channel difference under 2 of 255.
@@ -453,8 +454,8 @@ def _batch_converter(color_space):
 
 def _as_uint8_images(array):
     array = np.asarray(array)
-    if array.ndim != 4 or array.shape[-1] != 3:
-        raise ValueError(f"an image array must have shape (N, H, W, 3), got {array.shape}")
+    if array.ndim != 4 or array.shape[-1] != 3 or 0 in array.shape:
+        raise ValueError(f"an image array must have shape (N, H, W, 3) with no empty axis, got {array.shape}")
     if array.dtype == np.uint8:
         return array
     if not np.issubdtype(array.dtype, np.floating):
@@ -462,6 +463,11 @@ def _as_uint8_images(array):
     if not np.isfinite(array).all():
         count = np.size(array) - np.count_nonzero(np.isfinite(array))
         raise ValueError(f"an image array must not hold NaN or infinite values ({count} do)")
+    if array.min() < -FLOAT_SLACK or array.max() > 1.0 + FLOAT_SLACK:
+        raise ValueError(
+            f"a float image array must be in [0, 1], got values from {array.min():g} to {array.max():g} "
+            "(0-255 data: divide by 255 or pass uint8)"
+        )
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -471,7 +477,8 @@ def _file_source(source):
     if skipped:
         warnings.warn(_skipped_message(skipped, len(files)), stacklevel=3)
     if not entries:
-        raise ValueError(f"no decodable images among the {len(files)} files given")
+        where = f"{os.fspath(source)}: " if isinstance(source, (str, os.PathLike)) else ""
+        raise ValueError(f"{where}no decodable images among the {len(files)} files given")
     paths = np.array([os.fsencode(path) for path, _ in entries], dtype=object)
     routes = np.array([route for _, route in entries], dtype=np.int32)
     any_converted = bool((routes == _CONVERTED).any())

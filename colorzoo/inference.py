@@ -29,7 +29,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorzoo import color, files
-from colorzoo.data import MAX_PIXELS, image_files
+from colorzoo.data import FLOAT_SLACK, MAX_PIXELS, image_files
 from colorzoo.models import model_info
 from colorzoo.models.registry import ModelInfo
 
@@ -48,7 +48,6 @@ _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
 REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
-FLOAT_SLACK = 0.1  # float pixels this far outside [0, 1] (resampling overshoot) are clipped, not refused
 
 
 # === Reading images ===

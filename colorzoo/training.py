@@ -13,6 +13,7 @@ or the whole run, with checkpoints, backups, logs and sample grids in ``runs/res
 
 import inspect
 import json
+import numbers
 import os
 import warnings
 
@@ -84,6 +85,17 @@ def check_trainer_kwargs(name, adversarial, trainer_kwargs):
     unknown = sorted(set(trainer_kwargs) - set(trainer_options(name)))
     if unknown:
         raise ValueError(f"{name}'s trainer has no option {unknown}; its options: {', '.join(trainer_options(name))}")
+    defaults = inspect.signature(model_info(name).recipe["trainer"]).parameters
+    for key, value in trainer_kwargs.items():
+        default = defaults[key].default
+        if _is_number(default) and not _is_number(value):
+            raise ValueError(f"{name}'s trainer option {key} is a number (default {default}), got {value!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{name}'s trainer option {key} is true or false (default {default}), got {value!r}")
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def trainer_options(name):
@@ -346,6 +358,34 @@ def default_callbacks(
 # === Driver ===
 
 
+def _check_same_run(out_dir, settings):
+    """Raise ``ValueError`` if the run in ``out_dir`` was started with other architecture settings."""
+    path = os.path.join(out_dir, "run.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as handle:
+        recorded = json.load(handle)
+    changed = [
+        f"{key} {recorded.get(key)!r} -> {value!r}" for key, value in settings.items() if recorded.get(key) != value
+    ]
+    if changed:
+        raise ValueError(f"{out_dir}: --resume continues the run with its own settings; changed: {', '.join(changed)}")
+
+
+def _check_colour_photos(data, image_size, color_space, data_kwargs):
+    """Raise ``ValueError`` unless ``data`` holds a colour photo: with every photo dropped as
+    grayscale, a repeated dataset would search for one forever and a single pass would train nothing."""
+    from colorzoo.data import make_dataset
+
+    with warnings.catch_warnings():  # the training dataset warns about skipped files once, not this probe
+        warnings.simplefilter("ignore")
+        first = make_dataset(data, image_size, 1, color_space=color_space, shuffle=False, **data_kwargs).take(1)
+        found = any(True for _ in first)
+    if not found:
+        source = data if isinstance(data, (str, os.PathLike)) else "the training data"
+        raise ValueError(f"{source}: no colour photos to train on (all grayscale or unreadable)")
+
+
 def train(
     model,
     data,
@@ -392,8 +432,19 @@ def train(
     """
     from colorzoo.data import make_dataset
 
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch),
+                       ("image_size", image_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise ValueError(f"{key} must be a positive whole number, got {value!r}")
     if not resume and os.path.exists(os.path.join(out_dir, "last.keras")):
-        raise FileExistsError(f"{out_dir} already holds a training run; pass resume=True or choose another out_dir")
+        raise FileExistsError(
+            f"{out_dir} already holds a training run; continue it with resume=True (--resume) or choose another out_dir"
+        )
+    if not resume and os.path.isdir(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(
+            f"{out_dir} is not empty ({sorted(os.listdir(out_dir))[0]}, ...): a run writes run.json, log.csv and "
+            "checkpoints there; choose a new or empty out_dir, or resume=True (--resume) for an interrupted run"
+        )
     name = model if isinstance(model, str) else model.name
     check_trainer_kwargs(name, adversarial, trainer_kwargs)
     if strategy == "multiworker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -401,10 +452,14 @@ def train(
     os.makedirs(out_dir, exist_ok=True)
     strategy = get_strategy(strategy)
     info = model_info(name)
-    image_size = image_size or info.native_size
+    if image_size is None:  # a built model trains at its input size, a name at its native size
+        image_size = model.input_shape[1] if not isinstance(model, str) and model.input_shape[1] else info.native_size
+    if resume:
+        _check_same_run(out_dir, {"model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}})
     if isinstance(model, str):
         use_mixed_precision_on_gpu()
     data_kwargs = dict(data_kwargs or {})
+    _check_colour_photos(data, image_size, info.color_space, data_kwargs)
     train_data = make_dataset(
         data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
         repeat=steps_per_epoch is not None, **data_kwargs,

@@ -36,14 +36,23 @@ def test_list_shows_every_model(capsys):
         (["train", "--model", "unet_sequential", "--data", ".", "--perceptual-weights", "hed"], "it is not a GAN"),
         (["train", "--model", "ddcolor_lite", "--data", ".", "--trainer-option", "colourfulness_weight"],
          "--trainer-option colourfulness_weight: expected KEY=VALUE"),
+        (["train", "--model", "unet_sequential", "--data", ".", "--steps-per-epoch", "0"],
+         "--steps-per-epoch: must be at least 1, got 0"),
+        (["train", "--model", "unet_sequential", "--data", ".", "--epochs", "-1"], "--epochs: must be at least 1"),
+        (["train", "--model", "unet_sequential", "--data", ".", "--batch-size", "0"], "--batch-size: must be at"),
+        (["train", "--model", "unet_sequential", "--data", ".", "--image-size", "-8"], "--image-size: must be at"),
+        (["train", "--model", "pix2pix", "--data", ".", "--trainer-option", "l1_weight=abc"],
+         "pix2pix's trainer option l1_weight is a number (default 100.0), got 'abc'"),
+        (["train", "--model", "ddcolor_lite", "--data", ".", "--trainer-option", "chroma_per_pixel=yes"],
+         "chroma_per_pixel is true or false (default False), got 'yes'"),
         (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--skip-existing", "--overwrite"],
          "argument --overwrite: not allowed with argument --skip-existing"),
         (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "0"],
-         "--size: must be from 1 to 8192 pixels, got 0"),
+         "--size: must be from 1 to 8192, got 0"),
         (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "-64"], "got -64"),
         (["evaluate", "--data", ".", "--model", "unet_sequential", "--size", "100000"], "got 100000"),
         (["evaluate", "--data", ".", "--model", "unet_sequential", "--size", "big"],
-         "--size: expected a whole number of pixels, got 'big'"),
+         "--size: expected a whole number, got 'big'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -84,6 +93,19 @@ def test_out_of_memory_is_one_line_suggesting_a_smaller_size(tmp_path, capsys, m
     monkeypatch.setitem(colorzoo.cli.COMMANDS, "colorize", out_of_memory)
     assert main(["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "8000"]) == 1
     assert capsys.readouterr().err == "colorzoo: error: out of memory at --size 8000; try a smaller --size\n"
+
+
+def test_offline_imagenet_weights_are_one_line_saying_what_to_use(capsys, monkeypatch):
+    from colorzoo.encoders import WeightsDownloadError
+
+    def offline(args):
+        raise WeightsDownloadError("Could not download the ImageNet VGG16 weights (no internet access?). Use 'hed'.")
+
+    monkeypatch.setitem(colorzoo.cli.COMMANDS, "train", offline)
+    assert main(["train", "--model", "vgg16_autoencoder", "--data", "."]) == 1
+    assert capsys.readouterr().err == (
+        "colorzoo: error: Could not download the ImageNet VGG16 weights (no internet access?). Use 'hed'.\n"
+    )
 
 
 @pytest.mark.slow

@@ -271,6 +271,10 @@ def test_uint8_and_float_arrays_agree():
     np.testing.assert_array_equal(as_uint8[0], as_float[0])
     with pytest.raises(ValueError, match="shape"):
         data.make_dataset(images[..., :2], 16, 3)
+    with pytest.raises(ValueError, match=r"with no empty axis, got \(0, 20, 20, 3\)"):
+        data.make_dataset(images[:0], 16, 3)
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\], got values from 0 to 255 .*divide by 255"):
+        data.make_dataset(np.concatenate([images, np.full((1, 20, 20, 3), 255)]).astype(np.float32), 16, 3)
 
 
 def test_same_seed_same_batches(corpus):

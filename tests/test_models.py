@@ -62,6 +62,21 @@ def test_none_kwargs_are_dropped_but_encoder_weights_none_is_kept():
     assert vgg.name == "vgg16_autoencoder"
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"image_size": 0}, "image_size must be a positive whole number of pixels, got 0"),
+        ({"image_size": (32, 64)}, r"image_size must be a positive whole number of pixels, got \(32, 64\)"),
+        ({"image_size": 32.0}, "image_size must be a positive whole number of pixels, got 32.0"),
+        ({"image_size": 32, "width": 0}, "width must be a positive number, got 0"),
+        ({"image_size": 32, "width": -1}, "width must be a positive number, got -1"),
+    ],
+)
+def test_sizes_and_widths_are_checked_before_any_builder_runs(options, message):
+    with pytest.raises(ValueError, match=f"unet_sequential: {message}"):
+        colorzoo.build_model("unet_sequential", **options)
+
+
 def test_unknown_option_names_the_model_and_its_options():
     with pytest.raises(ValueError, match="unet_sequential has no option 'depth'.*kernel_size"):
         colorzoo.build_model("unet_sequential", depth=3)

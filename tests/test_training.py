@@ -73,6 +73,12 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
     assert colorzoo.hub.load_model(os.path.join(out, "best.keras")).name == "unet_sequential"
     with pytest.raises(FileExistsError):
         training.train("unet_sequential", data, image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY)
+    recorded = open(os.path.join(out, "run.json")).read()
+    changed = "changed: image_size 32 -> 256, model_kwargs {'width': 0.125} -> {'width': 0.25}"
+    message = re.escape(f"{out}: --resume continues the run with its own settings; {changed}")
+    with pytest.raises(ValueError, match=message):
+        training.train("unet_sequential", data, epochs=3, out_dir=out, resume=True, model_kwargs={"width": 0.25})
+    assert open(os.path.join(out, "run.json")).read() == recorded
     training.train(
         "unet_sequential", data, val=val, image_size=32, batch_size=2, epochs=3, out_dir=out, resume=True,
         model_kwargs=TINY, verbose=0,
@@ -306,6 +312,53 @@ def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
     Image.fromarray(np.full((40, 40), 90, np.uint8)).save(gray_only / "gray.png")
     with pytest.raises(ValueError, match="no colour photos to validate on"):
         training.train("unet_sequential", data, val=str(gray_only), image_size=32, out_dir=str(tmp_path / "run2"))
+
+
+def test_all_gray_training_photos_are_refused_instead_of_searched_forever(tmp_path):
+    gray_only = tmp_path / "gray_only"
+    gray_only.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((40, 40), 60 + 40 * index, np.uint8)).save(gray_only / f"gray{index}.png")
+    for steps_per_epoch in (2, None):  # 2: the repeated dataset never yielded a batch; None: 0 steps, exit 0
+        out = tmp_path / f"run_{steps_per_epoch}"
+        with pytest.raises(ValueError, match=f"{gray_only}: no colour photos to train on"):
+            training.train("unet_sequential", str(gray_only), image_size=32, batch_size=2, epochs=1,
+                           steps_per_epoch=steps_per_epoch, out_dir=str(out), model_kwargs=TINY, verbose=0)
+        assert not os.path.exists(out / "run.json")
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"epochs": 0}, "epochs must be a positive whole number, got 0"),
+        ({"steps_per_epoch": -1}, "steps_per_epoch must be a positive whole number, got -1"),
+        ({"batch_size": 0}, "batch_size must be a positive whole number, got 0"),
+        ({"image_size": 0}, "image_size must be a positive whole number, got 0"),
+    ],
+)
+def test_train_refuses_non_positive_counts(tmp_path, setting, message):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=message):
+        training.train("unet_sequential", str(tmp_path), out_dir=str(out), **setting)
+    assert not out.exists()
+
+
+def test_train_never_writes_into_a_folder_of_other_files(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    mine = tmp_path / "my documents"
+    mine.mkdir()
+    (mine / "log.csv").write_text("my notes\n")
+    with pytest.raises(FileExistsError, match="my documents is not empty \\(log.csv, ...\\).*--resume"):
+        training.train("unet_sequential", data, image_size=32, out_dir=str(mine), model_kwargs=TINY)
+    assert os.listdir(mine) == ["log.csv"] and (mine / "log.csv").read_text() == "my notes\n"
+
+
+def test_a_built_model_trains_at_its_own_input_size(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    training.train(model, data, batch_size=2, epochs=1, steps_per_epoch=1, out_dir=str(tmp_path / "run"), verbose=0)
+    with open(tmp_path / "run" / "run.json") as handle:
+        assert json.load(handle)["image_size"] == 32
 
 
 @pytest.fixture

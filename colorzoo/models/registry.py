@@ -11,6 +11,7 @@ Example:
 import dataclasses
 import fnmatch
 import inspect
+import numbers
 
 OUTPUT_KINDS = ("ab", "ab_bins")
 
@@ -81,6 +82,7 @@ def model_info(name):
 
 # Keras convention: weights=None means "random initialisation", so None is kept for these.
 _NONE_MEANS_SOMETHING = ("encoder_weights", "weights")
+_POSITIVE_OPTIONS = {"image_size": numbers.Integral, "width": numbers.Real}  # checked before any builder runs
 
 
 def build_model(name, **kwargs):
@@ -108,4 +110,9 @@ def build_model(name, **kwargs):
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         raise ValueError(f"{name} has no option {', '.join(map(repr, unknown))}; its options: {', '.join(options)}")
+    for key, kind in _POSITIVE_OPTIONS.items():
+        value = kwargs.get(key)
+        if key in kwargs and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
+            what = "whole number of pixels" if kind is numbers.Integral else "number"
+            raise ValueError(f"{name}: {key} must be a positive {what}, got {value!r}")
     return info.builder(**kwargs)
