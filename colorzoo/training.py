@@ -369,7 +369,9 @@ def _check_same_run(out_dir, settings):
         f"{key} {recorded.get(key)!r} -> {value!r}" for key, value in settings.items() if recorded.get(key) != value
     ]
     if changed:
-        raise ValueError(f"{out_dir}: --resume continues the run with its own settings; changed: {', '.join(changed)}")
+        raise ValueError(
+            f"{out_dir}: resume=True (--resume) continues the run with its own settings; changed: {', '.join(changed)}"
+        )
 
 
 def _check_colour_photos(data, image_size, color_space, data_kwargs):

@@ -75,7 +75,7 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
         training.train("unet_sequential", data, image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY)
     recorded = open(os.path.join(out, "run.json")).read()
     changed = "changed: image_size 32 -> 256, model_kwargs {'width': 0.125} -> {'width': 0.25}"
-    message = re.escape(f"{out}: --resume continues the run with its own settings; {changed}")
+    message = re.escape(f"{out}: resume=True (--resume) continues the run with its own settings; {changed}")
     with pytest.raises(ValueError, match=message):
         training.train("unet_sequential", data, epochs=3, out_dir=out, resume=True, model_kwargs={"width": 0.25})
     assert open(os.path.join(out, "run.json")).read() == recorded
