@@ -452,6 +452,15 @@ def _batch_converter(color_space):
 # === Pipeline ===
 
 
+def check_unit_floats(array, what):
+    """Raise ``ValueError`` if float pixels lie outside [0, 1] by more than FLOAT_SLACK (0-255 data)."""
+    low, high = float(array.min()), float(array.max())
+    if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+        raise ValueError(
+            f"{what} must be in [0, 1], got values from {low:g} to {high:g} (0-255 data: divide by 255 or pass uint8)"
+        )
+
+
 def _as_uint8_images(array):
     array = np.asarray(array)
     if array.ndim != 4 or array.shape[-1] != 3 or 0 in array.shape:
@@ -463,11 +472,7 @@ def _as_uint8_images(array):
     if not np.isfinite(array).all():
         count = np.size(array) - np.count_nonzero(np.isfinite(array))
         raise ValueError(f"an image array must not hold NaN or infinite values ({count} do)")
-    if array.min() < -FLOAT_SLACK or array.max() > 1.0 + FLOAT_SLACK:
-        raise ValueError(
-            f"a float image array must be in [0, 1], got values from {array.min():g} to {array.max():g} "
-            "(0-255 data: divide by 255 or pass uint8)"
-        )
+    check_unit_floats(array, "a float image array")
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 

@@ -29,7 +29,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorzoo import color, files
-from colorzoo.data import FLOAT_SLACK, MAX_PIXELS, image_files
+from colorzoo.data import MAX_PIXELS, check_unit_floats, image_files
 from colorzoo.models import model_info
 from colorzoo.models.registry import ModelInfo
 
@@ -115,12 +115,7 @@ def _array_pixels(array):
     if array.dtype.kind == "f":
         if not np.isfinite(array).all():
             raise ValueError(f"the image has {np.size(array) - np.isfinite(array).sum()} NaN or infinite pixel values")
-        low, high = float(array.min()), float(array.max())
-        if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
-            raise ValueError(
-                f"float pixels must be in [0, 1], got values from {low:g} to {high:g} "
-                "(0-255 data: divide by 255 or pass uint8)"
-            )
+        check_unit_floats(array, "float pixels")
         return np.clip(array.astype(np.float32, copy=False), 0.0, 1.0)
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected uint8, uint16, bool or float pixels in [0, 1], got {array.dtype}")
@@ -525,12 +520,13 @@ def colorize_files(
         raise NotADirectoryError(f"output_dir {output_dir} is an existing file")
     pil_format, extension = OUTPUT_FORMATS[output_format]
     plan = _plan_outputs(inputs, output_dir, suffix, extension, compare)
-    existing = [target for _, *targets in plan for target in targets if target and os.path.exists(target)]
-    if existing and not (skip_existing or overwrite):
-        raise FileExistsError(
-            f"{len(existing)} output(s) already exist, e.g. {existing[0]}: keep them with --skip-existing "
-            "(skip_existing=True) or replace them with --overwrite (overwrite=True)"
-        )
+    if not (skip_existing or overwrite):
+        existing = [target for _, *targets in plan for target in targets if target and os.path.exists(target)]
+        if existing:
+            raise FileExistsError(
+                f"{len(existing)} output(s) already exist, e.g. {existing[0]}: keep them with --skip-existing "
+                "(skip_existing=True) or replace them with --overwrite (overwrite=True)"
+            )
     for folder in {os.path.dirname(output) for _, output, _ in plan}:
         files.remove_stale_temporaries(folder)  # left by an earlier colorize that was killed mid-write
     summary = {"written": [], "skipped": [], "failed": []}

@@ -267,13 +267,13 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
 def _check_result_paths(result_paths, image_paths):
     """Refuse, before any scoring, result files that would replace a photo or cannot be files."""
     images = {os.path.realpath(path): path for path in image_paths}
-    for path in filter(None, result_paths):
+    named = [(path, os.path.realpath(path)) for path in filter(None, result_paths)]
+    for path, real in named:
         if os.path.isdir(path):
             raise IsADirectoryError(f"{path}: is a folder; name the file to write the scores to")
-        if os.path.realpath(path) in images:
-            raise ValueError(f"refusing to overwrite the photo {images[os.path.realpath(path)]} with scores")
-    named = [os.path.realpath(path) for path in filter(None, result_paths)]
-    if len(set(named)) < len(named):
+        if real in images:
+            raise ValueError(f"refusing to overwrite the photo {images[real]} with scores")
+    if len({real for _, real in named}) < len(named):
         raise ValueError("the CSV and JSON results would be the same file")
 
 
