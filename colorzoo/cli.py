@@ -24,8 +24,8 @@ class UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
 
 
-def _positive(text, largest=None):
-    """argparse type: a whole number from 1 (to ``largest``)."""
+def positive_int(text, largest=None):
+    """argparse type: a whole number from 1 (to ``largest``); the scripts/ use it too."""
     try:
         number = int(text)
     except ValueError:
@@ -38,7 +38,7 @@ def _positive(text, largest=None):
 
 def _run_size(text):
     """argparse type of ``--size``: a whole number of pixels from 1 to MAX_RUN_SIZE."""
-    return _positive(text, MAX_RUN_SIZE)
+    return positive_int(text, MAX_RUN_SIZE)
 
 
 def _parser():
@@ -51,11 +51,11 @@ def _parser():
     train.add_argument("--model", required=True, help="registry name (see `colorzoo list`)")
     train.add_argument("--data", required=True, help="folder of training photos")
     train.add_argument("--val", help="folder of validation photos")
-    train.add_argument("--image-size", type=_positive,
+    train.add_argument("--image-size", type=positive_int,
                        help="training size in pixels (default: the model's native size)")
-    train.add_argument("--epochs", type=_positive, default=10)
-    train.add_argument("--batch-size", type=_positive, default=16)
-    train.add_argument("--steps-per-epoch", type=_positive, help="batches per epoch (default: one pass over --data)")
+    train.add_argument("--epochs", type=positive_int, default=10)
+    train.add_argument("--batch-size", type=positive_int, default=16)
+    train.add_argument("--steps-per-epoch", type=positive_int, help="batches per epoch (default: one pass over --data)")
     train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
     train.add_argument("--width", type=float, help="width multiplier of models that have one")
     train.add_argument("--encoder-weights", help="imagenet | hed | a weights file (models with a pretrained encoder)")
@@ -128,8 +128,10 @@ def _command_list(args):
 
 
 def _command_train(args):
+    import keras
+
     from colorzoo.models import model_info
-    from colorzoo.training import check_trainer_kwargs, train
+    from colorzoo.training import MULTIWORKER_BROKEN, check_trainer_kwargs, train, trainer_options
 
     try:
         model_info(args.model)
@@ -138,18 +140,23 @@ def _command_train(args):
     for folder in filter(None, (args.data, args.val)):
         if not os.path.isdir(folder):
             raise UsageError(f"{folder}: no such folder")
+    if args.strategy == "multiworker":
+        raise UsageError(MULTIWORKER_BROKEN.format(keras=keras.__version__))
+    if args.no_gan and not trainer_options(args.model):
+        raise UsageError(f"--no-gan: {args.model} is not a GAN; it always trains alone with its recipe's loss")
     model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights, **_options(args.option)}
+    model_kwargs = {key: value for key, value in model_kwargs.items() if value is not None}
     trainer_kwargs = {"perceptual_weights": args.perceptual_weights, **_options(args.trainer_option, "--trainer-option")}
     trainer_kwargs = {key: value for key, value in trainer_kwargs.items() if value is not None}
     try:
         check_trainer_kwargs(args.model, not args.no_gan, trainer_kwargs)
+        _check_model_options(args.model, args.image_size, model_kwargs)
     except ValueError as error:
         raise UsageError(str(error)) from error
     history = train(
         args.model, args.data, val=args.val, image_size=args.image_size, batch_size=args.batch_size,
         epochs=args.epochs, out_dir=args.out, resume=args.resume, learning_rate=args.learning_rate,
-        strategy=args.strategy, steps_per_epoch=args.steps_per_epoch,
-        model_kwargs={key: value for key, value in model_kwargs.items() if value is not None},
+        strategy=args.strategy, steps_per_epoch=args.steps_per_epoch, model_kwargs=model_kwargs,
         adversarial=not args.no_gan, initial_weights=args.init,
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
     )
@@ -158,6 +165,15 @@ def _command_train(args):
         return EXIT_FAILURE
     print(f"best model: {os.path.join(args.out, 'best.keras')}")
     return EXIT_OK
+
+
+def _check_model_options(name, image_size, model_kwargs):
+    """Build the model once without weight files (at most a few seconds), so that a mistaken
+    option (``--option bogus=1``, ``--image-size 33``) is a usage error before any photo is read."""
+    from colorzoo.models import build_model
+
+    options = {**model_kwargs, "encoder_weights": None} if "encoder_weights" in model_kwargs else model_kwargs
+    build_model(name, image_size=image_size, **options)
 
 
 def _options(pairs, flag="--option"):

@@ -17,6 +17,7 @@ Example:
 """
 
 import concurrent.futures
+import numbers
 import os
 import stat
 import warnings
@@ -66,12 +67,15 @@ def image_files(root):
     """
     if not os.path.isdir(root):
         raise FileNotFoundError(f"{root}: no such folder")
-    return sorted(
-        os.path.join(folder, name)
-        for folder, _, names in os.walk(root)
-        for name in names
-        if name.lower().endswith(IMAGE_EXTENSIONS)
-    )
+    found, visited = [], set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):  # linked folders too, each once
+        real = os.path.realpath(folder)
+        if real in visited:  # a link back up the tree, or a second link to one folder
+            subfolders.clear()
+            continue
+        visited.add(real)
+        found += [os.path.join(folder, name) for name in names if name.lower().endswith(IMAGE_EXTENSIONS)]
+    return sorted(found)
 
 
 def split_files(files, val_fraction=0.1, seed=0):
@@ -476,8 +480,26 @@ def _as_uint8_images(array):
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def _is_image_list(source):
+    return isinstance(source, (list, tuple)) and any(isinstance(item, (np.ndarray, tf.Tensor)) for item in source)
+
+
+def _stacked(images):
+    """A list of same-sized (H, W, 3) arrays as one (N, H, W, 3) array."""
+    shapes = sorted({tuple(np.shape(image)) for image in images})
+    if len(shapes) > 1 or any(isinstance(item, (str, os.PathLike)) for item in images):
+        raise ValueError(
+            f"a list of images must hold file paths or arrays of one shape, got shapes {shapes[:3]}: pass the "
+            "files, or one (N, H, W, 3) array of photos resized to one size"
+        )
+    return np.stack([np.asarray(image) for image in images])
+
+
 def _file_source(source):
-    files = image_files(source) if isinstance(source, (str, os.PathLike)) else list(map(os.fspath, source))
+    if isinstance(source, (str, os.PathLike)):
+        files = [os.fspath(source)] if os.path.isfile(source) else image_files(source)
+    else:
+        files = list(map(os.fspath, source))
     entries, skipped = _scan(files)
     if skipped:
         warnings.warn(_skipped_message(skipped, len(files)), stacklevel=3)
@@ -515,8 +537,9 @@ def make_dataset(
     """A ``tf.data.Dataset`` of normalised ``(luminance, chroma)`` float32 batches.
 
     Args:
-        source: a folder (searched recursively), a list of image files, or an array
-            ``(N, H, W, 3)`` of uint8 or float in [0, 1] (converted to 8 bits).
+        source: a folder (searched recursively), an image file, a list of image files, or an
+            array ``(N, H, W, 3)`` (or a list of same-sized ``(H, W, 3)`` arrays) of uint8 or float
+            in [0, 1] (converted to 8 bits).
         image_size: side of the square output images.
         batch_size: images per batch (the last batch may be smaller).
         color_space: ``"lab"`` gives ``(L / 100, ab / 128)``, ``"yuv"`` gives ``(Y, UV scaled)``,
@@ -533,7 +556,9 @@ def make_dataset(
             :data:`GRAYSCALE_THRESHOLD`, decided inside the pipeline on each resized photo
             (letterbox borders excluded; on the whole decoded image for ``"random_crop"``). On
             the 13,786 shared training photos at 128 px this agrees with the full-resolution
-            list (``grayscale.txt``) on all but one (all but four at 64 px).
+            list (``grayscale.txt``) on all but one (all but four at 64 px). The verdicts come
+            as the photos are read, so a source of grayscale photos only gives an empty dataset
+            (``fit`` then trains no step); ``colorzoo.training.train`` refuses it before the run.
         seed: makes shuffling, crops and flips reproducible.
 
     Files that cannot be decoded are skipped and listed once in a warning (see
@@ -546,8 +571,13 @@ def make_dataset(
     >>> model.fit(data, epochs=10)
     """
     color._check_space(color_space)
+    for key, value in (("image_size", image_size), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{key} must be a positive whole number, got {value!r}")
     if resize not in RESIZE_MODES:
         raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+    if _is_image_list(source):
+        source = _stacked(source)
     if isinstance(source, (np.ndarray, tf.Tensor)):
         images = _as_uint8_images(source)
         elements, count, load = tf.data.Dataset.from_tensor_slices(images), len(images), tf.identity

@@ -9,6 +9,7 @@ Example::
     colorzoo demo --out demo
 """
 
+import json
 import os
 import sys
 import time
@@ -20,6 +21,8 @@ from PIL import Image
 from colorzoo import files, hub, inference, metrics
 
 DEMO_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
+DEMO_OUTPUTS = (*(f"{folder}/{name}.png" for folder in ("gray", "colorized") for name in DEMO_PHOTOS), "comparison.png")
+RECORD = ".colorzoo-demo.json"  # the sha256 of every file the demo wrote: those, unchanged, it may replace
 
 
 def best_shipped_model():
@@ -30,7 +33,7 @@ def best_shipped_model():
     return max(entries, key=lambda name: entries[name].get("psnr", float("-inf")))
 
 
-def comparison_grid(rows, path):
+def comparison_figure(rows):
     """One figure: a row per photo, columns gray | colorized | original."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -44,31 +47,69 @@ def comparison_grid(rows, path):
             axes.set_title(f"{name}: {title}")
             axes.axis("off")
     figure.tight_layout()
-    files.write_atomically(path, lambda handle: figure.savefig(handle, format="png", dpi=80))
+    return figure
+
+
+class DemoOutputs:
+    """The demo's files in ``out_dir``: it replaces only what it wrote itself, unchanged since.
+
+    Each written file's sha256 goes to ``out_dir/.colorzoo-demo.json`` at once, so a re-run (also
+    after an interrupted one) replaces the demo's own outputs, while a file of the user's under
+    one of the demo's names is never touched.
+    """
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.record_path = os.path.join(out_dir, RECORD)
+        self.record = {}
+        if os.path.isfile(self.record_path):
+            with open(self.record_path) as handle:
+                self.record = json.load(handle)
+
+    def foreign(self):
+        """Demo output names taken by files the demo did not write (or that changed since)."""
+        paths = ((name, os.path.join(self.out_dir, name)) for name in DEMO_OUTPUTS)
+        return [path for name, path in paths if os.path.lexists(path) and self.record.get(name) != _sha256(path)]
+
+    def write(self, name, write):
+        path = os.path.join(self.out_dir, name)
+        files.write_atomically(path, write)
+        self.record[name] = hub.sha256_of(path)
+        files.write_atomically(self.record_path, lambda handle: handle.write(json.dumps(self.record).encode()))
+        return path
+
+
+def _sha256(path):
+    return hub.sha256_of(path) if os.path.isfile(path) else None
 
 
 def run_demo(out_dir="demo", model_name=None):
-    """Colorize the sample photos into ``out_dir``; returns a process exit code."""
+    """Colorize the sample photos into ``out_dir``; returns a process exit code.
+
+    Files of the user's under the demo's output names stop it before any work (exit 1).
+    """
     model_name = model_name or best_shipped_model()
     if model_name is None:
         print("colorzoo: error: no shipped weights in weights/ (see weights/README.md)", file=sys.stderr)
         return 1
+    outputs = DemoOutputs(out_dir)
+    foreign = outputs.foreign()
+    if foreign:
+        print(f"colorzoo: error: {foreign[0]} was not written by colorzoo demo ({len(foreign)} such file(s)); "
+              "move them or choose another --out", file=sys.stderr)
+        return 1
     model = hub.pretrained(model_name)
-    for folder in ("gray", "colorized"):
-        os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
     print(f"model: {model_name} (shipped weights, sha256 checked)")
     print(f"{'photo':22} {'size':>10} {'seconds':>8} {'PSNR gray':>10} {'PSNR model':>11} {'colourful':>10} {'truth':>7}")
     rows = []
     for name in DEMO_PHOTOS:
         original = getattr(skimage.data, name)()[..., :3]
         gray = np.asarray(Image.fromarray(original).convert("L"))
-        gray_path = os.path.join(out_dir, "gray", f"{name}.png")
-        files.write_atomically(gray_path, lambda handle: Image.fromarray(gray).save(handle, format="PNG"))
+        gray_path = outputs.write(f"gray/{name}.png", lambda handle: Image.fromarray(gray).save(handle, format="PNG"))
         start = time.perf_counter()
         colorized = inference.colorize(model, gray_path)
         seconds = time.perf_counter() - start
-        out_path = os.path.join(out_dir, "colorized", f"{name}.png")
-        files.write_atomically(out_path, lambda handle: Image.fromarray(colorized).save(handle, format="PNG"))
+        outputs.write(f"colorized/{name}.png", lambda handle: Image.fromarray(colorized).save(handle, format="PNG"))
         baseline = inference.to_gray(gray_path)
         truth = original / 255.0
         print(
@@ -77,7 +118,6 @@ def run_demo(out_dir="demo", model_name=None):
             f"{float(metrics.colorfulness(colorized)):10.1f} {float(metrics.colorfulness(original)):7.1f}"
         )
         rows.append((name, gray, colorized, original))
-    grid = os.path.join(out_dir, "comparison.png")
-    comparison_grid(rows, grid)
+    grid = outputs.write("comparison.png", lambda handle: comparison_figure(rows).savefig(handle, format="png", dpi=80))
     print(f"colorized photos: {os.path.join(out_dir, 'colorized')}/  comparison grid: {grid}")
     return 0

@@ -15,8 +15,8 @@ Example:
 """
 
 import collections
-import copy
 import logging
+import math
 import os
 import re
 import stat
@@ -47,6 +47,7 @@ GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1
 _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
 REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
+UNKNOWN_STRIDE = 32  # the largest total stride of the registered models
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
 
 
@@ -54,7 +55,7 @@ MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model inpu
 
 
 def load_image(image):
-    """Pixels of a path, PIL image or array, EXIF orientation applied, alpha dropped.
+    """Pixels of a path, binary file object, PIL image or array, EXIF orientation applied, alpha dropped.
 
     Returns ``(H, W)`` for gray and ``(H, W, 3)`` for colour input, as ``uint8``, ``uint16``
     (16-bit images) or ``float32`` in [0, 1] (float arrays, PIL ``"F"`` images). Palette
@@ -68,7 +69,7 @@ def load_image(image):
     >>> load_image("scan.png").shape
     (333, 517)
     """
-    if isinstance(image, (str, os.PathLike)):
+    if isinstance(image, (str, bytes, os.PathLike)) or hasattr(image, "read"):
         with _open_checked(image) as opened:
             ImageOps.exif_transpose(opened, in_place=True)
             return _pil_pixels(opened)
@@ -77,15 +78,18 @@ def load_image(image):
     return _array_pixels(np.asarray(image))
 
 
-def _open_checked(path):
-    """``Image.open(path)`` (header only), refusing non-files and images over ``MAX_PIXELS``
-    before anything is decoded: the limit :func:`colorzoo.data.scan_files` applies too."""
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):  # opening a FIFO would block forever
-        raise OSError(f"{os.fspath(path)}: {'is a directory' if stat.S_ISDIR(mode) else 'not a regular file'}")
+def _open_checked(source):
+    """``Image.open(source)`` (header only) of a path or binary file object, refusing non-files and
+    images over ``MAX_PIXELS`` before anything is decoded: the limit :func:`colorzoo.data.scan_files`
+    applies too."""
+    if not hasattr(source, "read"):
+        mode = os.stat(source).st_mode
+        if not stat.S_ISREG(mode):  # opening a FIFO would block forever
+            what = "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise OSError(f"{os.fsdecode(source)}: {what}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below instead
-        opened = Image.open(path)
+        opened = Image.open(source)
     width, height = opened.size
     if width * height > MAX_PIXELS:
         opened.close()
@@ -261,16 +265,23 @@ def to_gray(image, color_space="lab"):
 def model_spec(model):
     """The registry :class:`ModelInfo` of ``model`` (by ``model.name``).
 
-    A model unknown to the registry is treated as a Lab model predicting ab at 256 px, stride 1.
+    A model unknown to the registry (an ensemble, a renamed or wrapped model) is treated as a
+    Lab model predicting ab at 256 px whose stride is the largest power of two up to
+    UNKNOWN_STRIDE dividing its built input sides (32 for the usual 64, 128, 224 or 256).
     """
     try:
         return model_info(model.name)
     except ValueError:
-        return ModelInfo(name=model.name, builder=None)
+        sides = [side for side in model.input_shape[1:3] if side]
+        return ModelInfo(name=model.name, builder=None, stride=math.gcd(UNKNOWN_STRIDE, *sides))
 
 
 def _pair(size):
-    return (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
+    if np.ndim(size) == 0:
+        return int(size), int(size)
+    if np.shape(size) != (2,):
+        raise ValueError(f"size must be a number or a (height, width) pair, got {size!r}")
+    return int(size[0]), int(size[1])
 
 
 def run_size(model, size=None, image_shape=None):
@@ -304,13 +315,15 @@ def run_size(model, size=None, image_shape=None):
 
 
 def at_input_size(model, size):
-    """``model``'s network and weights for a ``size`` = ``(height, width)`` input.
+    """``model``'s network for a ``size`` = ``(height, width)`` input, sharing its weights.
 
     A functional model's input size is fixed when it is built (every shipped model is fixed at
-    its trained size), while its layers work at any multiple of the registered stride: the model
-    is rebuilt from its config with the new input size and given the same weights, once per
-    model and size (the last REBUILT_PER_MODEL sizes are cached). A model whose input is
-    already ``size``, or flexible, is returned as is.
+    its trained size), while its layers work at any multiple of the registered stride: the
+    model's graph is applied to a new input of ``size`` with the same layer objects (nested
+    models, such as an ensemble's members, with an input of any size), so the result always
+    computes with ``model``'s current weights, also after ``fit`` or ``set_weights``. One per
+    model and size is kept (the last REBUILT_PER_MODEL sizes). A model whose input is already
+    ``size``, or flexible, is returned as is.
 
     Example:
 
@@ -334,15 +347,10 @@ def at_input_size(model, size):
 def _rebuilt_at(model, fixed, size):
     cannot = f"{model.name} was built for {fixed[0]}x{fixed[1]} inputs and cannot run at {size[0]}x{size[1]}"
     advice = "run it at its built size (no size / --size)"
-    config = copy.deepcopy(model.get_config())
-    inputs = [layer for layer in config.get("layers", []) if layer["class_name"] == "InputLayer"]
-    if len(inputs) != 1:
+    if len(getattr(model, "inputs", None) or ()) != 1:
         raise ValueError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
-    batch_shape = inputs[0]["config"]["batch_shape"]
-    inputs[0]["config"]["batch_shape"] = [batch_shape[0], *size, *batch_shape[3:]]
     try:
-        rebuilt = type(model).from_config(config)
-        rebuilt.set_weights(model.get_weights())
+        rebuilt = _sharing_layers(model, size)
     except (ValueError, TypeError) as error:
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras's message has terminal bold codes
         lines = [line for line in text.splitlines() if line.strip()]  # and the cause on its 2nd line
@@ -353,6 +361,28 @@ def _rebuilt_at(model, fixed, size):
         output = "x".join(map(str, rebuilt.output_shape[1:3]))
         raise ValueError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
     return rebuilt
+
+
+def _sharing_layers(model, size):
+    """``model``'s graph on a new ``size`` input (``(None, None)``: any size) with the same layers."""
+
+    def reuse(layer):
+        return _sharing_layers(layer, (None, None)) if isinstance(layer, keras.Model) else layer
+
+    inputs = keras.Input((*size, *model.input_shape[3:]), dtype=model.inputs[0].dtype, name=model.inputs[0].name)
+    return keras.models.clone_model(model, input_tensors=inputs, clone_function=reuse)
+
+
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's warning that ``traced_predictor``'s functions "triggered tf.function
+    retracing": each run shape has its own function, traced once by design (photos of many
+    aspect ratios), which TensorFlow counts as one function retracing. Other functions' warnings pass."""
+
+    def filter(self, record):
+        return "traced_predictor.<locals>.predict" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_ExpectedRetracing())
 
 
 def traced_predictor(model):
@@ -404,8 +434,9 @@ def colorize(model, image, size=None):
     Args:
         model: a colorzoo model (registry name as ``model.name``, e.g. from ``build_model``
             or a loaded ``.keras`` file).
-        image: a path, PIL image or array (gray, RGB, RGBA, palette, 16-bit, float in [0, 1]);
-            colour input is reduced to its luminance first. EXIF orientation is applied.
+        image: a path, binary file object, PIL image or array (gray, RGB, RGBA, palette,
+            16-bit, float in [0, 1]); colour input is reduced to its luminance first. EXIF
+            orientation is applied.
         size: the model runs at the pixel count of a ``size`` x ``size`` square with the
             image's aspect ratio, or at exactly ``(height, width)`` (see :func:`run_size`; a
             model built for another size is rebuilt for it, :func:`at_input_size`); default: the

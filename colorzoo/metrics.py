@@ -32,7 +32,7 @@ import skimage.color
 import tensorflow as tf
 
 from colorzoo import color, inference
-from colorzoo.data import is_grayscale
+from colorzoo.data import check_unit_floats, is_grayscale
 from colorzoo.files import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -55,13 +55,40 @@ SCORES = (
 )
 
 
+def _checked_rgb(rgb, what="rgb"):
+    """``rgb`` if it is RGB images ``(..., H, W, 3)`` of uint8, uint16 or float in [0, 1], else ``ValueError``.
+
+    Float values are checked where they can be read (arrays, eager tensors), not inside a ``tf.function``.
+    """
+    rgb = rgb if tf.is_tensor(rgb) else np.asarray(rgb)
+    dtype = np.dtype(rgb.dtype.as_numpy_dtype) if tf.is_tensor(rgb) else rgb.dtype
+    if len(rgb.shape) < 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"{what} must be RGB images (..., H, W, 3), got shape {tuple(rgb.shape)}")
+    if dtype.kind == "f":
+        if not tf.is_tensor(rgb) or tf.executing_eagerly():
+            check_unit_floats(np.asarray(rgb), f"{what} (float)")
+    elif dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{what} must be uint8, uint16 or float in [0, 1], got {dtype}")
+    return rgb
+
+
+def _checked_pair(true_rgb, pred_rgb, min_side=1):
+    true_rgb, pred_rgb = _checked_rgb(true_rgb, "true_rgb"), _checked_rgb(pred_rgb, "pred_rgb")
+    if tuple(true_rgb.shape) != tuple(pred_rgb.shape):
+        shapes = f"{tuple(true_rgb.shape)} and {tuple(pred_rgb.shape)}"
+        raise ValueError(f"true_rgb and pred_rgb must have one shape, got {shapes}")
+    if None not in true_rgb.shape[-3:-1] and min(true_rgb.shape[-3:-1]) < min_side:
+        raise ValueError(f"images must be at least {min_side} pixels on each side, got {tuple(true_rgb.shape)}")
+    return true_rgb, pred_rgb
+
+
 def _unit_tensor(rgb):
     """uint8 / uint16 / float images -> float32 tensor in [0, 1]."""
     return tf.image.convert_image_dtype(tf.convert_to_tensor(rgb), tf.float32)
 
 
 def _unit_array(rgb):
-    rgb = np.asarray(rgb)
+    rgb = np.asarray(_checked_rgb(rgb))
     if rgb.dtype.kind == "f":
         return rgb.astype(np.float64)
     return rgb / float(np.iinfo(rgb.dtype).max)
@@ -72,6 +99,7 @@ def _unit_array(rgb):
 
 def psnr(true_rgb, pred_rgb):
     """Peak signal-to-noise ratio in dB per image (``inf`` for identical images); float32 tensor."""
+    true_rgb, pred_rgb = _checked_pair(true_rgb, pred_rgb)
     return tf.image.psnr(_unit_tensor(true_rgb), _unit_tensor(pred_rgb), max_val=1.0)
 
 
@@ -80,6 +108,7 @@ def ssim(true_rgb, pred_rgb):
 
     Images must be at least 11 pixels on each side.
     """
+    true_rgb, pred_rgb = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)
     return tf.image.ssim(
         _unit_tensor(true_rgb), _unit_tensor(pred_rgb), max_val=1.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA
     )

@@ -460,6 +460,11 @@ def train(
         _check_same_run(out_dir, {"model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}})
     if isinstance(model, str):
         use_mixed_precision_on_gpu()
+        with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
+            model = build_model(name, image_size=image_size, **(model_kwargs or {}))
+    if initial_weights is not None:
+        with strategy.scope():
+            _load_weights_from(model, initial_weights)
     data_kwargs = dict(data_kwargs or {})
     _check_colour_photos(data, image_size, info.color_space, data_kwargs)
     train_data = make_dataset(
@@ -479,10 +484,6 @@ def train(
         val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
         samples = next(iter(val_data))
     with strategy.scope():
-        if isinstance(model, str):
-            model = build_model(name, image_size=image_size, **(model_kwargs or {}))
-        if initial_weights is not None:
-            _load_weights_from(model, initial_weights)
         loss = info.recipe["loss_from_data"](train_data) if "loss_from_data" in info.recipe else None
         trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
     gan = trainable is not model

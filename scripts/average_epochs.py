@@ -52,5 +52,9 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", required=True, type=_epoch_range, help="FIRST-LAST kept epochs, e.g. 8-14")
     parser.add_argument("--val", help="folder of validation photos to score the average on")
     args = parser.parse_args()
+    if not os.path.isfile(os.path.join(args.run, "run.json")):
+        parser.error(f"{args.run}: not a colorzoo training run (no run.json)")
+    if args.val is not None and not os.path.isdir(args.val):
+        parser.error(f"--val {args.val}: no such folder")
     path, scores = average_epochs(args.run, *args.epochs, val=args.val)
     print(path, json.dumps({key: round(value, 4) for key, value in (scores or {}).items()}))

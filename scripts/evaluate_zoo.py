@@ -110,9 +110,14 @@ def figure(models, photos, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.path.join("..", "shared", "data", "eval"))
-    parser.add_argument("--out", default="docs")
+    parser.add_argument("--data", default=os.path.join("..", "shared", "data", "eval"),
+                        help="folder holding the evaluation sets cbsd68/ and kodak24/ (default %(default)s)")
+    parser.add_argument("--out", default="docs", help="folder for results.md and results.png (default %(default)s); "
+                        "the psnr of weights/manifest.json and weights/README.md are updated whatever it is")
     args = parser.parse_args()
+    missing = [os.path.join(args.data, name) for name in SETS if not os.path.isdir(os.path.join(args.data, name))]
+    if missing:
+        parser.error(f"--data {args.data}: no {', '.join(missing)} (the evaluation sets of ../shared/data/eval)")
     names = sorted(hub.shipped_weights())
     models = {name: hub.pretrained(name) for name in names}
     results, truths, photos = {}, {}, []

@@ -1,5 +1,6 @@
 """Print docs/models.md: every registered model at its native size, built offline (encoder_weights=None)."""
 
+import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,4 +31,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__).parse_args()  # --help, and no stray arguments
     main()

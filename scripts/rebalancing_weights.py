@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from colorzoo.cli import positive_int  # noqa: E402
 from colorzoo.data import make_dataset  # noqa: E402
 from colorzoo.models.zhang_classification import PRIOR_BATCHES, rebalancing_weights_from_data  # noqa: E402
 
@@ -23,18 +24,22 @@ from colorzoo.models.zhang_classification import PRIOR_BATCHES, rebalancing_weig
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="folder of training photos")
-    parser.add_argument("--out", required=True, help="the .npy file to write")
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--batches", type=int, default=PRIOR_BATCHES)
+    parser.add_argument("--out", required=True, help="the .npy file to write (.npy is added if missing)")
+    parser.add_argument("--image-size", type=positive_int, default=128)
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--batches", type=positive_int, default=PRIOR_BATCHES)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if os.path.exists(args.out):
-        parser.error(f"{args.out} exists; remove it or choose another --out")
+    out = args.out if args.out.endswith(".npy") else f"{args.out}.npy"  # the name np.save would write
+    if os.path.lexists(out):
+        parser.error(f"{out} exists; remove it or choose another --out")
+    if not os.path.isdir(args.data):
+        parser.error(f"{args.data}: no such folder")
     dataset = make_dataset(args.data, args.image_size, args.batch_size, seed=args.seed)
     weights = rebalancing_weights_from_data(dataset, args.batches)
-    np.save(args.out, weights)
-    print(f"{args.out}: {weights.size} weights, {weights.min():.2f} to {weights.max():.2f}")
+    with open(out, "xb") as handle:  # exclusive: a file that appeared meanwhile is not replaced either
+        np.save(handle, weights)
+    print(f"{out}: {weights.size} weights, {weights.min():.2f} to {weights.max():.2f}")
 
 
 if __name__ == "__main__":

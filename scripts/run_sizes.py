@@ -22,6 +22,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorzoo import hub, metrics  # noqa: E402
+from colorzoo.cli import positive_int  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
 from evaluate_zoo import truth_colorfulness  # noqa: E402
 from ship_weights import write_manifest, write_model_card  # noqa: E402
@@ -81,10 +82,7 @@ def ship_run_size(name, size, weights_dir=hub.WEIGHTS_DIR):
 
 
 def _sizes(text):
-    try:
-        return [int(size) for size in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 128,160,192, got {text!r}") from None
+    return [positive_int(size) for size in text.split(",")]
 
 
 if __name__ == "__main__":
@@ -92,9 +90,13 @@ if __name__ == "__main__":
     parser.add_argument("model", help="a model with shipped weights")
     parser.add_argument("--val", required=True, help="folder of validation photos")
     parser.add_argument("--sizes", type=_sizes, default=[128, 160, 192, 224], help="default %(default)s")
-    parser.add_argument("--per-folder", type=int, help="score only the first N photos of each subfolder")
+    parser.add_argument("--per-folder", type=positive_int, help="score only the first N photos of each subfolder")
     parser.add_argument("--ship", action="store_true", help="record the size the rule picks in weights/")
     args = parser.parse_args()
+    if args.model not in hub.shipped_weights():
+        parser.error(f"{args.model}: no shipped weights; shipped: {', '.join(sorted(hub.shipped_weights()))}")
+    if not os.path.isdir(args.val):
+        parser.error(f"--val {args.val}: no such folder")
     trained_size = hub.shipped_weights()[args.model]["image_size"] if args.ship else None
     files = validation_files(args.val, args.per_folder)
     rows = score_sizes(hub.pretrained(args.model), files, args.sizes)

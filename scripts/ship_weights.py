@@ -50,6 +50,9 @@ def most_colourful_epoch(log, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
 def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
     """Ship ``run_dir``'s ``"best"`` or ``"last"`` checkpoint, its ``"colourful"`` kept epoch
     (:func:`most_colourful_epoch`), or its kept epoch ``checkpoint`` (an int from 1)."""
+    for needed in ("run.json", "log.csv"):
+        if not os.path.isfile(os.path.join(run_dir, needed)):
+            raise SystemExit(f"{run_dir}: not a colorzoo training run (no {needed})")
     with open(os.path.join(run_dir, "run.json")) as file:
         run = json.load(file)
     with open(os.path.join(run_dir, "log.csv")) as file:
@@ -107,10 +110,13 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         entries[name]["rebuild"] = rebuild
     else:
         entries[name].pop("rebuild", None)
-    entries[name].pop("run_size", None)  # chosen for the weights it replaces (scripts/run_sizes.py)
+    # Measured for the weights this file replaces: scripts/run_sizes.py and scripts/evaluate_zoo.py measure anew.
+    stale = [key for key in ("run_size", "psnr") if entries[name].pop(key, None) is not None]
     write_manifest(entries, weights_dir)
     entry = entries[name]
     print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
+    if stale:
+        print(f"dropped {', '.join(stale)} of the replaced weights: rerun scripts/run_sizes.py and scripts/evaluate_zoo.py")
 
 
 def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):

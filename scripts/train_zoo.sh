@@ -2,10 +2,10 @@
 # The exact commands that trained the shipped weights (weights/README.md), on ../shared/data.
 # Each run writes runs/<model>/; stop a run with Ctrl-C or a kill and continue it by rerunning
 # its line with --resume. Epochs are short (--steps-per-epoch) so backups are frequent.
-# The shipped runs were stopped by hand at the "epochs" of weights/README.md (best.keras is the
-# epoch with the best validation loss); EPOCHS=n sets the length of a model's last stage, EPOCHS_L1
-# and EPOCHS_GAN those of the earlier stages of the GANs (their defaults are the shipped lengths),
-# e.g. `EPOCHS=28 scripts/train_zoo.sh unet_sequential`. Ship a run with
+# The shipped runs were stopped by hand; every default length below is the number of epochs the
+# shipped run trained (the "epochs" of weights/README.md; best.keras is the epoch with the best
+# validation loss). EPOCHS=n sets the length of a model's last stage, EPOCHS_L1 and EPOCHS_GAN
+# those of the earlier stages of the GANs, e.g. `EPOCHS=10 scripts/train_zoo.sh unet_sequential`. Ship a run with
 # `.venv/bin/python scripts/ship_weights.py runs/<run>`: best.keras, or with `--checkpoint last`
 # the last epoch, which pix2pix's last stage ships (runs/pix2pix_chroma; a GAN's best.keras is
 # chosen by val_l1, which favours the least colourful epoch), or `--checkpoint colourful` the most
@@ -18,13 +18,19 @@ RESUME=${RESUME:-}
 
 run() { .venv/bin/colorzoo train "$@" "${COMMON[@]}" ${RESUME:+--resume}; }
 
+MODELS=(resnet18_decoder zhang_classification vgg16_autoencoder pix2pix unet_sequential residual_encoder hypercolumn ddcolor_lite)
+if [[ $# -gt 1 || " all ${MODELS[*]} " != *" ${1:-all} "* ]]; then
+  echo "usage: scripts/train_zoo.sh [all | one of: ${MODELS[*]}]" >&2
+  exit 2
+fi
+
 case "${1:-all}" in
   resnet18_decoder|all)
-    run --model resnet18_decoder --width 0.5 --batch-size 32 --epochs "${EPOCHS:-40}" --out runs/resnet18_decoder ;;&
+    run --model resnet18_decoder --width 0.5 --batch-size 32 --epochs "${EPOCHS:-55}" --out runs/resnet18_decoder ;;&
   zhang_classification|all)
-    run --model zhang_classification --width 0.25 --batch-size 16 --learning-rate 3e-4 --epochs "${EPOCHS:-40}" --out runs/zhang_classification ;;&
+    run --model zhang_classification --width 0.25 --batch-size 16 --learning-rate 3e-4 --epochs "${EPOCHS:-14}" --out runs/zhang_classification ;;&
   vgg16_autoencoder|all)
-    run --model vgg16_autoencoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/vgg16_autoencoder ;;&
+    run --model vgg16_autoencoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-3}" --out runs/vgg16_autoencoder ;;&
   pix2pix|all)
     # The report's two-stage recipe, L1 pretraining of the ResNet-18 U-Net generator, then GAN
     # training; then a third stage: the GAN fine-tuned at a quarter of the learning rate with the
@@ -35,9 +41,9 @@ case "${1:-all}" in
     run "${P2P[@]}" --init runs/pix2pix/best.keras --learning-rate 5e-5 --trainer-option chroma_weight=20 \
       --epochs "${EPOCHS:-4}" --out runs/pix2pix_chroma ;;&
   unet_sequential|all)
-    run --model unet_sequential --width 0.5 --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/unet_sequential ;;&
+    run --model unet_sequential --width 0.5 --batch-size 16 --epochs "${EPOCHS:-28}" --out runs/unet_sequential ;;&
   residual_encoder|all)
-    run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-40}" --out runs/residual_encoder ;;&
+    run --model residual_encoder --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-6}" --out runs/residual_encoder ;;&
   hypercolumn|all)
     run --model hypercolumn --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-20}" --out runs/hypercolumn ;;&
   ddcolor_lite|all)
@@ -53,6 +59,5 @@ case "${1:-all}" in
     run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-24}" --out runs/ddcolor_lite_l1
     run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \
       --learning-rate 2.5e-5 --trainer-option perceptual_weight=1 --trainer-option chroma_weight=20 \
-      --trainer-option chroma_per_pixel=true --keep-epochs --epochs "${EPOCHS:-7}" --out runs/ddcolor_lite_chroma ;;&
-  *) ;;
+      --trainer-option chroma_per_pixel=true --keep-epochs --epochs "${EPOCHS:-7}" --out runs/ddcolor_lite_chroma ;;
 esac

@@ -131,6 +131,21 @@ def test_image_files_recursive_sorted_case_insensitive(corpus):
         data.image_files(os.path.join(root, "missing"))
 
 
+def test_image_files_follow_linked_folders_once(tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.png"):
+        (photos / name).write_bytes(b"")
+    (photos / "sub" / "loop").symlink_to(photos)  # a link back up the tree ends, not loops
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "linked_sub").symlink_to(photos / "sub")
+    (links / "again").symlink_to(photos / "sub")
+    # Through the links: sub once (linked twice) and, through its loop link, the photos folder once.
+    assert sorted(map(os.path.basename, data.image_files(str(links)))) == ["a.jpg", "b.png"]
+    assert data.image_files(str(photos)) == [str(photos / "a.jpg"), str(photos / "sub" / "b.png")]
+
+
 def test_scan_files_sorts_good_from_broken_with_reasons(corpus):
     root, colour, gray, broken = corpus
     directory = os.path.join(root, "x.jpg")
@@ -277,6 +292,23 @@ def test_uint8_and_float_arrays_agree():
         data.make_dataset(np.concatenate([images, np.full((1, 20, 20, 3), 255)]).astype(np.float32), 16, 3)
 
 
+def test_a_list_of_same_sized_arrays_is_one_array():
+    images = [np.asarray(photo(name, 20, 20)) for name in ("astronaut", "coffee")]
+    as_list = arrays(data.make_dataset(images, 16, 2, shuffle=False))
+    np.testing.assert_array_equal(as_list[0], arrays(data.make_dataset(np.stack(images), 16, 2, shuffle=False))[0])
+    with pytest.raises(ValueError, match=r"file paths or arrays of one shape, got shapes \[\(20, 20, 3\), \(20, 24, 3\)\]"):
+        data.make_dataset([images[0], np.asarray(photo("chelsea", 24, 20))], 16, 2)
+
+
+def test_one_image_file_is_a_one_photo_dataset(tmp_path):
+    path = tmp_path / "one.png"
+    photo("coffee", 20, 20).save(path)
+    batches = arrays(data.make_dataset(str(path), 16, 4))
+    assert len(batches) == 1 and batches[0].shape == (1, 16, 16, 3)
+    with pytest.raises(FileNotFoundError, match="missing: no such folder"):
+        data.make_dataset(str(tmp_path / "missing"), 16, 4)
+
+
 def test_same_seed_same_batches(corpus):
     _, colour, _, _ = corpus
     options = dict(resize="random_crop", augment=True, shuffle=True, seed=7)
@@ -305,6 +337,10 @@ def test_bad_arguments(corpus):
         data.make_dataset(root, 16, 2, color_space="hsv")
     with pytest.raises(FileNotFoundError):
         data.make_dataset(os.path.join(root, "missing"), 16, 2)
+    for image_size, batch_size, wrong in [(0, 2, "image_size .* got 0"), (31.5, 2, "image_size .* got 31.5"),
+                                          (16, 0, "batch_size .* got 0"), (16, True, "batch_size .* got True")]:
+        with pytest.raises(ValueError, match=f"{wrong}$"):
+            data.make_dataset(root, image_size, batch_size)
     with pytest.raises(ValueError, match="no decodable images"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data.make_dataset(list(broken), 16, 2)

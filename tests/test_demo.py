@@ -38,3 +38,22 @@ def test_demo_writes_full_resolution_photos_and_the_grid(tmp_path, capsys):
         assert name in out
     assert (tmp_path / "comparison.png").exists()
     assert "PSNR" in out
+
+
+def test_demo_never_replaces_a_file_it_did_not_write(tmp_path, capsys):
+    mine = tmp_path / "colorized" / "astronaut.png"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my own picture")
+    assert demo.run_demo(str(tmp_path)) == 1
+    assert "colorized/astronaut.png was not written by colorzoo demo" in capsys.readouterr().err
+    assert mine.read_bytes() == b"my own picture"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["astronaut.png", "colorized"]  # nothing written
+
+
+def test_demo_replaces_its_own_outputs_while_unchanged(tmp_path):
+    outputs = demo.DemoOutputs(str(tmp_path))
+    written = outputs.write("gray/astronaut.png", lambda handle: handle.write(b"demo output"))
+    assert demo.DemoOutputs(str(tmp_path)).foreign() == []  # a re-run may replace it
+    with open(written, "ab") as handle:
+        handle.write(b", edited by the user")
+    assert demo.DemoOutputs(str(tmp_path)).foreign() == [written]

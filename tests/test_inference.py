@@ -1,6 +1,7 @@
 """Full-resolution colorization: sizes, input modes, EXIF, luminance kept, safe batch writing."""
 
 import importlib.util
+import io
 import os
 import sys
 import types
@@ -9,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 import skimage.color
+import tensorflow as tf
 import skimage.data
 from PIL import Image
 
@@ -66,6 +68,19 @@ def test_input_modes(model, tmp_path, mode):
     else:
         image, source = rgb, np.asarray(rgb)
     assert_keeps_lightness(source, inference.colorize(model, image))
+
+
+def test_paths_as_bytes_and_open_files_read_like_paths(model, tmp_path):
+    path = tmp_path / "photo.png"
+    photo(40, 30).save(path)
+    expected = inference.colorize(model, str(path))
+    np.testing.assert_array_equal(inference.colorize(model, os.fsencode(path)), expected)
+    np.testing.assert_array_equal(inference.colorize(model, io.BytesIO(path.read_bytes())), expected)
+    with open(path, "rb") as opened:
+        np.testing.assert_array_equal(inference.colorize(model, opened), expected)
+        assert not opened.closed  # the caller's file stays the caller's
+    with pytest.raises(ValueError, match=r"size must be a number or a \(height, width\) pair, got \(8,\)"):
+        inference.colorize(model, expected, size=(8,))
 
 
 def test_sixteen_bit_precision_is_kept():
@@ -135,6 +150,20 @@ def test_predict_is_traced_once_per_run_shape(model):
         assert inference.traced_predictor(inference.at_input_size(model, run_shape)).experimental_get_tracing_count() == 1
 
 
+def test_one_function_per_run_shape_is_not_reported_as_retracing(model, caplog):
+    for width in range(40, 120, 10):  # 8 aspect ratios, 8 run shapes, 8 traced functions
+        inference.colorize(model, np.zeros((60, width), np.uint8))
+    assert not [record for record in caplog.records if "retracing" in record.getMessage()]
+
+    @tf.function
+    def user_function(x):  # the warning about anyone else's function still reaches them
+        return x + 1
+
+    for length in range(1, 8):
+        user_function(tf.zeros(length))
+    assert any("user_function" in record.getMessage() for record in caplog.records)
+
+
 def test_run_size():
     inputs = keras.Input((None, None, 1))
     outputs = keras.layers.Conv2D(2, 3, padding="same", name="ab")(inputs)
@@ -177,6 +206,38 @@ def test_model_built_at_one_size_runs_at_another(name):
     wide = inference.at_input_size(small, (96, 160))
     assert wide.output_shape[1:3] == tuple(side * small.output_shape[1] // 64 for side in (96, 160))
     assert inference.colorize(small, np.asarray(photo(90, 70)), size=96).shape == (70, 90, 3)
+
+
+def test_rebuilt_model_computes_with_the_current_weights():
+    keras.utils.set_random_seed(2)
+    model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    rebuilt = inference.at_input_size(model, (48, 80))
+    luminance = np.random.default_rng(0).uniform(0, 1, (1, 48, 80, 1)).astype(np.float32)
+    before = rebuilt(luminance).numpy()
+    keras.utils.set_random_seed(3)
+    model.set_weights(colorzoo.build_model("unet_sequential", image_size=64, width=0.125).get_weights())
+    reference = colorzoo.build_model("unet_sequential", image_size=48, width=0.125)  # 48 x 48: layers fit 48 x 80
+    reference = inference.at_input_size(reference, (48, 80))
+    reference.set_weights(model.get_weights())
+    after = inference.traced_predictor(inference.at_input_size(model, (48, 80)))(luminance).numpy()
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, reference(luminance).numpy(), atol=1e-6)
+
+
+def test_ensembles_and_wrapped_models_colorize_photos_of_any_shape():
+    from colorzoo.models.zhang_classification import to_ab_model
+
+    keras.utils.set_random_seed(4)
+    member = colorzoo.build_model("resnet18_decoder", image_size=64, width=0.25)
+    ensemble = colorzoo.build_ensemble([member, member])
+    gray = np.asarray(photo(256, 96).convert("L"))
+    # Two identical members average to the member itself, also at a run shape that is not square.
+    np.testing.assert_array_equal(inference.colorize(ensemble, gray, size=(64, 96)),
+                                  inference.colorize(member, gray, size=(64, 96)))
+    assert inference.run_size(ensemble, image_shape=gray.shape) == (32, 96)  # stride 32 for unregistered models
+    assert inference.colorize(ensemble, gray).shape == (96, 256, 3)
+    ab_model = to_ab_model(colorzoo.build_model("zhang_classification", image_size=64, width=0.125))
+    assert inference.colorize(ab_model, gray).shape == (96, 256, 3)
 
 
 def test_model_that_keeps_its_built_size_is_a_clear_error():

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 import colorzoo
@@ -36,6 +37,36 @@ def test_ssim_identical_is_one_and_uint8_equals_float():
     as_float = metrics.ssim(as_uint8 / 255.0, dimmed / 255.0)
     np.testing.assert_allclose(metrics.ssim(as_uint8, dimmed), as_float, atol=1e-5)
     assert (metrics.ssim(as_uint8, dimmed).numpy() < 1.0).all()
+
+
+@pytest.mark.parametrize(
+    "score, true_rgb, pred_rgb, message",
+    [
+        (metrics.psnr, np.zeros((16, 16, 3), np.int64), np.zeros((16, 16, 3), np.int64),
+         r"true_rgb must be uint8, uint16 or float in \[0, 1\], got int64"),
+        (metrics.psnr, np.zeros((16, 16, 3), np.uint8), np.zeros((16, 20, 3), np.uint8),
+         r"one shape, got \(16, 16, 3\) and \(16, 20, 3\)"),
+        (metrics.psnr, np.zeros((16, 16), np.uint8), np.zeros((16, 16), np.uint8),
+         r"true_rgb must be RGB images \(..., H, W, 3\), got shape \(16, 16\)"),
+        (metrics.ssim, np.zeros((5, 5, 3), np.uint8), np.zeros((5, 5, 3), np.uint8),
+         r"at least 11 pixels on each side, got \(5, 5, 3\)"),
+        (metrics.ssim, np.zeros((16, 16, 3), np.float32), np.full((16, 16, 3), 255.0, np.float32),
+         r"pred_rgb \(float\) must be in \[0, 1\], got values from 255 to 255"),
+        (metrics.delta_colorfulness, np.zeros((16, 16, 3), np.uint8), np.zeros((16, 16, 3), np.int32),
+         "got int32"),
+        (metrics.delta_colorfulness, np.zeros((3, 16, 16), np.uint8), np.zeros((3, 16, 16), np.uint8),
+         r"got shape \(3, 16, 16\)"),
+    ],
+)
+def test_scores_refuse_what_they_would_misread(score, true_rgb, pred_rgb, message):
+    with pytest.raises(ValueError, match=message):
+        score(true_rgb, pred_rgb)
+
+
+def test_psnr_still_traces_inside_a_tf_function():
+    traced = tf.function(lambda a, b: metrics.psnr(a, b))
+    value = traced(tf.zeros((1, 16, 16, 3)), tf.fill((1, 16, 16, 3), 0.5))
+    np.testing.assert_allclose(value.numpy(), [6.0206], atol=1e-3)
 
 
 def test_ab_errors():

@@ -80,3 +80,19 @@ def test_sizes_and_widths_are_checked_before_any_builder_runs(options, message):
 def test_unknown_option_names_the_model_and_its_options():
     with pytest.raises(ValueError, match="unet_sequential has no option 'depth'.*kernel_size"):
         colorzoo.build_model("unet_sequential", depth=3)
+
+
+@pytest.mark.parametrize("name", ["pix2pix", "resnet18_decoder", "unet_sequential", "zhang_classification"])
+@pytest.mark.parametrize("weights", ["imagenet", "hed", "missing.weights.h5"])
+def test_models_without_a_pretrained_encoder_refuse_named_weights(name, weights):
+    with pytest.raises(ValueError, match=f"{name}: encoder_weights must be None or the path of an existing"):
+        colorzoo.build_model(name, image_size=64, encoder_weights=weights)
+
+
+def test_encoder_weights_file_of_the_same_configuration_is_restored(tmp_path):
+    source = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    source.save_weights(tmp_path / "unet.weights.h5")
+    restored = colorzoo.build_model("unet_sequential", image_size=32, width=0.125,
+                                    encoder_weights=str(tmp_path / "unet.weights.h5"))
+    for expected, actual in zip(source.get_weights(), restored.get_weights()):
+        assert (expected == actual).all()

@@ -8,6 +8,8 @@ import csv
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -103,6 +105,39 @@ def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):
         _script("ship_weights").ship(run_dir, 3, weights_dir=str(tmp_path / "weights"))
 
 
+def test_shipping_new_weights_drops_the_scores_of_the_replaced_ones(run_dir, tmp_path, capsys):
+    ship_weights = _script("ship_weights")
+    (tmp_path / "manifest.json").write_text(json.dumps({"unet_sequential": {"psnr": 23.27, "run_size": 48}}))
+    ship_weights.ship(run_dir, "best", weights_dir=str(tmp_path))
+    entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
+    assert "psnr" not in entry and "run_size" not in entry  # measured for other weights
+    assert "dropped run_size, psnr of the replaced weights" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not a colorzoo training run .no run.json."):
+        ship_weights.ship(str(tmp_path / "no_run"), "best", weights_dir=str(tmp_path))
+
+
+def test_scripts_refuse_bad_arguments_in_one_line(tmp_path):
+    def run(*argv):
+        return subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT)
+
+    for argv, message in [
+        (["scripts/run_sizes.py", "no_such_model", "--val", str(tmp_path)], "no_such_model: no shipped weights"),
+        (["scripts/run_sizes.py", "unet_sequential", "--val", str(tmp_path / "x")], "no such folder"),
+        (["scripts/average_epochs.py", str(tmp_path), "--epochs", "1-2"], "not a colorzoo training run"),
+        (["scripts/evaluate_zoo.py", "--data", str(tmp_path)], "cbsd68"),
+    ]:
+        result = run(*argv)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result
+    result = subprocess.run(["bash", "scripts/train_zoo.sh", "resnet18decoder"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and "usage: scripts/train_zoo.sh [all | one of: resnet18_decoder" in result.stderr
+
+
+def test_train_zoo_covers_every_registered_model():
+    with open(os.path.join(ROOT, "scripts", "train_zoo.sh")) as handle:
+        listed = next(line for line in handle if line.startswith("MODELS=("))
+    assert sorted(listed.strip()[len("MODELS=(") : -1].split()) == colorzoo.list_models()
+
+
 def test_most_colourful_epoch_within_the_psnr_bound():
     log = [
         {"epoch": "0", "val_psnr_over_gray": "-0.9", "val_colourfulness_ratio": "0.60"},
@@ -195,4 +230,8 @@ def test_rebalancing_weights_script_writes_the_training_photos_weights_once(tmp_
     with pytest.raises(SystemExit):
         script.main([data, "--out", out])
     assert "exists" in capsys.readouterr().err
+    np.testing.assert_allclose(np.load(out), expected)
+    with pytest.raises(SystemExit):  # np.save adds .npy: the file written is the file checked
+        script.main([data, "--out", out[: -len(".npy")]])
+    assert f"{out} exists" in capsys.readouterr().err
     np.testing.assert_allclose(np.load(out), expected)

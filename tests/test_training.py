@@ -389,6 +389,14 @@ def test_train_under_mixed_precision_scales_losses_and_saves_a_usable_model(tmp_
     assert colorized.dtype == np.uint8 and colorized.shape == (40, 40, 3)
 
 
+def test_train_builds_the_model_before_reading_any_photo(tmp_path):
+    empty = tmp_path / "no_photos"
+    empty.mkdir()  # were the photos read first, this would fail with "no decodable images"
+    with pytest.raises(ValueError, match="unet_sequential has no option 'bogus'"):
+        training.train("unet_sequential", str(empty), image_size=32, out_dir=str(tmp_path / "run"),
+                       model_kwargs={"bogus": 1})
+
+
 def test_train_refuses_multiworker_naming_the_upstream_bug(tmp_path):
     data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
     with pytest.raises(ValueError, match=r"keras-team/keras#20585.*'mirrored'"):

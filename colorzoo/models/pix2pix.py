@@ -22,11 +22,10 @@ parameters and the ResNet-18 one 14,333,666; the discriminator has 2,767,425.
 """
 
 import math
-import os
 
 import keras
 
-from colorzoo.encoders import resnet18_trunk
+from colorzoo.encoders import check_weights_file, resnet18_trunk
 from colorzoo.layers import ScaleLuminance
 from colorzoo.losses import ChromaShortfallLoss, with_luminance
 from colorzoo.models.registry import register_model
@@ -114,13 +113,7 @@ def pix2pix(image_size=256, backbone="unet", width=1.0, depth=None, encoder_weig
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
     if backbone == "resnet18" and depth is not None:
         raise ValueError("depth applies to the U-Net backbone only; the ResNet-18 backbone has stride 32")
-    if encoder_weights is not None and not (
-        isinstance(encoder_weights, (str, os.PathLike)) and os.path.isfile(encoder_weights)
-    ):
-        raise ValueError(
-            "encoder_weights must be None or the path of an existing .weights.h5 file of a pix2pix "
-            f"generator of the same configuration, got {encoder_weights!r} (no pretrained encoder exists)"
-        )
+    check_weights_file(encoder_weights, "pix2pix", "e.g. the L1 stage's generator; no pretrained encoder exists")
 
     # === Layers ===
     inputs = keras.Input((image_size, image_size, 1), name="luminance")

@@ -10,11 +10,10 @@ The report's "combined colour-biased models" are :func:`build_ensemble` of model
 blue-, yellow- and green-biased subsets of the photos: their ab predictions are averaged.
 """
 
-import os
 
 import keras
 
-from colorzoo.encoders import resnet18_trunk
+from colorzoo.encoders import check_weights_file, resnet18_trunk
 from colorzoo.models.registry import model_info, register_model
 
 # (filters, upsample after) of the decoder stages; then a 2-channel conv and the last upsampling.
@@ -54,7 +53,11 @@ def resnet18_decoder(image_size=256, width=1.0, encoder_weights=None):
     """
     if image_size % STRIDE:
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
-    _check_weights(encoder_weights)
+    check_weights_file(
+        encoder_weights, "resnet18_decoder",
+        "keras.applications has no ResNet-18: to start from torchvision's resnet18, copy its weights by layer "
+        "name (conv1 summed over RGB, bn1, layer1_0_conv1, ...) into this model and save_weights",
+    )
 
     def filters(count):
         return max(8, int(count * width))  # the rounding of resnet18_trunk, so dec1 matches the cut
@@ -79,34 +82,17 @@ def resnet18_decoder(image_size=256, width=1.0, encoder_weights=None):
     return model
 
 
-def _check_weights(encoder_weights):
-    if encoder_weights is None:
-        return
-    if encoder_weights == "imagenet":
-        raise ValueError(
-            "encoder_weights='imagenet' is not available for resnet18_decoder: keras.applications "
-            "has no ResNet-18. Train from scratch (None, as the report), or copy torchvision's "
-            "resnet18 weights by layer name (conv1 summed over RGB, bn1, layer1_0_conv1, ...) into "
-            "a model of this configuration, save it with model.save_weights('x.weights.h5') and "
-            "pass that path."
-        )
-    if not (isinstance(encoder_weights, (str, os.PathLike)) and os.path.isfile(encoder_weights)):
-        raise ValueError(
-            "encoder_weights must be None or the path of an existing .weights.h5 file of the same "
-            f"configuration, got {encoder_weights!r}"
-        )
-
-
 def build_ensemble(models, name="resnet18_ensemble"):
-    """Average the ab predictions of several models of the same input shape and colour space.
+    """Average the ab predictions of several Lab models of the same input shape.
 
     Each member becomes a nested model named ``member_0``, ``member_1``, ... (sharing the
     member's weights), so members built from the same architecture do not clash. The result is
     a plain functional model: it saves to ``.keras`` and loads with ``safe_mode=True``.
 
     Args:
-        models: two or more registered colorzoo models (their ``name`` is the registry name),
-            each with one luminance input and one ab output of the same shapes.
+        models: two or more registered colorzoo models predicting Lab ab (their ``name`` is
+            the registry name), each with one luminance input and one ab output of the same
+            shapes.
         name: the ensemble's name.
 
     Example:
@@ -121,7 +107,7 @@ def build_ensemble(models, name="resnet18_ensemble"):
     for member in models:
         if len(member.inputs) != 1 or len(member.outputs) != 1:
             raise ValueError(f"Ensemble members need one input and one output; {member.name!r} does not")
-    _check_same("colour space", [(member.name, _color_space(member)) for member in models])
+        _check_lab_ab(member)
     _check_same("input shape", [(member.name, tuple(member.inputs[0].shape[1:])) for member in models])
     _check_same("output shape", [(member.name, tuple(member.outputs[0].shape[1:])) for member in models])
 
@@ -137,14 +123,19 @@ def build_ensemble(models, name="resnet18_ensemble"):
     return keras.Model(inputs, average, name=name)
 
 
-def _color_space(model):
+def _check_lab_ab(member):
     try:
-        return model_info(model.name).color_space
+        info = model_info(member.name)
     except ValueError as error:
         raise ValueError(
-            f"Cannot tell the colour space of ensemble member {model.name!r}: members must be "
+            f"Cannot tell the colour space of ensemble member {member.name!r}: members must be "
             "colorzoo models keeping their registry name."
         ) from error
+    if (info.color_space, info.output) != ("lab", "ab"):
+        raise ValueError(
+            f"Ensemble member {member.name!r} predicts {info.output} in {info.color_space}: an ensemble averages "
+            "Lab ab predictions, which is how colorize reads it (averaged logits or UV would give wrong colours)"
+        )
 
 
 def _check_same(what, named_values):

@@ -7,6 +7,7 @@ output of ab / 128. At 256 x 256 x 1 it has exactly 6,219,410 parameters.
 
 import keras
 
+from colorzoo.encoders import check_weights_file
 from colorzoo.models.registry import register_model
 
 # (filters, strides) of the encoder and the middle, then (filters, upsample-before) of the decoder.
@@ -50,6 +51,7 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0, en
         raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
     if image_size % 8:
         raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
+    check_weights_file(encoder_weights, "unet_sequential")
 
     def filters(count):
         return max(2, int(round(count * width)))

@@ -37,7 +37,6 @@ Example:
 """
 
 import functools
-import os
 
 import keras
 import numpy as np
@@ -45,6 +44,7 @@ from keras import ops
 from scipy.spatial import ConvexHull, cKDTree
 
 from colorzoo import color
+from colorzoo.encoders import check_weights_file
 from colorzoo.layers import ScaleLuminance
 from colorzoo.models.registry import register_model
 
@@ -467,13 +467,7 @@ def zhang_classification(image_size=256, width=1.0, bins="gamut313", encoder_wei
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
     if bins not in BIN_SETS:
         raise ValueError(f"bins must be one of {BIN_SETS}, got {bins!r}")
-    if encoder_weights is not None and not (
-        isinstance(encoder_weights, (str, os.PathLike)) and os.path.isfile(encoder_weights)
-    ):
-        raise ValueError(
-            "encoder_weights must be None or the path of an existing .weights.h5 file of the same "
-            f"configuration (there are no ImageNet or HED weights for this network), got {encoder_weights!r}"
-        )
+    check_weights_file(encoder_weights, "zhang_classification", "there are no ImageNet or HED weights for it")
 
     def filters(count):
         return max(2, int(round(count * width)))

@@ -102,8 +102,11 @@ def test_ensemble_rejects_mismatched_members(monkeypatch):
         build_ensemble([tiny(), yuv])
     info = registry.ModelInfo(name="fake_yuv", builder=None, color_space="yuv")
     monkeypatch.setitem(registry._REGISTRY, "fake_yuv", info)
-    with pytest.raises(ValueError, match="colour space"):
+    with pytest.raises(ValueError, match="member 'fake_yuv' predicts ab in yuv: an ensemble averages Lab ab"):
         build_ensemble([tiny(), yuv])
+    zhang = colorzoo.build_model("zhang_classification", image_size=SIZE, width=0.125)
+    with pytest.raises(ValueError, match="'zhang_classification' predicts ab_bins in lab"):
+        build_ensemble([zhang, zhang])
 
 
 def test_registry_metadata():
