@@ -160,10 +160,15 @@ def _command_train(args):
         adversarial=not args.no_gan, initial_weights=args.init,
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
     )
-    if history.history.get("loss") and not all(map(_finite, history.history["loss"])):
+    losses = [value for key, values in history.history.items() if not key.startswith("val_") for value in values]
+    if not all(map(_finite, losses)):
         print(f"colorzoo: error: training diverged (loss became NaN); see {args.out}/log.csv", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"best model: {os.path.join(args.out, 'best.keras')}")
+    best = os.path.join(args.out, "best.keras")
+    if not os.path.exists(best):
+        print(f"colorzoo: error: no epoch finished with a model to keep; see {args.out}/log.csv", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"best model: {best}")
     return EXIT_OK
 
 

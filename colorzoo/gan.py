@@ -31,6 +31,14 @@ LEARNING_RATE = 2e-4
 BETA_1 = 0.5
 
 
+def _unweighted(data):
+    """``(luminance, ab)`` of a batch; sample weights are refused rather than silently ignored."""
+    luminance, ab, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if sample_weight is not None:
+        raise ValueError("the GAN trainer does not weight samples: drop sample_weight (or the dataset's third element)")
+    return luminance, ab
+
+
 class GANTrainer(keras.Model):
     """Trains ``generator`` (L -> ab) against a conditional ``discriminator`` ((L, ab) -> logits).
 
@@ -130,7 +138,7 @@ class GANTrainer(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
-        luminance, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
+        luminance, ab = _unweighted(data)
         replicas = self.distribute_strategy.num_replicas_in_sync  # the optimizers sum replicas' gradients
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             losses = self._gan_losses(luminance, ab, training=True)
@@ -145,7 +153,7 @@ class GANTrainer(keras.Model):
         return self._update_trackers(losses, luminance)
 
     def test_step(self, data):
-        luminance, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
+        luminance, ab = _unweighted(data)
         return self._update_trackers(self._gan_losses(luminance, ab, training=False), luminance)
 
 

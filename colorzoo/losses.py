@@ -41,6 +41,18 @@ def luminance_chroma_to_rgb(luminance_chroma, color_space="lab"):
     return color.model_output_to_rgb(luminance_chroma[..., :1], luminance_chroma[..., 1:], color_space)
 
 
+def _check_luminance_chroma(tensor, loss_name, min_side=1):
+    """Refuse, from the static shape, what a (luminance, chroma) loss would misread or crash on."""
+    shape = tuple(tensor.shape)
+    if len(shape) != 4 or shape[-1] not in (None, 3):
+        raise ValueError(
+            f"{loss_name} takes normalised (luminance, chroma) images (B, H, W, 3), got shape {shape}; "
+            "wrap it with with_luminance() to apply it to ab alone"
+        )
+    if any(side is not None and side < min_side for side in shape[1:3]):
+        raise ValueError(f"{loss_name} needs images of at least {min_side} pixels a side, got shape {shape}")
+
+
 def with_luminance(loss):
     """Adapt a loss on concatenated (luminance, chroma) to ``fn(ab_true, ab_pred, luminance)``.
 
@@ -77,7 +89,7 @@ def colourfulness(rgb):
         flat = ops.reshape(channel, (ops.shape(channel)[0], -1))
         mean = ops.mean(flat, axis=1)
         means.append(mean)
-        variances.append(ops.sum(ops.square(flat - mean[:, None]), axis=1) / (count - 1.0))
+        variances.append(ops.sum(ops.square(flat - mean[:, None]), axis=1) / ops.maximum(count - 1.0, 1.0))
     std_root = ops.sqrt(variances[0] + variances[1] + _SQRT_EPSILON)
     mean_root = ops.sqrt(ops.square(means[0]) + ops.square(means[1]) + _SQRT_EPSILON)
     return std_root + 0.3 * mean_root
@@ -104,6 +116,7 @@ class ColourfulnessLoss(keras.losses.Loss):
         self.color_space = color_space
 
     def call(self, y_true, y_pred):
+        _check_luminance_chroma(y_pred, self.name)
         return 1.0 - colourfulness(luminance_chroma_to_rgb(y_pred, self.color_space)) / self.scale
 
     def get_config(self):
@@ -137,6 +150,8 @@ class ChromaShortfallLoss(keras.losses.Loss):
         self.per_pixel = per_pixel
 
     def call(self, y_true, y_pred):
+        _check_luminance_chroma(y_true, self.name)
+        _check_luminance_chroma(y_pred, self.name)
         if self.per_pixel:
             shortfall = ops.relu(_chroma_magnitude(y_true) - _chroma_magnitude(y_pred))
             return ops.mean(ops.reshape(shortfall, (ops.shape(shortfall)[0], -1)), axis=1)
@@ -186,6 +201,7 @@ class PerceptualLoss(keras.losses.Loss):
         if unknown:
             raise ValueError(f"layer_weights names unknown VGG16 layers {unknown}; known: {VGG16_LAYER_NAMES}")
         last_block = max(int(layer_name[len("block")]) for layer_name in self.layer_weights)
+        self.min_side = 2 ** (last_block - 1)  # one pixel left after the poolings before the last block
         inputs = keras.Input((None, None, 3), name="vgg_input")
         features = vgg16_trunk(inputs, trainable=False, last_block=last_block)
         outputs = [features[layer_name] for layer_name in self.layer_weights]
@@ -199,6 +215,8 @@ class PerceptualLoss(keras.losses.Loss):
         return features if isinstance(features, (list, tuple)) else [features]
 
     def call(self, y_true, y_pred):
+        _check_luminance_chroma(y_true, self.name, self.min_side)
+        _check_luminance_chroma(y_pred, self.name, self.min_side)
         true_features = [ops.stop_gradient(feature) for feature in self._features(y_true)]
         loss = 0.0
         for weight, true, pred in zip(self.layer_weights.values(), true_features, self._features(y_pred)):

@@ -102,7 +102,7 @@ def trainer_options(name):
     """The options of a GAN recipe's trainer (``colorzoo train --trainer-option``), ``()`` for other models.
 
     >>> trainer_options("pix2pix")
-    ('l1_weight', 'adversarial_weight', 'chroma_weight', 'discriminator_width')
+    ('l1_weight', 'adversarial_weight', 'chroma_weight', 'chroma_per_pixel', 'discriminator_width')
     """
     trainer = model_info(name).recipe.get("trainer")
     if trainer is None:
@@ -212,9 +212,24 @@ def epoch_checkpoint(run_dir, epoch):
 
 
 def _diverged(logs):
-    """Whether an epoch's training losses (not its ``val_`` scores) hold a NaN or infinity."""
-    losses = (np.asarray(value) for key, value in (logs or {}).items() if not key.startswith("val_"))
-    return any(loss.dtype.kind == "f" and not np.isfinite(loss).all() for loss in losses)
+    """Whether an epoch's or batch's training losses (not its ``val_`` scores) hold a NaN or infinity."""
+    return bool(_non_finite(logs))
+
+
+def _non_finite(logs):
+    """The names of the training losses in ``logs`` that hold a NaN or infinity."""
+    values = ((key, np.asarray(value)) for key, value in (logs or {}).items() if not key.startswith("val_"))
+    return [key for key, value in values if value.dtype.kind == "f" and not np.isfinite(value).all()]
+
+
+class StopOnDivergence(keras.callbacks.TerminateOnNaN):
+    """``TerminateOnNaN`` watching every training loss, not only ``loss``: a GAN trainer logs
+    ``g_loss``, ``d_loss`` and their terms, and no ``loss``."""
+
+    def on_batch_end(self, batch, logs=None):
+        if _diverged(logs):
+            print(f"Batch {batch}: NaN or infinite {', '.join(_non_finite(logs))}; stopping")
+            self.model.stop_training = True
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -338,7 +353,7 @@ def default_callbacks(
     ``samples`` is the ``(luminance, chroma)`` batch of the sample grid; by default the first
     validation batch.
     """
-    callbacks = [keras.callbacks.TerminateOnNaN()]
+    callbacks = [StopOnDivergence()]
     if val_dataset is not None:
         callbacks.append(ValidationImageMetrics(val_dataset, color_space))
         luminance, chroma = samples if samples is not None else next(iter(val_dataset))
@@ -359,14 +374,17 @@ def default_callbacks(
 
 
 def _check_same_run(out_dir, settings):
-    """Raise ``ValueError`` if the run in ``out_dir`` was started with other architecture settings."""
+    """Raise ``ValueError`` if the run in ``out_dir`` was started with other settings than ``settings``:
+    the architecture, the stage (L1 or GAN), the learning rate (the backup restores the optimizer's)
+    or whether there was validation (``best.keras`` was chosen by it). Settings a run.json of an
+    older colorzoo did not record are not compared."""
     path = os.path.join(out_dir, "run.json")
     if not os.path.exists(path):
         return
     with open(path) as handle:
         recorded = json.load(handle)
     changed = [
-        f"{key} {recorded.get(key)!r} -> {value!r}" for key, value in settings.items() if recorded.get(key) != value
+        f"{key} {recorded[key]!r} -> {value!r}" for key, value in settings.items() if key in recorded and recorded[key] != value
     ]
     if changed:
         raise ValueError(
@@ -456,8 +474,12 @@ def train(
     info = model_info(name)
     if image_size is None:  # a built model trains at its input size, a name at its native size
         image_size = model.input_shape[1] if not isinstance(model, str) and model.input_shape[1] else info.native_size
+    gan = adversarial and "trainer" in info.recipe
     if resume:
-        _check_same_run(out_dir, {"model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}})
+        _check_same_run(out_dir, {
+            "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "adversarial": gan,
+            "learning_rate": learning_rate, "validation": val is not None,
+        })
     if isinstance(model, str):
         use_mixed_precision_on_gpu()
         with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
@@ -486,12 +508,12 @@ def train(
     with strategy.scope():
         loss = info.recipe["loss_from_data"](train_data) if "loss_from_data" in info.recipe else None
         trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
-    gan = trainable is not model
     _write_json_atomically(
         os.path.join(out_dir, "run.json"),
         {"model": name, "image_size": image_size, "batch_size": batch_size, "epochs": epochs,
          "steps_per_epoch": steps_per_epoch,
          "model_kwargs": model_kwargs or {}, "learning_rate": learning_rate, "adversarial": gan,
+         "validation": val is not None,
          "initial_weights": initial_weights and os.fspath(initial_weights), "trainer_kwargs": trainer_kwargs or {}},
     )
     with warnings.catch_warnings():

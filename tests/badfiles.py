@@ -256,9 +256,9 @@ def truncated_archive(source, path):
     return path
 
 
-def nan_model(path):
-    """A tiny ``unet_sequential`` whose weights are all NaN (a diverged run's checkpoint)."""
-    model = tiny_model()
+def nan_model(path, model=None):
+    """A tiny ``unet_sequential`` (or ``model``) whose weights are all NaN (a diverged run's checkpoint)."""
+    model = model or tiny_model()
     model.set_weights([np.full_like(weight, np.nan) for weight in model.get_weights()])
     model.save(path)
     return path

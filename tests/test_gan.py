@@ -84,6 +84,15 @@ def test_evaluate_reports_l1_of_the_generator(trained):
     assert logs["g_loss"] == pytest.approx(logs["g_adversarial"] + 100.0 * logs["l1"], rel=1e-5)
 
 
+def test_sample_weights_are_refused_not_ignored(trained):
+    trainer, _, _ = trained
+    luminance, ab = sample_batch(SIZE, count=2)
+    with pytest.raises(ValueError, match="does not weight samples"):
+        trainer.evaluate(luminance, ab, sample_weight=np.array([1.0, 0.0]), verbose=0)
+    with pytest.raises(ValueError, match="does not weight samples"):
+        trainer.fit(luminance, ab, sample_weight=np.array([1.0, 0.0]), epochs=1, verbose=0)
+
+
 def test_report_defaults():
     trainer = pix2pix_trainer(image_size=SIZE, width=WIDTH)
     assert trainer.l1_weight == 100.0 and trainer.adversarial_weight == 1.0

@@ -159,6 +159,16 @@ def test_perceptual_loss_trains_nothing_of_vgg_and_passes_gradients(perceptual):
     assert np.isfinite(gradient).all() and np.abs(gradient).sum() > 0
 
 
+def test_losses_refuse_ab_alone_and_too_small_images(perceptual):
+    luminance_chroma = tf.random.stateless_uniform((2, 32, 32, 3), seed=(0, 2))
+    for loss in (ColourfulnessLoss(), ChromaShortfallLoss(), perceptual):
+        with pytest.raises(ValueError, match=r"\(B, H, W, 3\), got shape \(2, 32, 32, 2\); wrap it with with_luminance"):
+            loss(luminance_chroma[..., 1:], luminance_chroma[..., 1:])
+    with pytest.raises(ValueError, match=r"perceptual needs images of at least 16 pixels a side, got shape \(2, 15, 15, 3\)"):
+        perceptual(luminance_chroma[:, :15, :15], luminance_chroma[:, :15, :15])
+    assert np.isfinite(float(ColourfulnessLoss()(luminance_chroma[:, :1, :1], luminance_chroma[:, :1, :1])))
+
+
 def test_perceptual_loss_config_round_trip():
     loss = PerceptualLoss(layer_weights={"block2_conv1": 1.0}, encoder_weights=None)
     restored = PerceptualLoss.from_config(loss.get_config())

@@ -686,17 +686,20 @@ def test_a_model_predicting_nan_is_refused(tmp_path, corpus, capsys):
 
 
 @pytest.mark.slow
-def test_train_from_nan_weights_stops_and_exits_1(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["unet_sequential", "pix2pix"])  # a GAN trainer logs g_loss and d_loss, no loss
+def test_train_from_nan_weights_stops_and_exits_1(name, tmp_path, capsys):
     folder = os.path.dirname(write_photo_folder(str(tmp_path / "train"), size=40, count=4)[0])
-    nan_weights = badfiles.nan_model(str(tmp_path / "diverged.keras"))
+    model = colorzoo.build_model(name, image_size=32, width=0.125)
+    nan_weights = badfiles.nan_model(str(tmp_path / "diverged.keras"), model)
     run = tmp_path / "run"
     code = main([
-        "train", "--model", "unet_sequential", "--data", folder, "--image-size", "32", "--width", "0.125",
+        "train", "--model", name, "--data", folder, "--image-size", "32", "--width", "0.125",
         "--batch-size", "2", "--epochs", "3", "--init", nan_weights, "--out", str(run),
     ])
     captured = capsys.readouterr()
     assert code == 1 and "training diverged (loss became NaN)" in captured.err
-    assert "Invalid loss, terminating training" in captured.out  # TerminateOnNaN, after the first batch
+    assert "Batch 0: NaN or infinite" in captured.out and "stopping" in captured.out  # after the first batch
+    assert "Epoch 2/3" not in captured.out
     assert not (run / "last.keras").exists() and not (run / "best.keras").exists()  # nothing NaN saved
 
 

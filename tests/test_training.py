@@ -84,6 +84,24 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
         model_kwargs=TINY, verbose=0,
     )
     assert _log_epochs(out) == [0, 1, 2]  # resuming a finished run continues after its last epoch
+    for changes, change in [
+        ({"val": None}, "validation True -> False"),  # best.keras was chosen on validation
+        ({"learning_rate": 0.5}, "learning_rate None -> 0.5"),  # the backup restores the optimizer's
+    ]:
+        options = {"val": val, "image_size": 32, "model_kwargs": TINY, **changes}
+        with pytest.raises(ValueError, match=f"changed: {re.escape(change)}$"):
+            training.train("unet_sequential", data, epochs=4, out_dir=out, resume=True, **options)
+
+
+def test_resuming_the_l1_stage_as_the_gan_stage_is_refused(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    out = str(tmp_path / "l1")
+    options = {"image_size": 32, "batch_size": 2, "out_dir": out, "model_kwargs": {"width": 0.125}, "verbose": 0}
+    training.train("pix2pix", data, epochs=1, adversarial=False, **options)
+    recorded = open(os.path.join(out, "run.json")).read()
+    with pytest.raises(ValueError, match="changed: adversarial False -> True$"):
+        training.train("pix2pix", data, epochs=2, resume=True, **options)
+    assert open(os.path.join(out, "run.json")).read() == recorded
 
 
 def test_validation_metrics_score_gray_and_true_predictions(tmp_path, monkeypatch):

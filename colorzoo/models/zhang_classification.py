@@ -205,6 +205,8 @@ def rebalancing_weights(prior, lam=LAMBDA, sigma=SIGMA, bins="gamut313"):
     prior = np.asarray(prior, "float64").ravel()
     if prior.shape != (len(centres),):
         raise ValueError(f"prior must have {len(centres)} entries, got {prior.shape}")
+    if not (np.isfinite(prior).all() and (prior >= 0).all() and prior.sum() > 0):
+        raise ValueError("prior must be non-negative bin frequencies with a positive sum")
     if sigma > 0:
         squared = ((centres[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
         kernel = np.exp(-squared / (2.0 * sigma**2))
@@ -242,12 +244,14 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         self, bins=None, weights=None, sigma=SIGMA, neighbours=NEIGHBOURS, name="rebalanced_cross_entropy", **kwargs
     ):
         super().__init__(name=name, **kwargs)
-        if bins == "meda64" and weights is not None:
+        if isinstance(bins, str) and bins == "meda64" and weights is not None:
             raise ValueError("bins='meda64' takes no rebalancing weights")
         if isinstance(bins, str) and bins not in BIN_SETS:
             raise ValueError(f"bins must be None, one of {BIN_SETS} or (Q, 2) centres, got {bins!r}")
         self.bins = _config_bins(bins)
         self.weights = None if weights is None else np.asarray(weights, "float32").ravel().tolist()
+        if self.weights is not None and self.bins is not None:
+            _check_weight_count(self.weights, len(bin_centres(self.bins)))
         self.sigma = sigma
         self.neighbours = neighbours
 
@@ -265,6 +269,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         log_probs = ops.take_along_axis(ops.log_softmax(logits, axis=-1), indices, axis=-1)
         loss = -ops.sum(_soft_weights(squared, self.sigma) * log_probs, axis=-1)
         if self.weights is not None:
+            _check_weight_count(self.weights, logits.shape[-1])
             loss = loss * ops.take(ops.convert_to_tensor(self.weights), indices[..., 0])
         return loss
 
@@ -302,8 +307,7 @@ class RebalancedL1(keras.losses.Loss):
             raise ValueError(f"bins must be 'gamut313' or (Q, 2) centres, got {bins!r}")
         self.bins = _config_bins(bins)
         self.weights = np.asarray(weights, "float32").ravel().tolist()
-        if len(self.weights) != len(bin_centres(self.bins)):
-            raise ValueError(f"got {len(self.weights)} weights for {len(bin_centres(self.bins))} bins")
+        _check_weight_count(self.weights, len(bin_centres(self.bins)))
 
     def call(self, y_true, y_pred):
         ab_true = ops.cast(y_true, "float32")
@@ -326,6 +330,11 @@ def rebalancing_weights_from_data(dataset, batches=PRIOR_BATCHES):
 
 
 # === Decoding ===
+
+
+def _check_weight_count(weights, bin_count):
+    if len(weights) != bin_count:
+        raise ValueError(f"got {len(weights)} weights for {bin_count} bins")
 
 
 def annealed_mean(logits, bins="gamut313", temperature=TEMPERATURE):

@@ -182,6 +182,20 @@ def test_rebalanced_l1_config_round_trip_and_refusals():
         zhang.RebalancedL1(np.ones(128), bins="meda64")
 
 
+def test_rebalanced_cross_entropy_takes_centre_arrays_and_checks_its_weights():
+    _, chroma = sample_batch(SIZE)
+    logits = tf.random.stateless_normal((*chroma.shape[:3], 313), seed=(0, 1))
+    by_name = zhang.RebalancedCrossEntropy(bins="gamut313")(chroma, logits)
+    by_array = zhang.RebalancedCrossEntropy(bins=zhang.bin_centres("gamut313"))(chroma, logits)
+    assert float(by_array) == pytest.approx(float(by_name), rel=1e-6)
+    with pytest.raises(ValueError, match="got 10 weights for 313 bins"):
+        zhang.RebalancedCrossEntropy(bins="gamut313", weights=np.ones(10))
+    with pytest.raises(ValueError, match="got 10 weights for 313 bins"):  # bins told by the logits
+        zhang.RebalancedCrossEntropy(weights=np.ones(10))(chroma, logits)
+    with pytest.raises(ValueError, match="non-negative bin frequencies with a positive sum"):
+        zhang.rebalancing_weights(np.zeros(313))  # was 313 NaNs
+
+
 def test_rebalancing_weights_from_data_estimate_the_prior_of_its_batches():
     chroma = np.zeros((4, 8, 8, 2), "float32")
     chroma[:2] = [30 / 128, -40 / 128]  # the first two batches of one image each: a second colour
