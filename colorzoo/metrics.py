@@ -88,7 +88,8 @@ def _unit_tensor(rgb):
 
 
 def _unit_array(rgb):
-    rgb = np.asarray(_checked_rgb(rgb))
+    """Checked uint8 / uint16 / float images -> float64 array in [0, 1]."""
+    rgb = np.asarray(rgb)
     if rgb.dtype.kind == "f":
         return rgb.astype(np.float64)
     return rgb / float(np.iinfo(rgb.dtype).max)
@@ -99,7 +100,10 @@ def _unit_array(rgb):
 
 def psnr(true_rgb, pred_rgb):
     """Peak signal-to-noise ratio in dB per image (``inf`` for identical images); float32 tensor."""
-    true_rgb, pred_rgb = _checked_pair(true_rgb, pred_rgb)
+    return _psnr(*_checked_pair(true_rgb, pred_rgb))
+
+
+def _psnr(true_rgb, pred_rgb):
     return tf.image.psnr(_unit_tensor(true_rgb), _unit_tensor(pred_rgb), max_val=1.0)
 
 
@@ -108,7 +112,10 @@ def ssim(true_rgb, pred_rgb):
 
     Images must be at least 11 pixels on each side.
     """
-    true_rgb, pred_rgb = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)
+    return _ssim(*_checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW))
+
+
+def _ssim(true_rgb, pred_rgb):
     return tf.image.ssim(
         _unit_tensor(true_rgb), _unit_tensor(pred_rgb), max_val=1.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA
     )
@@ -170,7 +177,11 @@ def colorfulness(rgb, form="hasler"):
     """
     if form not in COLORFULNESS_FORMS:
         raise ValueError(f"form must be one of {COLORFULNESS_FORMS}, got {form!r}")
-    rgb = _unit_array(rgb) * 255.0
+    return _colorfulness(_unit_array(_checked_rgb(rgb)), form)
+
+
+def _colorfulness(unit_rgb, form):
+    rgb = np.asarray(unit_rgb, np.float64) * 255.0
     red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     rg = red - green
     yb = 0.5 * (red + green) - blue
@@ -195,18 +206,20 @@ def image_scores(true_rgb, pred_rgb):
 
     ab errors and CIEDE2000 are in Lab units (skimage ``rgb2lab``).
     """
-    true_rgb, pred_rgb = _unit_array(true_rgb).astype(np.float32), _unit_array(pred_rgb).astype(np.float32)
+    checked = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)  # once: the scores below take them as they are
+    true_rgb, pred_rgb = (_unit_array(rgb).astype(np.float32) for rgb in checked)
     true_lab, pred_lab = skimage.color.rgb2lab(true_rgb), skimage.color.rgb2lab(pred_rgb)
     scores = {
-        "psnr": psnr(true_rgb, pred_rgb),
-        "ssim": ssim(true_rgb, pred_rgb),
+        "psnr": _psnr(true_rgb, pred_rgb),
+        "ssim": _ssim(true_rgb, pred_rgb),
         "ab_l1": ab_l1(true_lab[..., 1:], pred_lab[..., 1:]),
         "ab_mse": ab_mse(true_lab[..., 1:], pred_lab[..., 1:]),
         "ciede2000": mean_ciede2000(true_lab, pred_lab),
     }
     for form in COLORFULNESS_FORMS:
-        scores[f"colorfulness_{form}"] = colorfulness(pred_rgb, form)
-        scores[f"delta_colorfulness_{form}"] = delta_colorfulness(pred_rgb, true_rgb, form)
+        predicted = _colorfulness(pred_rgb, form)
+        scores[f"colorfulness_{form}"] = predicted
+        scores[f"delta_colorfulness_{form}"] = np.abs(predicted - _colorfulness(true_rgb, form))
     return {key: float(value) for key, value in scores.items()}
 
 

@@ -10,7 +10,6 @@ The report's "combined colour-biased models" are :func:`build_ensemble` of model
 blue-, yellow- and green-biased subsets of the photos: their ab predictions are averaged.
 """
 
-
 import keras
 
 from colorzoo.encoders import check_weights_file, resnet18_trunk
