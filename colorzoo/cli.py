@@ -90,6 +90,8 @@ def _parser():
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     colorize.add_argument("-o", "--output", required=True, help="output folder (created if missing)")
     colorize.add_argument("--compare", action="store_true", help="also write a gray | colorized | original figure")
+    colorize.add_argument("--format", default="png", choices=("png", "jpg", "webp"), type=str.lower,
+                          help="output image format (default %(default)s; jpg and webp at quality 95)")
     existing = colorize.add_mutually_exclusive_group()
     existing.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     existing.add_argument("--overwrite", action="store_true", help="replace outputs that already exist "
@@ -230,7 +232,7 @@ def _command_colorize(args):
     model = _load(args)
     summary = colorize_files(
         model, args.inputs, args.output, size=args.size, skip_existing=args.skip_existing,
-        overwrite=args.overwrite, compare=args.compare,
+        overwrite=args.overwrite, compare=args.compare, output_format=args.format,
     )
     print(f"{len(summary['written'])} written, {len(summary['skipped'])} skipped, "
           f"{len(summary['failed'])} failed -> {args.output}")

@@ -96,9 +96,25 @@ def _lab_f(xyz):
     return _select(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
 
 
+def _float32(values, what):
+    """``values`` as a float32 tensor; float tensors of any precision are cast, integers refused."""
+    values = tf.convert_to_tensor(values)
+    if not values.dtype.is_floating:
+        raise ValueError(f"{what} must be floats, got {values.dtype.name}")
+    return tf.cast(values, tf.float32)
+
+
+def _unit_rgb(rgb):
+    """sRGB as float32 in [0, 1]: uint8 and uint16 are scaled by their largest value, floats cast."""
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype in (tf.uint8, tf.uint16):
+        return tf.image.convert_image_dtype(rgb, tf.float32)
+    return _float32(rgb, "sRGB values other than uint8 and uint16")
+
+
 def rgb_to_lab(rgb):
-    """sRGB in [0, 1] -> CIELAB (L in [0, 100], a and b in about [-128, 127])."""
-    rgb = tf.convert_to_tensor(rgb, tf.float32)
+    """sRGB (floats in [0, 1], or uint8 / uint16) -> CIELAB (L in [0, 100], a and b in about [-128, 127])."""
+    rgb = _unit_rgb(rgb)
     xyz = _apply_matrix(_srgb_to_linear(rgb), _RGB_TO_XYZN)
     return _apply_matrix(_lab_f(xyz), _F_TO_LAB) + _LAB_OFFSET
 
@@ -113,17 +129,17 @@ def _lab_to_linear_rgb(lab):
 
 def lab_to_rgb(lab):
     """CIELAB -> sRGB in [0, 1]; out-of-gamut colours are clipped to [0, 1]."""
-    return _linear_to_srgb(_lab_to_linear_rgb(tf.convert_to_tensor(lab, tf.float32)))
+    return _linear_to_srgb(_lab_to_linear_rgb(_float32(lab, "Lab values")))
 
 
 def rgb_to_yuv(rgb):
-    """sRGB in [0, 1] -> YUV (Y in [0, 1], U in [-U_MAX, U_MAX], V in [-V_MAX, V_MAX])."""
-    return _apply_matrix(tf.convert_to_tensor(rgb, tf.float32), _RGB_TO_YUV)
+    """sRGB (floats in [0, 1], or uint8 / uint16) -> YUV (Y in [0, 1], U in [-U_MAX, U_MAX], V in [-V_MAX, V_MAX])."""
+    return _apply_matrix(_unit_rgb(rgb), _RGB_TO_YUV)
 
 
 def yuv_to_rgb(yuv):
     """YUV -> sRGB, clipped to [0, 1]."""
-    rgb = _apply_matrix(tf.convert_to_tensor(yuv, tf.float32), _YUV_TO_RGB)
+    rgb = _apply_matrix(_float32(yuv, "YUV values"), _YUV_TO_RGB)
     return tf.clip_by_value(rgb, 0.0, 1.0)
 
 
@@ -133,7 +149,7 @@ def _check_space(color_space):
 
 
 def rgb_to_model_input(rgb, color_space="lab"):
-    """sRGB in [0, 1] -> ``(luminance, chroma)`` normalised as the models expect.
+    """sRGB (floats in [0, 1], or uint8 / uint16) -> ``(luminance, chroma)`` normalised as the models expect.
 
     Returns ``(L / L_SCALE, ab / AB_SCALE)`` for ``"lab"`` and ``(Y, UV / (U_MAX, V_MAX))``
     for ``"yuv"``; shapes ``(..., 1)`` and ``(..., 2)``.
@@ -149,8 +165,8 @@ def rgb_to_model_input(rgb, color_space="lab"):
 def model_output_to_rgb(luminance, chroma, color_space="lab"):
     """Inverse of :func:`rgb_to_model_input`: normalised luminance and chroma -> sRGB in [0, 1]."""
     _check_space(color_space)
-    luminance = tf.convert_to_tensor(luminance, tf.float32)
-    chroma = tf.convert_to_tensor(chroma, tf.float32)
+    luminance = _float32(luminance, "luminance")
+    chroma = _float32(chroma, "chroma")
     if color_space == "lab":
         return lab_to_rgb(tf.concat([luminance * L_SCALE, chroma * AB_SCALE], axis=-1))
     return yuv_to_rgb(tf.concat([luminance, chroma * tf.constant([U_MAX, V_MAX])], axis=-1))

@@ -521,6 +521,31 @@ def _image_only(image, keep):
     return image
 
 
+def _marked_photo(image):
+    return image, True
+
+
+NO_PHOTOS = "colorzoo: no colour photo in the source"
+
+
+def _checked_not_empty(images, count):
+    """``images`` followed by a check at the end of each pass that raises
+    ``tf.errors.InvalidArgumentError`` (message starting with :data:`NO_PHOTOS`) if the pass
+    held none of the ``count`` photos: all grayscale or unreadable."""
+    shape = [1 if side is None else side for side in images.element_spec.shape]
+    end = tf.data.Dataset.from_tensors((tf.zeros(shape, images.element_spec.dtype), False))
+
+    def count_photos(seen, item):
+        image, is_photo = item
+        seen += tf.cast(is_photo, tf.int64)
+        check = tf.debugging.Assert(seen > 0, [f"{NO_PHOTOS} (all {count} grayscale or unreadable)"])
+        with tf.control_dependencies([check]):
+            return seen, (tf.identity(image), is_photo)
+
+    marked = images.map(_marked_photo).concatenate(end)
+    return marked.scan(tf.constant(0, tf.int64), count_photos).filter(_kept).map(_image_only)
+
+
 def make_dataset(
     source,
     image_size,
@@ -532,6 +557,7 @@ def make_dataset(
     repeat=False,
     cache=False,
     drop_grayscale=True,
+    drop_remainder=False,
     seed=None,
 ):
     """A ``tf.data.Dataset`` of normalised ``(luminance, chroma)`` float32 batches.
@@ -557,8 +583,11 @@ def make_dataset(
             (letterbox borders excluded; on the whole decoded image for ``"random_crop"``). On
             the 13,786 shared training photos at 128 px this agrees with the full-resolution
             list (``grayscale.txt``) on all but one (all but four at 64 px). The verdicts come
-            as the photos are read, so a source of grayscale photos only gives an empty dataset
-            (``fit`` then trains no step); ``colorzoo.training.train`` refuses it before the run.
+            as the photos are read, so a source of grayscale photos only raises
+            ``tf.errors.InvalidArgumentError`` (:data:`NO_PHOTOS`) at the end of the first pass
+            over it; ``colorzoo.training.train`` refuses it with a ``ValueError`` before the run.
+        drop_remainder: leave out a last batch smaller than ``batch_size`` (e.g. so that no
+            replica of a distribution strategy gets an empty share).
         seed: makes shuffling, crops and flips reproducible.
 
     Files that cannot be decoded are skipped and listed once in a warning (see
@@ -611,8 +640,10 @@ def make_dataset(
         dataset = dataset.map(prepare, num_parallel_calls=autotune).ignore_errors(log_warning=True)
         return dataset.filter(_kept).map(_image_only) if drop_grayscale else dataset
 
+    # Each pass is checked to hold a photo before it repeats: repeating before the grayscale
+    # filter would search a source of grayscale photos for a colour one forever.
     if cache:
-        dataset = decoded(elements).cache()
+        dataset = _checked_not_empty(decoded(elements), count).cache()
         if shuffle:
             dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
         if repeat:
@@ -623,8 +654,9 @@ def make_dataset(
         dataset = elements
         if shuffle:
             dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        dataset = _checked_not_empty(decoded(with_seeds(dataset) if randomized else dataset), count)
         if repeat:
             dataset = dataset.repeat()
-        dataset = decoded(with_seeds(dataset) if randomized else dataset)
     converter = _batch_converter(color_space)
-    return dataset.batch(batch_size).map(converter, num_parallel_calls=autotune).prefetch(autotune)
+    batches = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return batches.map(converter, num_parallel_calls=autotune).prefetch(autotune)

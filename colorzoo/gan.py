@@ -39,15 +39,21 @@ def _unweighted(data):
     return luminance, ab
 
 
+def _per_image(values):
+    """The mean of ``values`` ``(B, ...)`` over all but the batch axis, shape ``(B,)``."""
+    return ops.mean(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1) if len(values.shape) > 1 else values
+
+
 class GANTrainer(keras.Model):
     """Trains ``generator`` (L -> ab) against a conditional ``discriminator`` ((L, ab) -> logits).
 
     The discriminator minimises the binary cross-entropy of its logits on real (L, ab) pairs
     (label 1) and on (L, G(L)) (label 0), halved as in the pix2pix paper. The generator
     minimises ``adversarial_weight * BCE(D(L, G(L)), 1) + l1_weight * |ab - G(L)|`` plus any
-    extra weighted losses. Losses are averaged per replica and divided by the number of
-    replicas, so under ``tf.distribute`` (whose optimizers sum gradients over replicas) each
-    step follows the mean over the global batch.
+    extra weighted losses. Each replica sums its images' losses and divides by the global batch
+    size (the images of all replicas), so under ``tf.distribute`` (whose optimizers sum gradients
+    over replicas) each step follows the mean over the global batch, also when the replicas'
+    shares differ.
 
     Logged: ``d_loss``, ``g_loss`` (the generator's total), ``g_adversarial``, ``l1`` and each
     extra loss by name; ``evaluate`` and validation report the same without updating (as
@@ -59,7 +65,9 @@ class GANTrainer(keras.Model):
             (one per image or per patch).
         l1_weight: weight of the L1 term (the paper's lambda = 100).
         extra_generator_losses: dict name -> ``(weight, fn)``, ``fn(ab_true, ab_pred, luminance)``
-            returning a scalar averaged over its batch (e.g. a perceptual or colourfulness loss).
+            returning the loss of each image, shape ``(B,)`` or ``(B, ...)`` (averaged per image;
+            e.g. :func:`colorzoo.losses.with_luminance` of a perceptual or colourfulness loss);
+            a scalar is taken as every image's loss.
 
     Example:
 
@@ -112,49 +120,51 @@ class GANTrainer(keras.Model):
         return self.generator(luminance, training=training)
 
     def _gan_losses(self, luminance, ab, training):
-        """Every loss term, each the mean over this replica's batch, as a dict of scalars."""
+        """Every loss term of each image of this replica's batch, as a dict of ``(B,)`` tensors."""
         fake_ab = ops.cast(self.generator(luminance, training=training), "float32")
         real_logits = ops.cast(self.discriminator([luminance, ab], training=training), "float32")
         fake_logits = ops.cast(self.discriminator([luminance, fake_ab], training=training), "float32")
 
         def cross_entropy(logits, label):
-            return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits, from_logits=True))
+            return _per_image(ops.binary_crossentropy(ops.full_like(logits, label), logits, from_logits=True))
 
         losses = {
             "d_loss": 0.5 * (cross_entropy(real_logits, 1.0) + cross_entropy(fake_logits, 0.0)),
             "g_adversarial": cross_entropy(fake_logits, 1.0),
-            "l1": ops.mean(ops.abs(ops.cast(ab, "float32") - fake_ab)),
+            "l1": _per_image(ops.abs(ops.cast(ab, "float32") - fake_ab)),
         }
         losses["g_loss"] = self.adversarial_weight * losses["g_adversarial"] + self.l1_weight * losses["l1"]
+        images = ops.ones_like(losses["l1"])
         for name, (weight, loss_fn) in self.extra_generator_losses.items():
-            losses[name] = ops.cast(loss_fn(ab, fake_ab, luminance), "float32")
+            values = ops.cast(loss_fn(ab, fake_ab, luminance), "float32")
+            losses[name] = images * values if len(values.shape) == 0 else _per_image(values)
             losses["g_loss"] = losses["g_loss"] + weight * losses[name]
         return losses
 
-    def _update_trackers(self, losses, luminance):
-        batch_size = ops.shape(luminance)[0]
+    def _update_trackers(self, losses):
         for name, tracker in self.trackers.items():
-            tracker.update_state(losses[name], sample_weight=batch_size)
+            tracker.update_state(losses[name])  # means over the images of every replica
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
         luminance, ab = _unweighted(data)
-        replicas = self.distribute_strategy.num_replicas_in_sync  # the optimizers sum replicas' gradients
+        # The optimizers sum the replicas' gradients: each replica's share of the global batch mean.
+        global_batch = tf.distribute.get_replica_context().all_reduce("sum", ops.cast(ops.shape(luminance)[0], "float32"))
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             losses = self._gan_losses(luminance, ab, training=True)
-            generator_loss = self.generator_optimizer.scale_loss(losses["g_loss"] / replicas)
-            discriminator_loss = self.discriminator_optimizer.scale_loss(losses["d_loss"] / replicas)
+            generator_loss = self.generator_optimizer.scale_loss(ops.sum(losses["g_loss"]) / global_batch)
+            discriminator_loss = self.discriminator_optimizer.scale_loss(ops.sum(losses["d_loss"]) / global_batch)
         for tape, loss, model, optimizer in (
             (generator_tape, generator_loss, self.generator, self.generator_optimizer),
             (discriminator_tape, discriminator_loss, self.discriminator, self.discriminator_optimizer),
         ):
             gradients = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return self._update_trackers(losses, luminance)
+        return self._update_trackers(losses)
 
     def test_step(self, data):
         luminance, ab = _unweighted(data)
-        return self._update_trackers(self._gan_losses(luminance, ab, training=False), luminance)
+        return self._update_trackers(self._gan_losses(luminance, ab, training=False))
 
 
 def pretrain_generator(generator, dataset, epochs=1, name=None, learning_rate=None, **fit_kwargs):

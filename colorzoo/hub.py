@@ -15,7 +15,7 @@ import zipfile
 import keras
 import numpy as np
 
-from colorzoo.inference import at_input_size
+from colorzoo.inference import at_input_size, model_spec
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 MANIFEST = "manifest.json"
@@ -60,6 +60,12 @@ def load_model(path):
             f"{path}: not a colorization model: its input is {input_shape}, a colorzoo model takes "
             "one luminance channel, (batch, height, width, 1)"
         )
+    output_shape = model.output_shape
+    if model_spec(model).output == "ab" and (not isinstance(output_shape, tuple) or output_shape[-1] != 2):
+        raise ModelFileError(
+            f"{path}: not a colorization model: its output is {output_shape}, a colorzoo model predicts "
+            "two chroma channels, (batch, height, width, 2)"
+        )
     return model
 
 
@@ -85,6 +91,8 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
 
     Its input size is the manifest's ``run_size`` if it has one, else the size it was trained at.
     """
+    if not os.path.isfile(os.path.join(weights_dir, MANIFEST)):
+        raise ModelFileError(f"{os.path.join(weights_dir, MANIFEST)}: no such manifest of shipped weights (for {name!r})")
     entries = shipped_weights(weights_dir)
     if name not in entries:
         shipped = ", ".join(sorted(entries)) or "none yet"
@@ -121,7 +129,11 @@ def _rebuild_with_trained_layers(name, build_kwargs, path):
     from colorzoo.models import build_model
 
     model = build_model(name, **build_kwargs)
-    with np.load(path) as arrays:
+    try:
+        archive = np.load(path)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ModelFileError(f"{path}: not a readable .npz archive of trained layers ({error})") from None
+    with archive as arrays:
         stored = {key.rsplit("/", 1)[0] for key in arrays.files}
         unknown = stored - {layer.name for layer in model.layers}
         if unknown:

@@ -35,7 +35,7 @@ from colorzoo.models.registry import ModelInfo
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "jpg": ("JPEG", ".jpg")}
+OUTPUT_FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "jpg": ("JPEG", ".jpg"), "webp": ("WEBP", ".webp")}
 # Errors of an unreadable or unsupported image file (PIL raises OSError subclasses and
 # DecompressionBombError; load_image raises ValueError for unsupported pixel layouts).
 LOAD_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
@@ -237,9 +237,11 @@ def recombine(luminance, chroma, color_space="lab"):
     Works in float32 on blocks of pixels, writing into the output array; out-of-gamut colours
     lose chroma rather than lightness.
     """
+    luminance, chroma = np.asarray(luminance, np.float32), np.asarray(chroma, np.float32)
+    if luminance.ndim != 2 or chroma.shape != (*luminance.shape, 2):
+        raise ValueError(f"recombine takes luminance (H, W) and chroma (H, W, 2), got {luminance.shape} and {chroma.shape}")
     height, width = luminance.shape
-    luminance = luminance.reshape(-1, 1)
-    chroma = chroma.reshape(-1, 2).astype(np.float32, copy=False)
+    luminance, chroma = luminance.reshape(-1, 1), chroma.reshape(-1, 2)
     rgb = np.empty((height * width, 3), np.uint8)
     for start, stop, size in _blocks(len(luminance)):
         block = _rgb_keeping_luminance(luminance[start:stop], chroma[start:stop], size, color_space)
@@ -314,6 +316,10 @@ def run_size(model, size=None, image_shape=None):
     return tuple(max(stride, int(round(side / stride)) * stride) for side in (height, width))
 
 
+class RunShapeError(ValueError):
+    """A model cannot run at a photo's run shape (a per-photo failure, unlike broken weights)."""
+
+
 def at_input_size(model, size):
     """``model``'s network for a ``size`` = ``(height, width)`` input, sharing its weights.
 
@@ -338,28 +344,33 @@ def at_input_size(model, size):
     if size in rebuilt:
         rebuilt.move_to_end(size)
     else:
-        rebuilt[size] = _rebuilt_at(model, fixed, size)
+        try:
+            rebuilt[size] = _rebuilt_at(model, fixed, size)
+        except RunShapeError as error:
+            rebuilt[size] = error  # remembered: a rebuild that failed once is not tried per photo
         if len(rebuilt) > REBUILT_PER_MODEL:
             rebuilt.popitem(last=False)
+    if isinstance(rebuilt[size], RunShapeError):
+        raise rebuilt[size]
     return rebuilt[size]
 
 
 def _rebuilt_at(model, fixed, size):
     cannot = f"{model.name} was built for {fixed[0]}x{fixed[1]} inputs and cannot run at {size[0]}x{size[1]}"
-    advice = "run it at its built size (no size / --size)"
+    advice = f"run it at its built size (size=({fixed[0]}, {fixed[1]}), or no size: photos are then resized to it)"
     if len(getattr(model, "inputs", None) or ()) != 1:
-        raise ValueError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
+        raise RunShapeError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
     try:
         rebuilt = _sharing_layers(model, size)
     except (ValueError, TypeError) as error:
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras's message has terminal bold codes
         lines = [line for line in text.splitlines() if line.strip()]  # and the cause on its 2nd line
         reason = next((line for line in lines if not line.startswith("Exception encountered")), error_line(error))
-        raise ValueError(f"{cannot}: {reason}; {advice}") from error
+        raise RunShapeError(f"{cannot}: {reason}; {advice}") from error
     scale = [out / side for out, side in zip(model.output_shape[1:3], fixed)]
     if [out / side for out, side in zip(rebuilt.output_shape[1:3], size)] != scale:
         output = "x".join(map(str, rebuilt.output_shape[1:3]))
-        raise ValueError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
+        raise RunShapeError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
     return rebuilt
 
 
@@ -411,13 +422,27 @@ def predict_chroma(model, luminance, size=None):
     """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
 
     The luminance is resized (antialiased) to :func:`run_size`, the model's pixel count at the
-    photo's aspect ratio, where the model runs (:func:`at_input_size`); the prediction (decoded
-    from bin logits for ``"ab_bins"`` models) is upsampled bilinearly back to ``(H, W)``.
+    photo's aspect ratio, where the model runs (:func:`at_input_size`); a model that cannot be
+    rebuilt for that shape (a layer fixed to its built size) runs at its built size when no
+    ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
+    upsampled bilinearly back to ``(H, W)``.
     """
     height, width = luminance.shape
     shape = run_size(model, size, image_shape=(height, width))
+    try:
+        runnable = at_input_size(model, shape)
+    except RunShapeError:
+        if size is not None:
+            raise
+        shape, runnable = tuple(model.input_shape[1:3]), model
     small = tf.image.resize(luminance[None, :, :, None], shape, antialias=True)
-    output = traced_predictor(at_input_size(model, shape))(small)
+    try:
+        output = traced_predictor(runnable)(small)
+    except tf.errors.InvalidArgumentError as error:
+        raise RunShapeError(
+            f"{model.name} failed at {shape[0]}x{shape[1]} ({_graph_error_reason(error)}): a model that down-samples needs "
+            "its stride registered (register_model(..., stride=N)) or a size it accepts"
+        ) from None
     if model_spec(model).output == "ab_bins":
         from colorzoo.models.zhang_classification import decode_ab
 
@@ -511,7 +536,7 @@ def colorize_files(
     output_dir,
     size=None,
     skip_existing=False,
-    overwrite=True,
+    overwrite=False,
     suffix="",
     progress=True,
     output_format="png",
@@ -525,17 +550,18 @@ def colorize_files(
         output_dir: created if missing; must not be an existing file.
         size: model run size (see :func:`colorize`).
         skip_existing: leave outputs that already exist alone (resume an interrupted run).
-        overwrite: replace outputs that already exist (like ``Model.save``); ``False`` refuses
-            with a ``FileExistsError`` before any work if one exists (unless ``skip_existing``).
+        overwrite: replace outputs that already exist; by default a ``FileExistsError`` is
+            raised before any work if one exists (unless ``skip_existing``).
         suffix: appended to each output name stem (``photo.jpg`` -> ``photo_color.png``).
         progress: show a ``keras.utils.Progbar``.
-        output_format: ``"png"`` or ``"jpeg"`` (quality 95).
+        output_format: ``"png"``, ``"jpeg"`` (``"jpg"``) or ``"webp"`` (quality 95), any case.
         compare: also write ``<stem><suffix>_compare.png``, a :func:`compare_figure` of the
             gray input, the colorization and (for colour inputs) the original.
 
     Outputs never replace an input and ``output_dir`` is never an input folder (a
-    ``ValueError`` is raised before any work); they are written atomically. Unreadable images
-    and outputs that cannot be written are counted in ``failed`` with a one-line log message.
+    ``ValueError`` is raised before any work); they are written atomically. Unreadable images,
+    images the model cannot colorize and outputs that cannot be written are counted in
+    ``failed`` with a one-line log message.
 
     Returns:
         ``{"written": [outputs], "skipped": [existing outputs], "failed": [inputs]}``.
@@ -545,11 +571,11 @@ def colorize_files(
     >>> summary = colorize_files(model, ["scans/"], "colorized/", suffix="_color")
     >>> len(summary["written"]), summary["failed"]
     """
-    if output_format not in OUTPUT_FORMATS:
+    if str(output_format).lower() not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {sorted(OUTPUT_FORMATS)}, got {output_format!r}")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise NotADirectoryError(f"output_dir {output_dir} is an existing file")
-    pil_format, extension = OUTPUT_FORMATS[output_format]
+    pil_format, extension = OUTPUT_FORMATS[output_format.lower()]
     plan = _plan_outputs(inputs, output_dir, suffix, extension, compare)
     if not (skip_existing or overwrite):
         existing = [target for _, *targets in plan for target in targets if target and os.path.exists(target)]
@@ -572,12 +598,15 @@ def colorize_files(
                 logger.warning("skipping %s: %s", path, error_line(error))
                 summary["failed"].append(path)
             else:
-                colorized = colorize(model, pixels, size)
-                image = Image.fromarray(colorized)
                 try:
+                    colorized = colorize(model, pixels, size)
+                    image = Image.fromarray(colorized)
                     files.write_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
                     if figure is not None:
                         compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure)
+                except RunShapeError as error:  # this photo's shape; broken weights end the run
+                    logger.warning("skipping %s: %s", path, error_line(error))
+                    summary["failed"].append(path)
                 except OSError as error:  # e.g. the output name is a folder, or the disk is full
                     logger.warning("could not write the output of %s: %s", path, error_line(error))
                     summary["failed"].append(path)
@@ -586,6 +615,16 @@ def colorize_files(
         if bar is not None:
             bar.update(done)
     return summary
+
+
+def _graph_error_reason(error):
+    """The op's own message in a TensorFlow graph execution error (whose first line says only that)."""
+    lines = [
+        line.split("\t [[")[0].strip()
+        for line in error.message.splitlines()
+        if line.strip() and not line.startswith((" ", "\t", "Graph execution error", "Detected at node"))
+    ]
+    return lines[-1] if lines else error_line(error)
 
 
 def error_line(error):

@@ -15,9 +15,11 @@ VGG_BGR_MEANS = (103.939, 116.779, 123.68)
 class GrayToVGGInput(keras.layers.Layer):
     """Normalised luminance (L / 100 or Y, in [0, 1]) -> VGG16 "caffe" input.
 
-    The gray channel is scaled to [0, 255], replicated to three BGR channels and the ImageNet
-    channel means are subtracted, exactly as ``keras.applications.vgg16.preprocess_input``
-    does for a gray RGB image.
+    The normalised luminance is scaled linearly to [0, 255], replicated to three BGR channels
+    and the ImageNet channel means are subtracted, as ``keras.applications.vgg16.preprocess_input``
+    does for a gray RGB image. For Lab the linear scale is not the sRGB gray of that lightness
+    (L* 50: 127.5 against 118.9; :class:`LuminanceToGrayRGB` gives that): the shipped models
+    were trained with this layer, so it stays as it is.
 
     Example:
 

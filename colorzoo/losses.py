@@ -54,9 +54,11 @@ def _check_luminance_chroma(tensor, loss_name, min_side=1):
 
 
 def with_luminance(loss):
-    """Adapt a loss on concatenated (luminance, chroma) to ``fn(ab_true, ab_pred, luminance)``.
+    """Adapt a loss on concatenated (luminance, chroma) to ``fn(ab_true, ab_pred, luminance)``
+    returning the loss of each image (``loss.call``: not reduced, not scaled for distribution).
 
-    The result is what :class:`colorzoo.gan.GANTrainer` takes in ``extra_generator_losses``.
+    The result is what :class:`colorzoo.gan.GANTrainer` takes in ``extra_generator_losses``; it
+    sums the images' losses and divides by the global batch size itself.
 
     Example:
 
@@ -67,7 +69,7 @@ def with_luminance(loss):
         luminance = ops.cast(luminance, "float32")
         y_true = ops.concatenate([luminance, ops.cast(ab_true, "float32")], axis=-1)
         y_pred = ops.concatenate([luminance, ops.cast(ab_pred, "float32")], axis=-1)
-        return loss(y_true, y_pred)
+        return loss.call(y_true, y_pred)
 
     return loss_fn
 

@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import logging
+import numbers
 import os
 import time
 
@@ -83,15 +84,15 @@ def _checked_pair(true_rgb, pred_rgb, min_side=1):
 
 
 def _unit_tensor(rgb):
-    """uint8 / uint16 / float images -> float32 tensor in [0, 1]."""
-    return tf.image.convert_image_dtype(tf.convert_to_tensor(rgb), tf.float32)
+    """uint8 / uint16 / float images -> float32 tensor in [0, 1] (floats clipped, as the pipeline does)."""
+    return tf.clip_by_value(tf.image.convert_image_dtype(tf.convert_to_tensor(rgb), tf.float32), 0.0, 1.0)
 
 
 def _unit_array(rgb):
-    """Checked uint8 / uint16 / float images -> float64 array in [0, 1]."""
+    """Checked uint8 / uint16 / float images -> float64 array in [0, 1] (floats clipped)."""
     rgb = np.asarray(rgb)
     if rgb.dtype.kind == "f":
-        return rgb.astype(np.float64)
+        return np.clip(rgb.astype(np.float64), 0.0, 1.0)
     return rgb / float(np.iinfo(rgb.dtype).max)
 
 
@@ -143,11 +144,21 @@ def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab", refere
     the gray baseline's (chroma = 0) ``gray_psnr``.
 
     Both images share the luminance, so the scores measure the chroma alone; this is what
-    ``colorzoo.training.ValidationImageMetrics`` logs (it measures the reference once).
+    ``colorzoo.training.ValidationImageMetrics`` logs (it measures the reference once). As in
+    :func:`evaluate`, photos whose truth is grayscale (:func:`colorzoo.data.is_grayscale`) are left
+    out of the means (the gray baseline's PSNR on them is inf); ``images`` counts those scored,
+    and with none the other scores are missing.
     """
     truth = color.model_output_to_rgb(luminance, true_chroma, color_space)
+    colour = ~np.atleast_1d(is_grayscale(truth))
+    if not colour.all():
+        truth, luminance = tf.boolean_mask(truth, colour), tf.boolean_mask(luminance, colour)
+        pred_chroma = tf.boolean_mask(pred_chroma, colour)
+    if not colour.any():
+        return {"images": 0}
     prediction = color.model_output_to_rgb(luminance, pred_chroma, color_space)
     scores = {
+        "images": int(colour.sum()),
         "psnr": float(tf.reduce_mean(psnr(truth, prediction))),
         "ssim": float(tf.reduce_mean(ssim(truth, prediction))),
         "colourfulness": float(colorfulness(prediction.numpy()).mean()),
@@ -244,7 +255,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     Returns:
         ``{"model", "images", "skipped", "rows", "means"}``: ``rows`` holds one dict per image
         and method (``model.name`` and ``"gray"``) with every score of :data:`SCORES` (its
-        ``seconds`` is the wall time of ``colorize``, 0 for the gray baseline);
+        ``seconds`` is the wall time of ``colorize``, after a first untimed call at each run
+        shape, 0 for the gray baseline);
         ``means[method][score]`` the means; unreadable files and images under 11 pixels on a
         side (too small for SSIM; unless ``image_size`` resizes them) are listed in ``skipped``
         and logged with a one-line warning each; grayscale photos (:func:`colorzoo.data.is_grayscale`:
@@ -255,10 +267,14 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     >>> result = evaluate(model, "val/", image_size=256, json_path="val_scores.json")
     >>> result["means"]["gray"]["ciede2000"] > result["means"][model.name]["ciede2000"]
     """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"evaluate takes a built keras.Model (build_model, pretrained or load_model), got {model!r}")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or image_size < 1):
+        raise ValueError(f"image_size must be a positive whole number of pixels or None, got {image_size!r}")
     color_space = inference.model_spec(model).color_space
     paths = [path for path, _ in inference.expand_inputs(files)]
     _check_result_paths([csv_path, json_path], paths)
-    rows, skipped, grayscale = [], [], []
+    rows, skipped, grayscale, traced = [], [], [], set()
     bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
     for path in paths:
         if bar is not None:
@@ -277,6 +293,10 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
                 continue
             if image_size is not None:
                 truth = tf.image.resize(truth, (image_size, image_size), antialias=True).numpy().clip(0.0, 1.0)
+            run_shape = inference.run_size(model, size, image_shape=truth.shape[:2])
+            if run_shape not in traced:  # the first photo of a run shape would be timed with the tracing
+                inference.colorize(model, truth, size)
+                traced.add(run_shape)
             start = time.perf_counter()
             colorized = inference.colorize(model, truth, size)
             seconds = time.perf_counter() - start

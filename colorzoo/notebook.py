@@ -466,10 +466,21 @@ def merge_results(results):
     >>> print(format_table(merged))
     """
     labelled = results.items() if isinstance(results, dict) else [(None, result) for result in results]
-    counts, means, rows, skipped = set(), {}, [], set()
+    means, rows, skipped, images = {}, [], set(), 0
+    photos = gray_psnr = None
     for label, result in labelled:
         label = label or result["model"]
-        counts.add(result["images"])
+        images = result["images"]
+        scored = {row["file"] for row in result["rows"] if row["method"] == result["model"]}
+        if photos is not None and scored != photos:
+            raise ValueError(f"{label} was scored on other photos than the results before it: compare on the same files")
+        result_gray = {row["file"]: row["psnr"] for row in result["rows"] if row["method"] == "gray"}
+        if gray_psnr and any(abs(result_gray.get(file, psnr) - psnr) > 1e-6 for file, psnr in gray_psnr.items()):
+            raise ValueError(
+                f"{label}: the gray baseline scores differently on the same photos than in the results before it: "
+                "they were evaluated differently (image_size?)"
+            )
+        photos, gray_psnr = scored, gray_psnr or result_gray
         skipped.update(result["skipped"])
         for method, scores in result["means"].items():
             method = label if method == result["model"] else method
@@ -482,13 +493,10 @@ def merge_results(results):
                 rows.append({**row, "method": label})
             elif not gray_rows_kept:  # the gray baseline's rows, once
                 rows.append(row)
-    if len(counts) > 1:
-        raise ValueError(f"results were computed on different numbers of images: {sorted(counts)}")
     gray = means.pop("gray", None)
     if gray is not None:
         means["gray"] = gray  # the baseline last, as one row
     models = ", ".join(method for method in means if method != "gray")
-    images = counts.pop() if counts else 0
     return {"model": models, "images": images, "skipped": sorted(skipped), "rows": rows, "means": means}
 
 

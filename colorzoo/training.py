@@ -282,12 +282,12 @@ def validation_scores(model, dataset, color_space="lab", reference=None):
     totals, count = {}, 0
     for luminance, chroma in dataset:
         scores = image_metrics(luminance, chroma, predict_chroma(model, luminance), color_space, reference is None)
-        size = int(luminance.shape[0])
+        size = scores.pop("images")
         for key, value in scores.items():
             totals[key] = totals.get(key, 0.0) + value * size
         count += size
     if not count:
-        raise ValueError("no validation photos to score")
+        raise ValueError("no colour validation photos to score")
     means = {key: total / count for key, total in totals.items()}
     if reference is None:
         reference = {"gray_psnr": means["gray_psnr"], "colourfulness": means["true_colourfulness"]}
@@ -375,7 +375,8 @@ def default_callbacks(
 
 def _check_same_run(out_dir, settings):
     """Raise ``ValueError`` if the run in ``out_dir`` was started with other settings than ``settings``:
-    the architecture, the stage (L1 or GAN), the learning rate (the backup restores the optimizer's)
+    the architecture (and its parameter count: a built model's options are not recorded), the
+    stage (L1 or GAN), the learning rate (the backup restores the optimizer's)
     or whether there was validation (``best.keras`` was chosen by it). Settings a run.json of an
     older colorzoo did not record are not compared."""
     path = os.path.join(out_dir, "run.json")
@@ -392,18 +393,28 @@ def _check_same_run(out_dir, settings):
         )
 
 
+def _photos_or_refuse(source, purpose, count):
+    """``count()`` (a pass over a :func:`colorzoo.data.make_dataset` of ``source``), with the
+    dataset's error for a source without colour photos turned into a ``ValueError``."""
+    from colorzoo.data import NO_PHOTOS
+
+    try:
+        return count()
+    except tf.errors.InvalidArgumentError as error:
+        if NO_PHOTOS not in error.message:
+            raise
+        where = source if isinstance(source, (str, os.PathLike)) else "the data"
+        raise ValueError(f"{where}: no colour photos to {purpose} (all grayscale or unreadable)") from None
+
+
 def _check_colour_photos(data, image_size, color_space, data_kwargs):
-    """Raise ``ValueError`` unless ``data`` holds a colour photo: with every photo dropped as
-    grayscale, a repeated dataset would search for one forever and a single pass would train nothing."""
+    """Raise ``ValueError`` unless ``data`` holds a colour photo, before the run starts."""
     from colorzoo.data import make_dataset
 
     with warnings.catch_warnings():  # the training dataset warns about skipped files once, not this probe
         warnings.simplefilter("ignore")
         first = make_dataset(data, image_size, 1, color_space=color_space, shuffle=False, **data_kwargs).take(1)
-        found = any(True for _ in first)
-    if not found:
-        source = data if isinstance(data, (str, os.PathLike)) else "the training data"
-        raise ValueError(f"{source}: no colour photos to train on (all grayscale or unreadable)")
+        _photos_or_refuse(data, "train on", lambda: first.reduce(0, lambda count, _: count + 1))
 
 
 def train(
@@ -424,6 +435,7 @@ def train(
     initial_weights=None,
     trainer_kwargs=None,
     keep_epochs=False,
+    callbacks=None,
     verbose=1,
 ):
     """Train a registered architecture on a folder (or list) of photos, ``fit``-based.
@@ -446,6 +458,8 @@ def train(
             recorded in ``run.json`` with the other settings.
         keep_epochs: keep every epoch's model as ``out_dir/epochs/epoch_NNN.keras``, besides
             ``best.keras`` and ``last.keras``.
+        callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
+            (:func:`default_callbacks`), so they see the validation image scores in the logs.
 
     Returns:
         the ``keras.callbacks.History`` of the run.
@@ -469,26 +483,37 @@ def train(
     check_trainer_kwargs(name, adversarial, trainer_kwargs)
     if strategy == "multiworker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise ValueError(MULTIWORKER_BROKEN.format(keras=keras.__version__))
-    os.makedirs(out_dir, exist_ok=True)
     strategy = get_strategy(strategy)
+    if not isinstance(model, str) and not all(
+        strategy.extended.variable_created_in_scope(weight.value) for weight in model.weights
+    ):
+        raise ValueError(
+            f"{name} was built outside the strategy's scope: build it inside `with strategy.scope():` and pass "
+            "that strategy, or pass the model's name (train() then builds it in the scope)"
+        )
+    os.makedirs(out_dir, exist_ok=True)
     info = model_info(name)
     if image_size is None:  # a built model trains at its input size, a name at its native size
         image_size = model.input_shape[1] if not isinstance(model, str) and model.input_shape[1] else info.native_size
     gan = adversarial and "trainer" in info.recipe
-    if resume:
-        _check_same_run(out_dir, {
-            "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "adversarial": gan,
-            "learning_rate": learning_rate, "validation": val is not None,
-        })
     if isinstance(model, str):
         use_mixed_precision_on_gpu()
         with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
             model = build_model(name, image_size=image_size, **(model_kwargs or {}))
+    settings = {
+        "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
+        "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
+    }
+    if resume:
+        _check_same_run(out_dir, settings)
     if initial_weights is not None:
         with strategy.scope():
             _load_weights_from(model, initial_weights)
     data_kwargs = dict(data_kwargs or {})
     _check_colour_photos(data, image_size, info.color_space, data_kwargs)
+    # With several replicas a short last batch could leave one without images (TensorFlow's
+    # oneDNN convolutions fail on an empty batch): it is dropped.
+    data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)
     train_data = make_dataset(
         data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
         repeat=steps_per_epoch is not None, **data_kwargs,
@@ -500,9 +525,9 @@ def train(
         ).cache()
         # One pass fills the cache and counts the batches left after grayscale photos are dropped:
         # with a known length Keras does not warn that the validation input "ran out of data".
-        batches = int(val_data.reduce(0, lambda count, _: count + 1))
+        batches = int(_photos_or_refuse(val, "validate on", lambda: val_data.reduce(0, lambda count, _: count + 1)))
         if not batches:
-            raise ValueError(f"{val}: no colour photos to validate on (all unreadable or grayscale)")
+            raise ValueError(f"{val}: fewer colour photos than one batch of {batch_size} to validate on")
         val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
         samples = next(iter(val_data))
     with strategy.scope():
@@ -510,10 +535,7 @@ def train(
         trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
     _write_json_atomically(
         os.path.join(out_dir, "run.json"),
-        {"model": name, "image_size": image_size, "batch_size": batch_size, "epochs": epochs,
-         "steps_per_epoch": steps_per_epoch,
-         "model_kwargs": model_kwargs or {}, "learning_rate": learning_rate, "adversarial": gan,
-         "validation": val is not None,
+        {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
          "initial_weights": initial_weights and os.fspath(initial_weights), "trainer_kwargs": trainer_kwargs or {}},
     )
     with warnings.catch_warnings():
@@ -530,7 +552,7 @@ def train(
             callbacks=default_callbacks(
                 out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples,
                 keep_epochs=keep_epochs,
-            ),
+            ) + list(callbacks or ()),
             verbose=verbose,
         )
 

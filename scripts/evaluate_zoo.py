@@ -7,7 +7,8 @@ runs at the pixel count of its shipped size, the size it was trained at unless w
 gives a run size, with the photo's aspect ratio; its ab is upsampled and recombined with the
 photo's own L), exactly as `colorzoo colorize` does. Writes docs/results.md, docs/results.png
 and the mean PSNR of each model into weights/manifest.json (which `colorzoo demo` uses to pick
-the best model).
+the best model) and weights/README.md. With another --out it writes results.md and results.png
+there only (refusing to replace them) and leaves weights/ as it is.
 """
 
 import argparse
@@ -22,6 +23,8 @@ from colorzoo.data import image_files  # noqa: E402
 from ship_weights import write_manifest, write_model_card  # noqa: E402
 
 SETS = ("cbsd68", "kodak24")
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
+OUTPUTS = ("results.md", "results.png")
 COLUMNS = (
     ("psnr", "PSNR dB", "{:.2f}"),
     ("ssim", "SSIM", "{:.4f}"),
@@ -112,12 +115,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.path.join("..", "shared", "data", "eval"),
                         help="folder holding the evaluation sets cbsd68/ and kodak24/ (default %(default)s)")
-    parser.add_argument("--out", default="docs", help="folder for results.md and results.png (default %(default)s); "
-                        "the psnr of weights/manifest.json and weights/README.md are updated whatever it is")
+    parser.add_argument("--out", default=DOCS, help="folder for results.md and results.png (default: the "
+                        "repository's docs/, whose scores also go into weights/manifest.json and weights/README.md)")
     args = parser.parse_args()
     missing = [os.path.join(args.data, name) for name in SETS if not os.path.isdir(os.path.join(args.data, name))]
     if missing:
         parser.error(f"--data {args.data}: no {', '.join(missing)} (the evaluation sets of ../shared/data/eval)")
+    official = os.path.realpath(args.out) == os.path.realpath(DOCS)
+    taken = [os.path.join(args.out, name) for name in OUTPUTS if os.path.lexists(os.path.join(args.out, name))]
+    if taken and not official:
+        parser.error(f"--out {args.out}: {', '.join(taken)} already exist; give a new folder or remove them")
     names = sorted(hub.shipped_weights())
     models = {name: hub.pretrained(name) for name in names}
     results, truths, photos = {}, {}, []
@@ -155,11 +162,12 @@ def main():
         file.write("## Verdicts\n\n" + summary + "\n\n")
         file.write("## Targets\n\n" + goals + "\n\n")
         file.write("![gray | every model | original](results.png)\n")
-    manifest = hub.shipped_weights()
-    for name in names:
-        manifest[name]["psnr"] = round(float(np.mean([results[s][name]["psnr"] for s in SETS])), 3)
-    write_manifest(manifest)
-    write_model_card()
+    if official:
+        manifest = hub.shipped_weights()
+        for name in names:
+            manifest[name]["psnr"] = round(float(np.mean([results[s][name]["psnr"] for s in SETS])), 3)
+        write_manifest(manifest)
+        write_model_card()
 
 
 if __name__ == "__main__":

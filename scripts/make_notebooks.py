@@ -317,7 +317,7 @@ def quickstart():
             """
             from colorzoo.inference import colorize_files
 
-            summary = colorize_files(model, eval_files, "colorized", compare=True, progress=False)
+            summary = colorize_files(model, eval_files, "colorized", compare=True, overwrite=True, progress=False)
             print(f"wrote {len(summary['written'])} photos to colorized/")
             comparisons = [path for path in image_files("colorized") if path.endswith("_compare.png")]
             notebook.show_images(comparisons[:3], columns=1, size=6)

@@ -184,6 +184,13 @@ def rgb_input_model(path):
     return path
 
 
+def rgb_output_model(path):
+    """A plain ``.keras`` model from luminance to three channels: loads, but predicts no chroma."""
+    inputs = keras.Input((32, 32, 1))
+    keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs)).save(path)
+    return path
+
+
 def lambda_model(path, marker):
     """A ``.keras`` file whose Lambda layer, if ever run, writes the file ``marker``."""
 

@@ -33,3 +33,19 @@ def shared_data():
     if not os.path.isdir(path):
         pytest.skip("../shared/data is not present")
     return path
+
+
+@pytest.fixture
+def register():
+    """``register(name, builder, **metadata)`` registers a builder for one test."""
+    from colorzoo.models import registry
+
+    names = []
+
+    def register(name, builder, **metadata):
+        registry.register_model(name, **metadata)(builder)
+        names.append(name)
+
+    yield register
+    for name in names:
+        del registry._REGISTRY[name]

@@ -39,6 +39,22 @@ def test_rgb_to_lab_matches_skimage(name):
     assert np.abs(actual[:, 1:] - expected[:, 1:]).max() <= 0.1
 
 
+def test_integer_and_double_inputs_are_read_as_what_they_are():
+    rgb8 = np.random.default_rng(2).integers(0, 256, (64, 3), dtype=np.uint8)
+    unit = rgb8 / 255.0
+    for same in (rgb8, tf.constant(rgb8), (rgb8.astype(np.uint16) * 257), unit, tf.constant(unit)):
+        np.testing.assert_allclose(color.rgb_to_lab(same).numpy(), color.rgb_to_lab(unit.astype(np.float32)), atol=1e-3)
+        np.testing.assert_allclose(color.rgb_to_yuv(same).numpy(), color.rgb_to_yuv(unit.astype(np.float32)), atol=1e-6)
+    # before: numpy uint8 was read as floats clipped to 1 (mid gray: L = 100), tensors of uint8 or float64 refused
+    assert color.rgb_to_lab(np.full(3, 128, np.uint8)).numpy()[0] == pytest.approx(53.585, abs=0.01)
+    lab = tf.constant(color.rgb_to_lab(unit).numpy(), tf.float64)
+    np.testing.assert_allclose(color.lab_to_rgb(lab).numpy(), unit, atol=2e-3)
+    with pytest.raises(ValueError, match="sRGB values other than uint8 and uint16 must be floats, got int32"):
+        color.rgb_to_lab([[128, 128, 128]])
+    with pytest.raises(ValueError, match="Lab values must be floats, got int64"):
+        color.lab_to_rgb(np.zeros((2, 3), np.int64))
+
+
 def test_lab_to_rgb_matches_skimage_in_gamut():
     rgb = np.random.default_rng(1).random((4096, 3), np.float32)
     lab = skimage.color.rgb2lab(rgb.astype(np.float64))

@@ -361,6 +361,24 @@ def test_grayscale_score_and_dataset_filter():
     assert kept[0].shape[0] == 1
 
 
+@pytest.mark.parametrize("repeat, cache, augment", [(False, False, False), (True, False, False), (True, False, True), (True, True, True)])
+def test_a_source_of_grayscale_photos_only_is_an_error_not_an_endless_search(repeat, cache, augment):
+    gray = np.repeat(np.asarray(photo("coffee", 24, 24, "L"))[..., None], 3, axis=-1)
+    dataset = data.make_dataset(np.stack([gray, gray]), 16, 2, repeat=repeat, cache=cache, augment=augment, seed=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{data.NO_PHOTOS} \\(all 2 grayscale or unreadable\\)"):
+        next(iter(dataset))  # repeated, this searched for a colour photo forever
+
+
+def test_repeated_passes_each_hold_every_colour_photo_once():
+    colourful = np.stack([np.asarray(photo(name, 24, 24)) for name in ("astronaut", "coffee", "chelsea")])
+    gray = np.repeat(np.asarray(photo("coffee", 24, 24, "L"))[..., None], 3, axis=-1)
+    source = np.concatenate([colourful, gray[None]])
+    dataset = data.make_dataset(source, 16, 1, repeat=True, augment=True, seed=0)
+    chroma = [tuple(np.round(ab.numpy().mean((0, 1, 2)), 4)) for _, ab in dataset.take(9)]  # a flip keeps the mean
+    passes = [sorted(chroma[start:start + 3]) for start in (0, 3, 6)]
+    assert passes[0] == passes[1] == passes[2] and len(set(passes[0])) == 3
+
+
 def test_find_grayscale(corpus):
     _, colour, gray, broken = corpus
     assert data.find_grayscale(colour + gray + list(broken)) == gray
@@ -377,8 +395,8 @@ def test_grayscale_detector_agrees_with_the_shared_list(shared_data):
     found = set(data.find_grayscale(gray + colour))
     assert (sum(p in found for p in gray) + sum(p not in found for p in colour)) / 300 >= 0.97
     # the same decision inside the pipeline, on TensorFlow's decoding
-    kept_gray = count_images(data.make_dataset(gray, 64, 50, shuffle=False))
     kept_colour = count_images(data.make_dataset(colour, 64, 50, shuffle=False))
+    kept_gray = count_images(data.make_dataset(gray + colour, 64, 50, shuffle=False)) - kept_colour  # gray alone: error
     assert (150 - kept_gray + kept_colour) / 300 >= 0.97
 
 

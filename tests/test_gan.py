@@ -141,6 +141,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     from colorzoo.gan import GANTrainer
+    from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, with_luminance
 
     def train(strategy, luminance, ab):
         with strategy.scope():
@@ -149,7 +150,11 @@ MIRRORED_SCRIPT = textwrap.dedent(
             generator = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(inputs))
             pair = [keras.Input((8, 8, 1)), keras.Input((8, 8, 2))]
             discriminator = keras.Model(pair, keras.layers.Conv2D(1, 3)(keras.layers.Concatenate()(pair)))
-            extra = {"mean_ab": (3.0, lambda true, pred, lum: keras.ops.mean(pred))}
+            extra = {
+                "mean_ab": (3.0, lambda true, pred, lum: keras.ops.mean(pred)),  # a scalar: every image's
+                "chroma_shortfall": (2.0, with_luminance(ChromaShortfallLoss())),  # Keras losses: per image
+                "colourfulness": (0.5, with_luminance(ColourfulnessLoss())),
+            }
             trainer = GANTrainer(generator, discriminator, extra_generator_losses=extra)
             trainer.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
         data = tf.data.Dataset.from_tensor_slices((luminance, ab)).batch(4)
@@ -157,8 +162,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
         return generator.get_weights() + discriminator.get_weights(), logs
 
     rng = np.random.default_rng(0)
-    luminance = rng.uniform(size=(4, 8, 8, 1)).astype("float32")
-    ab = rng.uniform(-1, 1, size=(4, 8, 8, 2)).astype("float32")
+    luminance = rng.uniform(size=(7, 8, 8, 1)).astype("float32")  # batches of 4 and 3: replicas of 2 + 2, 2 + 1
+    ab = rng.uniform(-1, 1, size=(7, 8, 8, 2)).astype("float32")
     single, single_logs = train(tf.distribute.get_strategy(), luminance, ab)
     mirrored, mirrored_logs = train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), luminance, ab)
     assert max(float(np.abs(a - b).max()) for a, b in zip(single, mirrored)) < 1e-5
@@ -171,9 +176,12 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_mirrored_strategy_step_equals_single_device_step():
-    """One SGD step on a global batch of 4 over 2 replicas equals the same step on one device.
+    """Two SGD steps on global batches of 4 and 3 over 2 replicas equal the same steps on one device,
+    with extra losses that are Keras losses (which scale themselves for distribution when called).
 
-    SGD (not Adam, whose first step ignores the gradient scale) shows any wrong loss scaling.
+    SGD (not Adam, whose first step ignores the gradient scale) shows any wrong loss scaling;
+    before, the Keras-loss extras weighed half (1 / replicas^2) and logged half, and a batch split
+    2 + 1 stepped 1-2 % off.
     """
     python_path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     environment = {**os.environ, "PYTHONPATH": python_path, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}

@@ -114,6 +114,16 @@ def test_out_of_gamut_chroma_keeps_lightness():
     assert metrics.colorfulness(rgb) > 0  # chroma shrunk, not dropped
 
 
+def test_recombine_takes_doubles_and_checks_shapes():
+    luminance = np.array([[0.95, 0.5, 0.05]])  # float64, as skimage's rgb2lab(...)[..., 0] / 100
+    chroma = np.array([[[0.2, 0.1], [-0.1, 0.3], [0.0, 0.0]]])
+    np.testing.assert_array_equal(
+        inference.recombine(luminance, chroma), inference.recombine(luminance.astype(np.float32), chroma.astype(np.float32))
+    )
+    with pytest.raises(ValueError, match=r"luminance \(H, W\) and chroma \(H, W, 2\), got \(1, 3\) and \(1, 3, 3\)"):
+        inference.recombine(luminance, np.zeros((1, 3, 3)))
+
+
 @pytest.mark.parametrize("count", [1, 65_535, 65_537, 300_000, 1 << 20, (1 << 20) + 5, 4_000_000])
 def test_conversion_blocks_cover_the_pixels_padding_only_the_last(count):
     blocks = inference._blocks(count)
@@ -136,7 +146,7 @@ def test_out_of_gamut_chroma_is_shrunk_as_little_as_possible():
     best = scales[np.maximum(first_change - 1, 0)]
     expected = np.rint(color.model_output_to_rgb(luminance, chroma * best[:, None]).numpy() * 255)
     assert (best < 1).mean() > 0.3
-    rgb = inference.recombine(luminance, chroma, "lab")[:, 0]
+    rgb = inference.recombine(luminance, chroma[:, None], "lab")[:, 0]
     np.testing.assert_allclose(lightness(rgb[None])[0], luminance[:, 0] * 100, atol=0.6)  # uint8 rounding
     # Bisection to 1/256 of the chroma; where L is not monotonic in the scale it may stop later.
     assert np.mean(np.abs(rgb - expected).max(-1) <= 3) >= 0.97
@@ -326,8 +336,51 @@ def test_colorize_files(model, tmp_path, caplog):
 def test_outputs_inside_an_input_folder_are_not_inputs(model, tmp_path):
     photo(32, 32).save(tmp_path / "a.jpg")
     first = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="jpeg", progress=False)
-    second = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="jpeg", progress=False)
+    second = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="JPG", overwrite=True,
+                                      progress=False)
     assert first["written"] == second["written"] == [str(tmp_path / "color" / "a.jpg")]
+
+
+def test_existing_outputs_are_never_replaced_by_default(model, tmp_path):
+    photo(32, 32).save(tmp_path / "a.jpg")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.png").write_text("the user's own file")
+    with pytest.raises(FileExistsError, match="1 output.s. already exist"):  # before: replaced without a word
+        inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", progress=False)
+    assert (tmp_path / "out" / "a.png").read_text() == "the user's own file"
+    summary = inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", output_format="webp", progress=False)
+    assert Image.open(summary["written"][0]).format == "WEBP"
+
+
+def test_a_model_fixed_to_its_built_size_colorizes_any_photo_at_that_size(tmp_path, caplog):
+    valid_padding = colorzoo.build_model("unet_sequential", image_size=128, width=0.125, padding="valid")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, (width, height) in {"wide.png": (150, 100), "square.png": (64, 64)}.items():
+        photo(width, height).save(photos / name)
+    # before: "cannot run at 104x160", and the error ended the whole folder
+    summary = inference.colorize_files(valid_padding, photos, tmp_path / "out", progress=False)
+    assert len(summary["written"]) == 2 and not summary["failed"]
+    assert Image.open(tmp_path / "out" / "wide.png").size == (150, 100)
+    with pytest.raises(ValueError, match=r"cannot run at 96x144: .*run it at its built size \(size=\(128, 128\)"):
+        inference.colorize(valid_padding, np.asarray(photo(150, 100)), size=(96, 144))
+    with caplog.at_level("WARNING"):  # a size the model cannot run at: each photo counted, the folder goes on
+        failed = inference.colorize_files(valid_padding, photos, tmp_path / "out2", size=(8, 8), progress=False)
+    assert len(failed["failed"]) == 2 and "cannot run at 8x8" in caplog.text
+
+
+def test_an_unregistered_stride_is_a_clear_error(register):
+    def pooling_net():  # halves and doubles its input; registered without its stride (2)
+        inputs = keras.Input((None, None, 1))
+        down = keras.layers.MaxPooling2D()(inputs)
+        up = keras.layers.UpSampling2D()(keras.layers.Conv2D(4, 3, padding="same")(down))
+        return keras.Model(inputs, keras.layers.Conv2D(2, 1)(keras.layers.Concatenate()([up, inputs])))
+
+    register("pooling_net", pooling_net)
+    pooling_net = colorzoo.build_model("pooling_net")
+    with pytest.raises(ValueError, match=r"failed at 75x101 .*register_model\(..., stride=N\)"):  # a TF traceback
+        inference.colorize(pooling_net, np.asarray(photo(102, 76)), size=(75, 101))
+    assert inference.colorize(pooling_net, np.asarray(photo(102, 76)), size=(76, 102)).shape == (76, 102, 3)
 
 
 def test_never_overwrites_inputs(model, tmp_path):

@@ -63,6 +63,16 @@ def test_scores_refuse_what_they_would_misread(score, true_rgb, pred_rgb, messag
         score(true_rgb, pred_rgb)
 
 
+def test_floats_slightly_outside_the_unit_range_are_clipped_as_the_pipeline_clips_them():
+    truth = sample_rgb(16, count=1)[0]
+    overshoot = truth.copy()
+    overshoot[0, 0], overshoot[1, 1] = 1.05, -0.05  # resampling overshoot, within data.FLOAT_SLACK
+    clipped = np.clip(overshoot, 0.0, 1.0)
+    for score in (metrics.psnr, metrics.ssim, metrics.delta_colorfulness):
+        assert np.allclose(score(truth, overshoot), score(truth, clipped), rtol=0, atol=1e-6), score.__name__
+    assert metrics.image_scores(truth, overshoot) == metrics.image_scores(truth, clipped)
+
+
 def test_psnr_still_traces_inside_a_tf_function():
     traced = tf.function(lambda a, b: metrics.psnr(a, b))
     value = traced(tf.zeros((1, 16, 16, 3)), tf.fill((1, 16, 16, 3), 0.5))
@@ -118,11 +128,37 @@ def test_image_metrics_on_normalised_batches():
     assert float(gray["psnr"]) == pytest.approx(by_hand, abs=1e-3)
     assert float(gray["ssim"]) < 1.0
     yuv = metrics.image_metrics(*sample_batch(32, color_space="yuv"), np.zeros_like(chroma), "yuv")
-    assert set(yuv) == {"psnr", "ssim", "colourfulness", "true_colourfulness", "gray_psnr"}
+    assert set(yuv) == {"images", "psnr", "ssim", "colourfulness", "true_colourfulness", "gray_psnr"}
     assert gray["gray_psnr"] == pytest.approx(gray["psnr"], abs=1e-5)
-    assert set(metrics.image_metrics(luminance, chroma, chroma, "lab", reference=False)) == {"psnr", "ssim", "colourfulness"}
+    assert set(metrics.image_metrics(luminance, chroma, chroma, "lab", reference=False)) == {"images", "psnr", "ssim", "colourfulness"}
     assert gray["colourfulness"] < 0.01  # on the 0-255 scale: float rounding of ab = 0
     assert same["colourfulness"] == same["true_colourfulness"] == pytest.approx(np.mean(metrics.colorfulness(truth)))
+
+
+def test_image_metrics_leave_out_grayscale_truths():
+    luminance, chroma = sample_batch(32)
+    prediction = 0.5 * chroma
+    alone = metrics.image_metrics(luminance[:1], chroma[:1], prediction[:1], "lab")
+    with_gray = metrics.image_metrics(luminance[:2], np.stack([chroma[0], np.zeros_like(chroma[1])]), prediction[:2], "lab")
+    assert alone["images"] == with_gray["images"] == 1 and np.isfinite(with_gray["gray_psnr"])  # was inf
+    assert {key: pytest.approx(value, rel=1e-6) for key, value in alone.items()} == with_gray
+    assert metrics.image_metrics(luminance[:1], np.zeros_like(chroma[:1]), prediction[:1], "lab") == {"images": 0}
+
+
+def test_evaluate_checks_its_arguments_and_times_after_tracing(tmp_path, monkeypatch):
+    model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    for image_size, error in [(0, "image_size must be a positive whole number"), (64.5, "got 64.5")]:
+        with pytest.raises(ValueError, match=error):  # before: TensorFlow errors from the resize
+            metrics.evaluate(model, tmp_path, image_size=image_size)
+    with pytest.raises(TypeError, match="evaluate takes a built keras.Model .* got 'unet_sequential'"):
+        metrics.evaluate("unet_sequential", tmp_path)  # before: AttributeError on .name
+    for index, rgb in enumerate(sample_rgb(48, count=2)):
+        Image.fromarray((rgb * 255).round().astype(np.uint8)).save(tmp_path / f"{index}.png")
+    calls = []
+    colorize = metrics.inference.colorize
+    monkeypatch.setattr(metrics.inference, "colorize", lambda *args: calls.append(1) or colorize(*args))
+    metrics.evaluate(model, tmp_path, progress=False)
+    assert len(calls) == 3  # one untimed call for the one run shape, then one timed call per photo
 
 
 def test_evaluate_with_gray_baseline(tmp_path, caplog):

@@ -96,3 +96,34 @@ def test_encoder_weights_file_of_the_same_configuration_is_restored(tmp_path):
                                     encoder_weights=str(tmp_path / "unet.weights.h5"))
     for expected, actual in zip(source.get_weights(), restored.get_weights()):
         assert (expected == actual).all()
+
+
+def conv_net(channels=2, name=None):
+    inputs = keras.Input((None, None, 1))
+    return keras.Model(inputs, keras.layers.Conv2D(channels, 3, padding="same")(inputs), name=name)
+
+
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        ({"color_space": "rgb"}, "color_space must be one of"),
+        ({"stride": 0}, "stride must be a positive whole number, got 0"),
+        ({"native_size": 12.5}, "native_size must be a positive whole number"),
+    ],
+)
+def test_registration_checks_its_metadata(metadata, message, register):
+    with pytest.raises(ValueError, match=message):  # before: accepted, then a failure deep in colorize
+        register("checked_net", conv_net, **metadata)
+    assert "checked_net" not in colorzoo.list_models()
+
+
+def test_built_models_are_checked_and_carry_their_registry_name(register):
+    register("unnamed_net", conv_net)
+    register("three_channel_net", lambda: conv_net(channels=3))
+    register("not_a_model", lambda: None)
+    model = colorzoo.build_model("unnamed_net")  # the builder names it "functional"
+    assert model.name == "unnamed_net"  # train() and colorize() find the registry entry by it
+    with pytest.raises(ValueError, match=r"three_channel_net: .* to \(h, w, 2\) chroma; .* to \(None, None, 3\)"):
+        colorzoo.build_model("three_channel_net")
+    with pytest.raises(TypeError, match="the builder of 'not_a_model' returned NoneType"):
+        colorzoo.build_model("not_a_model")

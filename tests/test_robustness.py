@@ -456,6 +456,7 @@ def bad_models(weights, tmp_path):
         "truncated": (badfiles.truncated_archive(source, str(tmp_path / "half.keras")), "not a .keras model archive"),
         "text": (str(tmp_path / "notes.keras"), "not a .keras model archive"),
         "rgb input": (badfiles.rgb_input_model(str(tmp_path / "rgb.keras")), "not a colorization model: its input"),
+        "rgb output": (badfiles.rgb_output_model(str(tmp_path / "rgb_out.keras")), "not a colorization model: its output"),
         "missing": (str(tmp_path / "nowhere.keras"), "no such model file"),
     }
     open(models["text"][0], "w").write("not a model\n")
@@ -463,7 +464,8 @@ def bad_models(weights, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "rgb input", "missing"]
+    "case",
+    ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "rgb input", "rgb output", "missing"],
 )
 def test_untrusted_model_files_are_refused(bad_models, case):
     models, marker = bad_models
@@ -543,6 +545,16 @@ def test_shipped_weights_are_sha256_checked(weights, tmp_path, monkeypatch, corp
         hub.pretrained("unet_sequential")
     with pytest.raises(hub.ModelFileError, match="no shipped weights for 'hypercolumn'"):
         hub.pretrained("hypercolumn")
+    with pytest.raises(hub.ModelFileError, match=f"{tmp_path / 'nowhere' / hub.MANIFEST}: no such manifest"):
+        hub.pretrained("unet_sequential", weights_dir=str(tmp_path / "nowhere"))  # was "(shipped: none yet)"
+
+
+def test_a_truncated_trained_layers_archive_is_a_model_file_error(tmp_path):
+    np.savez(tmp_path / "layers.npz", **{"decoder/0": np.zeros(3)})
+    with open(tmp_path / "layers.npz", "r+b") as file:
+        file.truncate(40)
+    with pytest.raises(hub.ModelFileError, match="layers.npz: not a readable .npz archive"):  # was zipfile.BadZipFile
+        hub._rebuild_with_trained_layers("unet_sequential", {"image_size": 32, "width": 0.125}, str(tmp_path / "layers.npz"))
 
 
 # === Output safety ===

@@ -125,10 +125,14 @@ def test_shipping_new_weights_drops_the_scores_of_the_replaced_ones(run_dir, tmp
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "0,128"], "--sizes: must be at least 1"),
         ("average_epochs", ["{tmp}", "--epochs", "1-2"], "{tmp}: not a colorzoo training run"),
         ("evaluate_zoo", ["--data", "{tmp}"], "--data {tmp}: no {tmp}/cbsd68"),
+        ("evaluate_zoo", ["--data", "{tmp}/eval", "--out", "{tmp}/mine"], "--out {tmp}/mine: {tmp}/mine/results.md already exist"),
     ],
 )
 def test_scripts_refuse_bad_arguments_in_one_line(script, arguments, message, tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # they import one another
+    for folder in ("eval/cbsd68", "eval/kodak24", "mine"):
+        os.makedirs(tmp_path / folder)
+    (tmp_path / "mine" / "results.md").write_text("a user's notes")  # never replaced
     monkeypatch.setattr(sys, "argv", [script, *(argument.format(tmp=tmp_path) for argument in arguments)])
     with pytest.raises(SystemExit) as exit_:
         runpy.run_path(os.path.join(ROOT, "scripts", f"{script}.py"), run_name="__main__")

@@ -378,7 +378,7 @@ def ddcolor_trainer(
     l1_weight = pixel_weight * AB_SCALE
     if rebalancing is not None:
         rebalanced_l1 = RebalancedL1(_rebalancing_weights(rebalancing))
-        extra_losses["rebalanced_l1"] = (l1_weight, lambda ab_true, ab_pred, _: rebalanced_l1(ab_true, ab_pred))
+        extra_losses["rebalanced_l1"] = (l1_weight, lambda ab_true, ab_pred, _: rebalanced_l1.call(ab_true, ab_pred))
         l1_weight = 0.0
     trainer = GANTrainer(generator, discriminator, l1_weight=l1_weight, extra_generator_losses=extra_losses)
     learning_rate = LEARNING_RATE if learning_rate is None else learning_rate

@@ -13,6 +13,10 @@ import fnmatch
 import inspect
 import numbers
 
+import keras
+
+from colorzoo.color import COLOR_SPACES
+
 OUTPUT_KINDS = ("ab", "ab_bins")
 
 
@@ -62,6 +66,12 @@ def register_model(name, **metadata):
         info = ModelInfo(name=name, builder=builder, **metadata)
         if info.output not in OUTPUT_KINDS:
             raise ValueError(f"output must be one of {OUTPUT_KINDS}, got {info.output!r}")
+        if info.color_space not in COLOR_SPACES:
+            raise ValueError(f"color_space must be one of {COLOR_SPACES}, got {info.color_space!r}")
+        for key in ("native_size", "stride"):
+            value = getattr(info, key)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{key} must be a positive whole number, got {value!r}")
         _REGISTRY[name] = info
         return builder
 
@@ -93,6 +103,9 @@ def build_model(name, **kwargs):
     ``encoder_weights=None`` asks for a randomly initialised encoder and is passed on.
     ``weights="colorzoo"`` returns the shipped trained model instead (``colorzoo.pretrained``);
     its architecture options are the shipped ones, so other options are refused.
+
+    The model is checked to map luminance ``(H, W, 1)`` to chroma ``(h, w, 2)`` (or bin logits)
+    and named ``name``: training and colorizing find its registry entry by ``model.name``.
     """
     info = model_info(name)
     weights = kwargs.pop("weights", None)
@@ -115,4 +128,22 @@ def build_model(name, **kwargs):
         if key in kwargs and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
             what = "whole number of pixels" if kind is numbers.Integral else "number"
             raise ValueError(f"{name}: {key} must be a positive {what}, got {value!r}")
-    return info.builder(**kwargs)
+    return _checked_build(info, info.builder(**kwargs))
+
+
+def _checked_build(info, model):
+    """``model`` if it is a single-input, single-output ``keras.Model`` of the registered kind, renamed ``info.name``."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"the builder of {info.name!r} returned {type(model).__name__}, not a keras.Model")
+    inputs, outputs = model.inputs, model.outputs
+    predicts_ab = info.output == "ab"
+    wrong_output = len(outputs) != 1 or (predicts_ab and outputs[0].shape[-1] != 2)
+    if len(inputs) != 1 or inputs[0].shape[-1] != 1 or wrong_output:
+        wanted = "(h, w, 2) chroma" if predicts_ab else "(h, w, Q) bin logits"
+        raise ValueError(
+            f"{info.name}: a registered model maps (H, W, 1) luminance to {wanted}; its builder's model maps "
+            f"{', '.join(str(tuple(x.shape[1:])) for x in inputs)} to {', '.join(str(tuple(x.shape[1:])) for x in outputs)}"
+        )
+    if model.name != info.name:
+        model.name = info.name
+    return model

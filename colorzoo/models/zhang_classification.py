@@ -54,6 +54,7 @@ SIGMA = 5.0  # soft encoding and prior smoothing: Gaussian sigma, Lab units
 LAMBDA = 0.5  # rebalancing: weight of the uniform distribution
 PRIOR_BATCHES = 50  # batches of the training data that estimate the ab prior
 TEMPERATURE = 0.38  # annealed mean
+MEDA_TEMPERATURE = 1.0  # the "meda64" bins are decoded by their expectation
 MEDA_BINS = 64  # bins per channel of the "meda64" option
 BIN_SETS = ("gamut313", "meda64")
 STRIDE = 8
@@ -337,11 +338,20 @@ def _check_weight_count(weights, bin_count):
         raise ValueError(f"got {len(weights)} weights for {bin_count} bins")
 
 
-def annealed_mean(logits, bins="gamut313", temperature=TEMPERATURE):
+def _temperature(bins, temperature):
+    """``temperature``, or by default the one of ``bins``: 0.38 (the paper), 1 for ``"meda64"``."""
+    if temperature is None:
+        return MEDA_TEMPERATURE if isinstance(bins, str) and bins == "meda64" else TEMPERATURE
+    return temperature
+
+
+def annealed_mean(logits, bins="gamut313", temperature=None):
     """Logits ``(..., Q)`` -> normalised ab ``(..., 2)``: the mean of ``softmax(logits / T)``.
 
-    ``T = 1`` is the plain mean of the predicted distribution; ``T -> 0`` its mode.
+    ``T = 1`` is the plain mean of the predicted distribution; ``T -> 0`` its mode. By default
+    0.38 (the paper), and 1 for ``"meda64"`` (the Meda report decodes by the expectation).
     """
+    temperature = _temperature(bins, temperature)
     scaled = ops.cast(logits, "float32") / temperature
     if bins == "meda64":
         centres = ops.convert_to_tensor(meda_bin_centres())
@@ -357,19 +367,20 @@ class AnnealedMeanDecode(keras.layers.Layer):
 
     Args:
         bins: ``"gamut313"``, ``"meda64"`` or explicit ``(Q, 2)`` centres in Lab units.
-        temperature: 0.38 (the paper); 1 gives the mean, values near 0 the mode.
+        temperature: by default 0.38 (the paper) and 1 for ``"meda64"``; 1 gives the mean,
+            values near 0 the mode.
 
     Example:
 
     >>> ab = AnnealedMeanDecode("gamut313", temperature=0.38)(logits)
     """
 
-    def __init__(self, bins="gamut313", temperature=TEMPERATURE, **kwargs):
+    def __init__(self, bins="gamut313", temperature=None, **kwargs):
         super().__init__(**kwargs)
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
         self.bins = _config_bins(bins)
-        self.temperature = temperature
+        self.temperature = _temperature(self.bins, temperature)
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
     def call(self, logits):
         return annealed_mean(logits, self.bins, self.temperature)
@@ -381,10 +392,11 @@ class AnnealedMeanDecode(keras.layers.Layer):
         return {**super().get_config(), "bins": self.bins, "temperature": self.temperature}
 
 
-def decode_ab(logits, temperature=TEMPERATURE, size=None, bins=None):
+def decode_ab(logits, temperature=None, size=None, bins=None):
     """Logits of a ``"ab_bins"`` model -> normalised ab, bilinearly resized to ``size`` if given.
 
-    ``bins`` defaults to what the channel count says (313 -> gamut, 128 -> meda64).
+    ``bins`` defaults to what the channel count says (313 -> gamut, 128 -> meda64), and
+    ``temperature`` to the bins' own (:func:`annealed_mean`).
 
     Example:
 
@@ -397,7 +409,7 @@ def decode_ab(logits, temperature=TEMPERATURE, size=None, bins=None):
     return ab
 
 
-def to_ab_model(model, temperature=TEMPERATURE):
+def to_ab_model(model, temperature=None):
     """Wrap a logits model into a functional model luminance -> full-resolution normalised ab.
 
     The result (named ``<name>_ab``, sharing ``model``'s layers) decodes with

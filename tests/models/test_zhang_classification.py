@@ -235,6 +235,12 @@ def test_meda64_decoding_per_channel():
     np.testing.assert_allclose(decoded, centres[[10, 50]], atol=1e-6)
     uniform = np.zeros((1, 1, 1, 128), "float32")
     np.testing.assert_allclose(np.asarray(zhang.decode_ab(uniform, temperature=1.0)), 0.0, atol=1e-6)
+    # By default the meda64 bins are decoded by their expectation (T = 1), the gamut bins at 0.38.
+    spread = random_logits((1, 2, 2, 128))
+    np.testing.assert_array_equal(zhang.decode_ab(spread), zhang.decode_ab(spread, temperature=1.0))
+    gamut = random_logits((1, 2, 2, 313))
+    np.testing.assert_array_equal(zhang.decode_ab(gamut), zhang.decode_ab(gamut, temperature=0.38))
+    assert zhang.to_ab_model(tiny(bins="meda64")).get_layer("ab_decode").temperature == 1.0
 
 
 def test_decode_ab_resizes_bilinearly():
