@@ -467,20 +467,14 @@ def merge_results(results):
     """
     labelled = results.items() if isinstance(results, dict) else [(None, result) for result in results]
     means, rows, skipped, images = {}, [], set(), 0
-    photos = gray_psnr = None
+    photos = None
     for label, result in labelled:
         label = label or result["model"]
         images = result["images"]
         scored = {row["file"] for row in result["rows"] if row["method"] == result["model"]}
         if photos is not None and scored != photos:
             raise ValueError(f"{label} was scored on other photos than the results before it: compare on the same files")
-        result_gray = {row["file"]: row["psnr"] for row in result["rows"] if row["method"] == "gray"}
-        if gray_psnr and any(abs(result_gray.get(file, psnr) - psnr) > 1e-6 for file, psnr in gray_psnr.items()):
-            raise ValueError(
-                f"{label}: the gray baseline scores differently on the same photos than in the results before it: "
-                "they were evaluated differently (image_size?)"
-            )
-        photos, gray_psnr = scored, gray_psnr or result_gray
+        photos = scored
         skipped.update(result["skipped"])
         for method, scores in result["means"].items():
             method = label if method == result["model"] else method
