@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/colorzoo demo --out demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --durations=15
+	$(BIN)/python -m pytest -q -rs --durations=15 -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py

@@ -439,7 +439,7 @@ def generated_photo_folder(folder, count, size=224, seed=0):
 
 
 def markdown_table(headers, rows):
-    """A GitHub markdown table; numbers right-aligned."""
+    """A GitHub markdown table, every cell padded to its column's width."""
     rows = [[str(cell) for cell in row] for row in rows]
     widths = [max(len(str(header)), *(len(row[i]) for row in rows)) if rows else len(str(header))
               for i, header in enumerate(headers)]

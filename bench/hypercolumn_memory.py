@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from colorzoo.models import model_info  # noqa: E402
+from colorzoo.models import build_model  # noqa: E402
 from colorzoo.training import compile_model  # noqa: E402
 
 
@@ -40,8 +40,7 @@ def main(argv=None):
     if args.steps < 1:
         parser.error("--steps must be at least 1")
 
-    # The builder itself: build_model would drop encoder_weights=None. Random weights cost the same.
-    model = model_info("hypercolumn").builder(image_size=args.image_size, encoder_weights=None)
+    model = build_model("hypercolumn", image_size=args.image_size, encoder_weights=None)  # random: same cost
     compile_model(model)
     rng = np.random.default_rng(0)
     shape = (args.batch_size, args.image_size, args.image_size)

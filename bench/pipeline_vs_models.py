@@ -100,6 +100,7 @@ def model_rates(args, names, script):
         with open(args.train_json) as file:
             for r in json.load(file)["results"]:
                 if ("error" not in r and r["image_size"] == args.image_size and not r["jit_effective"]
+                        and r["batch_size"] == args.batch_size and r.get("small") == args.small
                         and r["model"] in names and not r.get("generator_only")):
                     rates[r["model"]], source[r["model"]] = r["images_per_second"], os.path.basename(args.train_json)
     for name in names:

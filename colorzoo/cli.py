@@ -9,9 +9,13 @@ Example::
     colorzoo train --model resnet18_decoder --data photos/ --val val/ --image-size 128 --epochs 10 --out runs/r18
     colorzoo colorize old_photo.jpg -o colorized/ --weights runs/r18/best.keras --compare
     colorzoo evaluate --weights runs/r18/best.keras --data eval_photos/ --csv results.csv
+    colorzoo train --import my_models.py --model my_net --data photos/ --out runs/mine   # your own model
 """
 
 import argparse
+import importlib
+import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -44,10 +48,15 @@ def _run_size(text):
 def _parser():
     parser = argparse.ArgumentParser(prog="colorzoo", description="Colorize grayscale photographs with Keras models.")
     commands = parser.add_subparsers(dest="command", required=True)
+    user_code = argparse.ArgumentParser(add_help=False)
+    user_code.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                           help="import a module or .py file first: one that registers your own models "
+                           "(@register_model) or layers (keras.saving.register_keras_serializable); repeatable")
 
-    commands.add_parser("list", help="registered models, parameters, colour space, native size, shipped weights")
+    commands.add_parser("list", parents=[user_code],
+                        help="registered models, parameters, colour space, native size, shipped weights")
 
-    train = commands.add_parser("train", help="train a model on a folder of photos")
+    train = commands.add_parser("train", parents=[user_code], help="train a model on a folder of photos")
     train.add_argument("--model", required=True, help="registry name (see `colorzoo list`)")
     train.add_argument("--data", required=True, help="folder of training photos")
     train.add_argument("--val", help="folder of validation photos")
@@ -76,7 +85,7 @@ def _parser():
                        help="also keep every epoch's model as OUT/epochs/epoch_NNN.keras")
 
     for name, help_text in (("evaluate", "metrics against the gray baseline"), ("colorize", "colorize photos")):
-        sub = commands.add_parser(name, help=help_text)
+        sub = commands.add_parser(name, parents=[user_code], help=help_text)
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--model", help="a model with shipped weights (see `colorzoo list`)")
         source.add_argument("--weights", help="a trained .keras file")
@@ -102,6 +111,37 @@ def _parser():
     return parser
 
 
+def _import_user_code(modules):
+    """``--import``: import each module name (found from the current folder too) or ``.py`` file."""
+    if modules and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does: my_models.py beside the photos imports
+    for module in modules:
+        try:
+            if module.endswith(".py"):
+                _import_file(module)
+            else:
+                importlib.import_module(module)
+        except (ModuleNotFoundError, SyntaxError) as error:
+            raise UsageError(f"--import {module}: {type(error).__name__}: {error}") from error
+
+
+def _import_file(path):
+    if not os.path.isfile(path):
+        raise UsageError(f"--import {path}: no such file")
+    name = os.path.splitext(os.path.basename(path))[0]
+    if name in sys.modules:
+        if os.path.abspath(getattr(sys.modules[name], "__file__", None) or "") == os.path.abspath(path):
+            return  # imported by an earlier command of this process
+        raise UsageError(f"--import {path}: a module named {name} is already imported; rename the file")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a fixed file can be imported again
+        raise
+
+
 def _load(args):
     from colorzoo import hub
 
@@ -124,7 +164,9 @@ def _command_list(args):
     print(f"{'model':24} {'parameters':>12} {'space':6} {'native':>6}  weights")
     for name in list_models():
         info = model_info(name)
-        parameters = build_model(name, image_size=info.native_size, encoder_weights=None).count_params()
+        takes_encoder_weights = "encoder_weights" in inspect.signature(info.builder).parameters
+        no_download = {"encoder_weights": None} if takes_encoder_weights else {}
+        parameters = build_model(name, image_size=info.native_size, **no_download).count_params()
         print(f"{name:24} {parameters:12,d} {info.color_space:6} {info.native_size:6d}  {'yes' if name in shipped else '-'}")
     return EXIT_OK
 
@@ -267,6 +309,7 @@ def main(argv=None):
     from colorzoo.hub import ModelFileError
 
     try:
+        _import_user_code(getattr(args, "imports", []))
         return COMMANDS[args.command](args)
     except UsageError as error:
         print(f"colorzoo: error: {error}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Colour spaces in TensorFlow ops: sRGB <-> CIELAB (D65) and sRGB <-> YUV.
 
-All functions take float32 tensors with any number of leading batch dimensions
-and a last axis of 3 channels, work inside ``tf.function`` and ``tf.data``, and
+All functions take float tensors (float64 is cast to float32; uint8 and uint16 RGB
+are scaled to [0, 1], other integers refused) with any number of leading batch
+dimensions and a last axis of 3 channels, work inside ``tf.function`` and ``tf.data``, and
 match ``skimage.color.rgb2lab`` / ``lab2rgb`` (sRGB, D65 white, 2 degree
 observer). RGB values are in [0, 1].
 

@@ -1,4 +1,4 @@
-"""Encoders shared by the architectures: VGG16 and ResNet-18 trunks built inline.
+"""Encoders shared by the architectures: VGG16, ResNet-18 and ConvNeXt trunks built inline.
 
 An encoder is applied to a tensor inside the caller's functional graph and returns its
 intermediate feature maps by name, so one decoder serves every encoder (as in
@@ -7,6 +7,7 @@ segmentation_models). Layers carry the keras.applications / torchvision names
 
 Example:
 
+>>> from colorzoo.layers import GrayToVGGInput
 >>> inputs = keras.Input((224, 224, 1))
 >>> features = vgg16_trunk(GrayToVGGInput()(inputs), trainable=False)
 >>> model = keras.Model(inputs, features["block5_conv3"])

@@ -1,7 +1,8 @@
 """Full-resolution colorization: the model sees a small L, the user gets every original pixel.
 
 The luminance of the input is computed at full resolution and kept; only a resized copy goes
-through the model (at its registered native size, or a chosen one). The predicted chroma
+through the model (at the pixel count of its input size, or of a chosen size, with the photo's
+aspect ratio; :func:`run_size`). The predicted chroma
 (ab, or UV for YUV models) is upsampled bilinearly to the original size and recombined with
 the original luminance, so the output has the input's exact lightness and only gains colour.
 Where a predicted colour falls outside the sRGB gamut its chroma is shrunk instead of clipping
@@ -278,6 +279,13 @@ def model_spec(model):
         return ModelInfo(name=model.name, builder=None, stride=math.gcd(UNKNOWN_STRIDE, *sides))
 
 
+def model_stride(model):
+    """The total down-sampling of ``model``: its registered stride, which for some architectures
+    is a function of the built model (pix2pix's U-Net: 2**depth)."""
+    stride = model_spec(model).stride
+    return stride(model) if callable(stride) else stride
+
+
 def _pair(size):
     if np.ndim(size) == 0:
         return int(size), int(size)
@@ -300,7 +308,7 @@ def run_size(model, size=None, image_shape=None):
 
     >>> run_size(colorzoo.pretrained("unet_sequential"), image_shape=(333, 500))   # (104, 160)
     """
-    stride = model_spec(model).stride
+    stride = model_stride(model)
     fixed = tuple(model.input_shape[1:3])
     if size is not None:
         height, width = _pair(size)
@@ -603,7 +611,8 @@ def colorize_files(
                     image = Image.fromarray(colorized)
                     files.write_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
                     if figure is not None:
-                        compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure)
+                        compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure,
+                                       color_space=model_spec(model).color_space)
                 except RunShapeError as error:  # this photo's shape; broken weights end the run
                     logger.warning("skipping %s: %s", path, error_line(error))
                     summary["failed"].append(path)
@@ -633,10 +642,11 @@ def error_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def compare_figure(gray, colorized, original=None, *, path):
+def compare_figure(gray, colorized, original=None, *, path, color_space="lab"):
     """Save a side-by-side figure gray | colorized | original (if given) to ``path``.
 
-    Each image may be a path, PIL image or array; ``gray`` is shown as its luminance.
+    Each image may be a path, PIL image or array; ``gray`` is shown as its luminance in
+    ``color_space`` (what a model of that colour space sees: Lab's L or YUV's Y).
     Uses matplotlib's Agg canvas, without pyplot or any global state.
 
     Example:
@@ -646,7 +656,7 @@ def compare_figure(gray, colorized, original=None, *, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    panels = [("gray", to_gray(gray)), ("colorized", to_float_rgb(load_image(colorized)))]
+    panels = [("gray", to_gray(gray, color_space)), ("colorized", to_float_rgb(load_image(colorized)))]
     if original is not None:
         panels.append(("original", to_float_rgb(load_image(original))))
     height, width = panels[0][1].shape[:2]

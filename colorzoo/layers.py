@@ -18,7 +18,7 @@ class GrayToVGGInput(keras.layers.Layer):
     The normalised luminance is scaled linearly to [0, 255], replicated to three BGR channels
     and the ImageNet channel means are subtracted, as ``keras.applications.vgg16.preprocess_input``
     does for a gray RGB image. For Lab the linear scale is not the sRGB gray of that lightness
-    (L* 50: 127.5 against 118.9; :class:`LuminanceToGrayRGB` gives that): the shipped models
+    (L* 50: 127.5 against 118.9; :class:`colorzoo.models.ddcolor_lite.LuminanceToGrayRGB` gives that): the shipped models
     were trained with this layer, so it stays as it is.
 
     Example:
@@ -37,7 +37,7 @@ class GrayToVGGInput(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="colorzoo")
 class ScaleLuminance(keras.layers.Layer):
-    """Multiply the input by a constant (e.g. L / 100 -> L - 50 centred, or [0, 1] -> [-1, 1]).
+    """Scale and shift the input by constants (e.g. L / 100 -> L - 50 centred, or [0, 1] -> [-1, 1]).
 
     ``output = input * scale + offset``. Used where an architecture expects its input on a
     different scale than colorzoo's normalised L.

@@ -14,7 +14,7 @@ yb = (R + G) / 2 - B:
 Example:
 
 >>> image_metrics(luminance, true_ab, predicted_ab, "lab", reference=False)   # batch means, for callbacks
-{'psnr': 24.1, 'ssim': 0.93, 'colourfulness': 21.7}
+{'images': 8, 'psnr': 24.1, 'ssim': 0.93, 'colourfulness': 21.7}
 >>> result = evaluate(model, "val_photos/", image_size=256, csv_path="scores.csv")
 >>> result["means"]["gray"]["psnr"], result["means"][model.name]["psnr"]
 """
@@ -42,6 +42,7 @@ SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 COLORFULNESS_FORMS = ("hasler", "absolute")
 GRAY_BASELINE = "gray"
+GRAY_ROWS = {"lab": GRAY_BASELINE, "yuv": "gray (YUV)"}  # the gray baselines of merged or tabled results
 SCORES = (
     "psnr",
     "ssim",
@@ -239,7 +240,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
 
     Each image is reduced to its luminance and colorized with
     :func:`colorzoo.inference.colorize`, so the scores measure what users get. The gray
-    baseline (chroma 0, through the same pipeline) is always scored on the same images.
+    baseline (chroma 0, through the same pipeline: L with ab = 0, or for a YUV model Y with
+    UV = 0, ``color_space`` in the result) is always scored on the same images.
 
     Args:
         model: a colorzoo model.
@@ -253,7 +255,7 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         progress: show a ``keras.utils.Progbar``.
 
     Returns:
-        ``{"model", "images", "skipped", "rows", "means"}``: ``rows`` holds one dict per image
+        ``{"model", "color_space", "images", "skipped", "grayscale", "rows", "means"}``: ``rows`` holds one dict per image
         and method (``model.name`` and ``"gray"``) with every score of :data:`SCORES` (its
         ``seconds`` is the wall time of ``colorize``, after a first untimed call at each run
         shape, 0 for the gray baseline);
@@ -316,7 +318,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     }
     images = len(paths) - len(skipped) - len(grayscale)
     result = {
-        "model": model.name, "images": images, "skipped": skipped, "grayscale": grayscale, "rows": rows, "means": means
+        "model": model.name, "color_space": color_space, "images": images, "skipped": skipped,
+        "grayscale": grayscale, "rows": rows, "means": means,
     }
     if csv_path is not None:
         mean_rows = [{"file": "(mean)", "method": method, **scores} for method, scores in means.items()]

@@ -32,6 +32,7 @@ import tensorflow as tf
 from PIL import Image
 
 from colorzoo import inference
+from colorzoo.metrics import GRAY_BASELINE, GRAY_ROWS
 from colorzoo.models import model_info
 from colorzoo.models.zhang_classification import GRID, gamut_bins
 from colorzoo.training import use_mixed_precision_on_gpu
@@ -457,8 +458,9 @@ def merge_results(results):
 
     ``results`` is a list, or a dict ``{label: result}`` whose labels replace the model names
     (needed when several models of one architecture are compared). The means of every model
-    and of the gray baseline end up in one result, which :func:`colorzoo.metrics.format_table`
-    prints and :func:`plot_scores` plots.
+    and of the gray baselines end up in one result, which :func:`colorzoo.metrics.format_table`
+    prints and :func:`plot_scores` plots: ``"gray"`` (L with ab = 0) for the Lab models and
+    ``"gray (YUV)"`` (Y with UV = 0) for the YUV ones, each once and last.
 
     Example:
 
@@ -466,7 +468,7 @@ def merge_results(results):
     >>> print(format_table(merged))
     """
     labelled = results.items() if isinstance(results, dict) else [(None, result) for result in results]
-    means, rows, skipped, images = {}, [], set(), 0
+    means, grays, rows, skipped, images = {}, {}, [], set(), 0
     photos = None
     for label, result in labelled:
         label = label or result["model"]
@@ -476,22 +478,16 @@ def merge_results(results):
             raise ValueError(f"{label} was scored on other photos than the results before it: compare on the same files")
         photos = scored
         skipped.update(result["skipped"])
-        for method, scores in result["means"].items():
-            method = label if method == result["model"] else method
-            if method in means and method != "gray":
-                raise ValueError(f"two results score a method named {method!r}; label them with a dict")
-            means[method] = scores
-        gray_rows_kept = any(row["method"] == "gray" for row in rows)
-        for row in result["rows"]:
-            if row["method"] == result["model"]:
-                rows.append({**row, "method": label})
-            elif not gray_rows_kept:  # the gray baseline's rows, once
-                rows.append(row)
-    gray = means.pop("gray", None)
-    if gray is not None:
-        means["gray"] = gray  # the baseline last, as one row
-    models = ", ".join(method for method in means if method != "gray")
-    return {"model": models, "images": images, "skipped": sorted(skipped), "rows": rows, "means": means}
+        if label in means:
+            raise ValueError(f"two results score a method named {label!r}; label them with a dict")
+        means[label] = result["means"][result["model"]]
+        gray = GRAY_ROWS[result.get("color_space", "lab")]
+        if gray not in grays and GRAY_BASELINE in result["means"]:
+            grays[gray] = result["means"][GRAY_BASELINE]
+            rows += [{**row, "method": gray} for row in result["rows"] if row["method"] == GRAY_BASELINE]
+        rows += [{**row, "method": label} for row in result["rows"] if row["method"] == result["model"]]
+    models = ", ".join(means)
+    return {"model": models, "images": images, "skipped": sorted(skipped), "rows": rows, "means": {**means, **grays}}
 
 
 def group_means(result, groups, score="psnr", method=None):
@@ -530,7 +526,9 @@ def plot_scores(result, scores=DEFAULT_SCORES):
     """
     methods = list(result["means"])
     palette = [f"C{index}" for index in range(10) if index != 7]  # C7 is gray, kept for the baseline
-    colours = ["0.6" if method == "gray" else palette[index % len(palette)] for index, method in enumerate(methods)]
+    colours = [
+        "0.6" if method in GRAY_ROWS.values() else palette[index % len(palette)] for index, method in enumerate(methods)
+    ]
     figure, axes = plt.subplots(1, len(scores), figsize=(max(3.0, 0.5 * len(methods) + 1.5) * len(scores), 3.4),
                                 squeeze=False)
     for axis, score in zip(axes[0], scores):

@@ -34,10 +34,13 @@ STRATEGIES = ("mirrored", "multiworker", "tpu")
 def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=None, **compile_kwargs):
     """Compile ``model`` with the recipe registered for ``name`` (default: ``model.name``).
 
-    ``optimizer`` (a name or an instance), ``learning_rate`` and ``loss`` override the recipe;
-    other keyword arguments go to ``model.compile`` (e.g. ``jit_compile``, ``metrics``).
+    ``optimizer`` (a name or an instance, which keeps its own learning rate), ``learning_rate``
+    and ``loss`` (anything ``model.compile`` takes) override the recipe; other keyword arguments
+    go to ``model.compile`` (e.g. ``jit_compile``, ``metrics``).
     """
     recipe = model_info(name or model.name).recipe
+    if isinstance(optimizer, keras.optimizers.Optimizer) and learning_rate is not None:
+        raise ValueError("give the learning rate to the optimizer instance, not to compile_model")
     learning_rate = learning_rate if learning_rate is not None else recipe["learning_rate"]
     if optimizer is None:
         schedule = recipe.get("schedule")
@@ -52,9 +55,8 @@ def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=Non
         )
     elif isinstance(optimizer, str):
         optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    loss = loss if loss is not None else recipe["loss"]
-    if callable(loss) and not isinstance(loss, keras.losses.Loss):
-        loss = loss()
+    if loss is None:  # the recipe's loss: a Keras loss name, or a function returning a Loss
+        loss = recipe["loss"]() if callable(recipe["loss"]) else recipe["loss"]
     model.compile(optimizer=optimizer, loss=loss, **compile_kwargs)
     return model
 
@@ -384,8 +386,10 @@ def _check_same_run(out_dir, settings):
         return
     with open(path) as handle:
         recorded = json.load(handle)
+    as_recorded = json.loads(json.dumps(settings))  # as run.json holds them: tuples are lists
     changed = [
-        f"{key} {recorded[key]!r} -> {value!r}" for key, value in settings.items() if key in recorded and recorded[key] != value
+        f"{key} {recorded[key]!r} -> {settings[key]!r}"
+        for key, value in as_recorded.items() if key in recorded and recorded[key] != value
     ]
     if changed:
         raise ValueError(
@@ -531,7 +535,7 @@ def train(
         val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
         samples = next(iter(val_data))
     with strategy.scope():
-        loss = info.recipe["loss_from_data"](train_data) if "loss_from_data" in info.recipe else None
+        loss = info.recipe["loss_from_data"](train_data, model) if "loss_from_data" in info.recipe else None
         trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
     _write_json_atomically(
         os.path.join(out_dir, "run.json"),

@@ -1,6 +1,6 @@
 """Average the weights of a run's kept epochs (SWA) and score the average on validation photos.
 
-Usage: .venv/bin/python scripts/average_epochs.py runs/ddcolor_lite_chroma30 --epochs 8-14 --val ../shared/data/val
+Usage: .venv/bin/python scripts/average_epochs.py runs/ddcolor_lite_chroma --epochs 3-7 --val ../shared/data/val
 
 Writes ``RUN/averaged/epochs_FFF-LLL.keras`` (loadable with ``colorzoo.load_model``, usable with
 ``colorzoo colorize/evaluate --weights``) and prints the validation scores that the run logged

@@ -52,18 +52,22 @@ def table(set_name, means, truth):
     return "\n".join(lines)
 
 
-def verdicts(results, truths):
+def gain_over_gray(results, set_name, name, spaces):
+    """PSNR of model ``name`` minus that of the gray baseline of its colour space, in dB."""
+    means = results[set_name]
+    return means[name]["psnr"] - means[metrics.GRAY_ROWS[spaces[name]]]["psnr"]
+
+
+def verdicts(results, truths, spaces):
     lines = []
-    for name in results[SETS[0]]:
-        if name == metrics.GRAY_BASELINE:
-            continue
+    for name in spaces:
         parts = []
         for set_name in SETS:
-            means = results[set_name]
-            gain = means[name]["psnr"] - means[metrics.GRAY_BASELINE]["psnr"]
-            share = means[name]["colorfulness_hasler"] / truths[set_name]
-            parts.append(f"{set_name}: {gain:+.2f} dB vs gray, {share:.0%} of the truth's colourfulness")
-        beats = all(results[s][name]["psnr"] > results[s][metrics.GRAY_BASELINE]["psnr"] for s in SETS)
+            gain = gain_over_gray(results, set_name, name, spaces)
+            share = results[set_name][name]["colorfulness_hasler"] / truths[set_name]
+            gray = metrics.GRAY_ROWS[spaces[name]]
+            parts.append(f"{set_name}: {gain:+.2f} dB vs {gray}, {share:.0%} of the truth's colourfulness")
+        beats = all(gain_over_gray(results, s, name, spaces) > 0 for s in SETS)
         desaturated = any(results[s][name]["colorfulness_hasler"] < 0.7 * truths[s] for s in SETS)
         verdict = ("beats" if beats else "does not beat") + " the gray baseline"
         verdict += "; desaturated (under 70 % of the truth's colourfulness)" if desaturated else "; colourful"
@@ -71,11 +75,11 @@ def verdicts(results, truths):
     return "\n".join(lines)
 
 
-def targets(results, truths):
-    """The targets of the trained-weights issue, each with its numbers on the weaker of the two sets."""
-    gray = metrics.GRAY_BASELINE
-    names = [name for name in results[SETS[0]] if name != gray]
-    gain = {name: min(results[s][name]["psnr"] - results[s][gray]["psnr"] for s in SETS) for name in names}
+def targets(results, truths, spaces):
+    """The targets of the trained-weights issue, each with its numbers on the weaker of the two sets;
+    a model's gain is over the gray baseline of its own colour space."""
+    names = list(spaces)
+    gain = {name: min(gain_over_gray(results, s, name, spaces) for s in SETS) for name in names}
     share = {name: min(results[s][name]["colorfulness_hasler"] / truths[s] for s in SETS) for name in names}
     best = max(names, key=gain.get)
     lines = [
@@ -127,20 +131,22 @@ def main():
         parser.error(f"--out {args.out}: {', '.join(taken)} already exist; give a new folder or remove them")
     names = sorted(hub.shipped_weights())
     models = {name: hub.pretrained(name) for name in names}
+    spaces = {name: inference.model_spec(model).color_space for name, model in models.items()}
     results, truths, photos = {}, {}, []
     for set_name in SETS:
         files = image_files(os.path.join(args.data, set_name))
         truths[set_name] = truth_colorfulness(files)
         photos += files[:: max(1, len(files) // FIGURE_PHOTOS)][:FIGURE_PHOTOS]
-        means = {}
+        grays, means = {}, {}
         for name, model in models.items():
             result = metrics.evaluate(model, files, progress=False)
             means[name] = result["means"][name]
-            means[metrics.GRAY_BASELINE] = result["means"][metrics.GRAY_BASELINE]
-        results[set_name] = {metrics.GRAY_BASELINE: means.pop(metrics.GRAY_BASELINE), **means}
+            # the gray baseline of the model's colour space: the same for every model of that space
+            grays[metrics.GRAY_ROWS[spaces[name]]] = result["means"][metrics.GRAY_BASELINE]
+        results[set_name] = {**dict(sorted(grays.items())), **means}
         print(table(set_name, results[set_name], truths[set_name]), "\n")
-    summary = verdicts(results, truths)
-    goals = targets(results, truths)
+    summary = verdicts(results, truths, spaces)
+    goals = targets(results, truths, spaces)
     print(summary, "\n\n" + goals)
     os.makedirs(args.out, exist_ok=True)
     figure(models, photos, os.path.join(args.out, "results.png"))
@@ -151,6 +157,9 @@ def main():
             "resolution: the model runs at the pixel count of its shipped size (the size it was trained at, "
             "or the run size of [weights/README.md](../weights/README.md), chosen on validation photos) "
             "with the photo's aspect ratio, its chroma is upsampled and recombined with the photo's own L. "
+            "`gray` is the photo's L with ab = 0, the baseline of the Lab models; `gray (YUV)` its Y with "
+            "UV = 0, the baseline of the YUV models (hypercolumn, residual_encoder), against which their "
+            "gains are measured (Y with UV = 0 is the closer of the two grays to the photos). "
             "Produced by `.venv/bin/python scripts/evaluate_zoo.py` on a 2-core CPU; rerun it to reproduce "
             "every number. PSNR and SSIM on RGB (SSIM: 11x11 Gaussian, sigma 1.5); colourfulness after "
             "Hasler & Suesstrunk (signed form, and the absolute form DDColor and CT2 report); "

@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import colorzoo  # noqa: E402
+from colorzoo.inference import model_stride  # noqa: E402
 
 
 def trainable_count(model):
@@ -22,9 +23,12 @@ def main():
         info = colorzoo.model_info(name)
         model = colorzoo.build_model(name, image_size=info.native_size, encoder_weights=None)
         print(
-            f"| `{name}` | {model.count_params():,} | {trainable_count(model):,} | {info.native_size} | {info.stride} "
+            f"| `{name}` | {model.count_params():,} | {trainable_count(model):,} | {info.native_size} "
+            f"| {model_stride(model)} "
             f"| {info.color_space} | {info.output} | {info.paper} |"
         )
+    print("\nThe stride is that of the model built with these options: a model runs at any multiple of it")
+    print("(pix2pix's U-Net down-samples 2**depth, 256 at 256 px; its ResNet-18 backbone 32).")
     print("\nSmall presets used by the tests and smoke runs (`ModelInfo.small`):\n")
     for name in colorzoo.list_models():
         print(f"- `{name}`: `{colorzoo.model_info(name).small}`")

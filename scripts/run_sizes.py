@@ -70,9 +70,12 @@ def chosen_size(rows, trained_size):
 
 
 def ship_run_size(name, size, weights_dir=hub.WEIGHTS_DIR):
-    """Record ``size`` as ``name``'s run size in the manifest (none if it is the trained size); render the card."""
+    """Record ``size`` as ``name``'s run size in the manifest (none if it is the trained size); render
+    the card. A changed size drops the entry's ``psnr``, measured at the old one (rerun evaluate_zoo.py)."""
     entries = hub.shipped_weights(weights_dir)
     entry = entries[name]
+    if size != entry.get("run_size", entry["image_size"]) and entry.pop("psnr", None) is not None:
+        print(f"dropped the psnr {name} had at its old run size: rerun scripts/evaluate_zoo.py")
     if size == entry["image_size"]:
         entry.pop("run_size", None)
     else:
@@ -98,6 +101,8 @@ if __name__ == "__main__":
     if not os.path.isdir(args.val):
         parser.error(f"--val {args.val}: no such folder")
     trained_size = hub.shipped_weights()[args.model]["image_size"] if args.ship else None
+    if args.ship and trained_size not in args.sizes:  # before any scoring: the rule compares with it
+        parser.error(f"--sizes must include the trained size {trained_size} with --ship")
     files = validation_files(args.val, args.per_folder)
     rows = score_sizes(hub.pretrained(args.model), files, args.sizes)
     print(f"{args.model} on {rows[0]['images']} colour photos of {args.val} ({len(files)} files)")

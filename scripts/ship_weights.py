@@ -5,8 +5,9 @@ Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|colourful|N] 
 The manifest entry holds the file, its sha256, the training configuration (run.json), the
 epochs and steps trained, the wall time (from the run's files) and the validation scores of the
 shipped epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading.
-``--checkpoint last`` ships the last epoch instead of the best by validation loss: a GAN run's
-best.keras is chosen by val_l1, which favours its least colourful epochs. ``--checkpoint N``
+``--checkpoint last`` ships the last epoch (with finite losses) instead of the best, the epoch
+training chose (checkpoint_state.json: by validation loss, or the training loss without --val):
+a GAN run's best.keras is chosen by val_l1, which favours its least colourful epochs. ``--checkpoint N``
 ships epoch N of a run trained with ``--keep-epochs``; ``--checkpoint colourful`` the kept epoch
 with the highest ``val_colourfulness_ratio`` among those whose ``val_psnr_over_gray`` is at least
 ``--min-psnr-over-gray`` (default -1.8 dB), the rule that picked the shipped ddcolor_lite epoch.
@@ -15,11 +16,17 @@ with the highest ``val_colourfulness_ratio`` among those whose ``val_psnr_over_g
 import argparse
 import csv
 import json
+import math
 import os
 
-from colorzoo import hub
+from colorzoo import files, hub
 from colorzoo.encoders import VGG16_LAYER_NAMES
 from colorzoo.training import epoch_checkpoint
+
+
+def _diverged(row):
+    """Whether a log.csv row's training losses (not its ``val_`` scores) hold a NaN or infinity."""
+    return any(value and not math.isfinite(float(value)) for key, value in row.items() if not key.startswith("val_"))
 
 MAX_FILE_BYTES = 50_000_000
 MIN_PSNR_OVER_GRAY = -1.8  # dB on validation; CBSD68 and Kodak24 gaps came out 0.8-1.2 dB smaller
@@ -59,12 +66,16 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         log = list(csv.DictReader(file))
     if checkpoint == "colourful":
         checkpoint = most_colourful_epoch(log, min_psnr_over_gray)
-    monitor = "val_l1" if run.get("adversarial") else "val_loss"
     path = os.path.join(run_dir, f"{checkpoint}.keras")
-    if checkpoint == "best":
-        shipped = min(log, key=lambda row: float(row.get(monitor) or "inf"))
-    elif checkpoint == "last":
-        shipped = log[-1]
+    if checkpoint == "best":  # the epoch training chose (its monitor: validation, or the loss without)
+        state = os.path.join(run_dir, "checkpoint_state.json")
+        if not os.path.isfile(state):
+            raise SystemExit(f"{run_dir}: no best epoch recorded (no {os.path.basename(state)}); ship last or N")
+        with open(state) as file:
+            best_epoch = json.load(file)["epoch"]
+        shipped = next(row for row in log if int(row["epoch"]) + 1 == best_epoch)
+    elif checkpoint == "last":  # last.keras is the last epoch whose training losses were finite
+        shipped = [row for row in log if not _diverged(row)][-1]
     else:
         path = epoch_checkpoint(run_dir, checkpoint)
         shipped = next((row for row in log if int(row["epoch"]) + 1 == checkpoint), None)
@@ -80,13 +91,18 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         rebuild = {"image_size": run["image_size"], **run["model_kwargs"]}
         target = os.path.join(weights_dir, f"{name}.trained.npz")
         frozen = [layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable]
-        hub.save_trained_layers(model, target, frozen_layers=frozen)
     else:
         target = os.path.join(weights_dir, f"{name}.keras")
-        model.save(target)  # loaded uncompiled: the file holds no optimizer state
-    if os.path.getsize(target) > MAX_FILE_BYTES:
-        os.remove(target)
-        raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset")
+
+    def write_within_limit(temporary):  # the shipped file is replaced only by one under the limit
+        if rebuild is not None:
+            hub.save_trained_layers(model, temporary, frozen_layers=frozen)
+        else:
+            model.save(temporary)  # loaded uncompiled: the file holds no optimizer state
+        if os.path.getsize(temporary) > MAX_FILE_BYTES:
+            raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset ({target} kept)")
+
+    files.replace_atomically(target, write_within_limit, suffix=os.path.splitext(target)[1])
     entries = hub.shipped_weights(weights_dir)
     entries[name] = {
         **entries.get(name, {}),
@@ -120,9 +136,8 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
 
 
 def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):
-    with open(os.path.join(weights_dir, hub.MANIFEST), "w") as file:
-        json.dump(entries, file, indent=2, sort_keys=True)
-        file.write("\n")
+    text = json.dumps(entries, indent=2, sort_keys=True) + "\n"
+    files.write_atomically(os.path.join(weights_dir, hub.MANIFEST), lambda handle: handle.write(text.encode()))
 
 
 CARD_HEADER = """# Shipped weights (model card)
@@ -139,7 +154,8 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
   are what these runs took there, not what the models need on a GPU.
 - **Metrics**: validation scores of the shipped epoch (PSNR/SSIM of the RGB rebuilt from the true L
   and predicted ab, at the training size); held-out CBSD68 / Kodak24 results in
-  [docs/results.md](../docs/results.md) (`psnr` below is their mean, at full resolution).
+  [docs/results.md](../docs/results.md) (`psnr` below is the mean of the two sets' mean PSNRs, at full
+  resolution).
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
 
@@ -176,8 +192,8 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
             f"| {validation.get('val_ssim', float('nan')):.4f} | {entry.get('psnr', float('nan')):.2f} "
             f"| {entry['wall_minutes']} |"
         )
-    with open(os.path.join(weights_dir, "README.md"), "w") as file:
-        file.write(CARD_HEADER + "\n".join(rows) + "\n")
+    card = CARD_HEADER + "\n".join(rows) + "\n"
+    files.write_atomically(os.path.join(weights_dir, "README.md"), lambda handle: handle.write(card.encode()))
 
 
 def _sizes(entry):
@@ -207,10 +223,15 @@ if __name__ == "__main__":
         help="best | last | colourful | an epoch kept by --keep-epochs",
     )
     parser.add_argument(
-        "--min-psnr-over-gray", type=float, default=MIN_PSNR_OVER_GRAY,
-        help="--checkpoint colourful: the lowest val_psnr_over_gray an epoch may have (dB, default %(default)s)",
+        "--min-psnr-over-gray", type=float,
+        help="--checkpoint colourful: the lowest val_psnr_over_gray an epoch may have "
+        f"(dB, default {MIN_PSNR_OVER_GRAY})",
     )
     args = parser.parse_args()
+    if args.min_psnr_over_gray is None:
+        args.min_psnr_over_gray = MIN_PSNR_OVER_GRAY
+    elif args.checkpoint != "colourful":
+        parser.error("--min-psnr-over-gray applies to --checkpoint colourful only")
     for run_dir in args.runs:
         ship(run_dir, args.checkpoint, min_psnr_over_gray=args.min_psnr_over_gray)
     write_model_card()

@@ -10,16 +10,19 @@
 # the last epoch, which pix2pix's last stage ships (runs/pix2pix_chroma; a GAN's best.keras is
 # chosen by val_l1, which favours the least colourful epoch), or `--checkpoint colourful` the most
 # colourful kept epoch within 1.8 dB of gray on validation (runs/ddcolor_lite_chroma).
+# DATA=folder (default ../shared/data) holds train/ and val/; RESUME=1 adds --resume to every run.
 set -euo pipefail
+if [[ -n ${DATA:-} ]]; then DATA=$(realpath "$DATA"); fi  # a relative DATA is the caller's, not the repo's
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data}
 COMMON=(--data "$DATA/train" --val "$DATA/val" --image-size 128 --steps-per-epoch 100)
-RESUME=${RESUME:-}
+RESUME_FLAG=()
+if [[ ${RESUME:-0} == 1 ]]; then RESUME_FLAG=(--resume); fi
 
-run() { .venv/bin/colorzoo train "$@" "${COMMON[@]}" ${RESUME:+--resume}; }
+run() { .venv/bin/colorzoo train "$@" "${COMMON[@]}" "${RESUME_FLAG[@]}"; }
 
 MODELS=(resnet18_decoder zhang_classification vgg16_autoencoder pix2pix unet_sequential residual_encoder hypercolumn ddcolor_lite)
-if [[ $# -gt 1 || " all ${MODELS[*]} " != *" ${1:-all} "* ]]; then
+if [[ $# -gt 1 || ${1:-all} == *" "* || " all ${MODELS[*]} " != *" ${1:-all} "* ]]; then
   echo "usage: scripts/train_zoo.sh [all | one of: ${MODELS[*]}]" >&2
   exit 2
 fi

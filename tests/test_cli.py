@@ -2,6 +2,7 @@
 
 import functools
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -153,3 +154,76 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     out_text = capsys.readouterr().out
     assert "gray" in out_text.lower() and "psnr" in out_text.lower()
     assert csv_path.exists()
+
+
+USER_MODULE = '''
+import keras
+from colorzoo.models import register_model
+
+
+@keras.saving.register_keras_serializable(package="{name}")
+class HalfTanh(keras.layers.Layer):
+    def call(self, inputs):
+        return 0.5 * keras.ops.tanh(inputs)
+
+
+@register_model("{name}_net", small={{"image_size": 32}})
+def user_net(image_size=32, width=1.0):
+    inputs = keras.Input((image_size, image_size, 1))
+    hidden = keras.layers.Conv2D(max(1, int(8 * width)), 3, padding="same", activation="relu")(inputs)
+    return keras.Model(inputs, HalfTanh()(keras.layers.Conv2D(2, 3, padding="same")(hidden)))
+'''
+
+
+@pytest.mark.slow
+def test_import_trains_and_colorizes_a_users_own_registered_model(tmp_path, capsys, monkeypatch):
+    """`--import my_models.py` registers a user's model (and its custom layer) for train, list and colorize."""
+    from colorzoo.models import registry
+
+    name = "cli_user_models"
+    (tmp_path / f"{name}.py").write_text(USER_MODULE.format(name=name))
+    monkeypatch.chdir(tmp_path)
+    write_photo_folder("train", size=40, count=4)
+    try:
+        for _ in range(2):  # a second command in the same process finds the module imported
+            assert main(["list", "--import", f"{name}.py"]) == 0
+            assert f"{name}_net" in capsys.readouterr().out
+        assert main(["train", "--import", name, "--model", f"{name}_net", "--data", "train", "--image-size", "32",
+                     "--batch-size", "2", "--epochs", "1", "--out", "run"]) == 0
+        assert main(["colorize", "train", "-o", "out", "--weights", "run/best.keras", "--import", name]) == 0
+        assert len(os.listdir("out")) == 4
+    finally:
+        registry._REGISTRY.pop(f"{name}_net", None)
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize(
+    "imports, message",
+    [
+        (["no_such_module_here"],
+         "--import no_such_module_here: ModuleNotFoundError: No module named 'no_such_module_here'"),
+        (["missing.py"], "--import missing.py: no such file"),
+        (["broken.py"], "--import broken.py: SyntaxError: invalid syntax (broken.py, line 1)"),
+        (["keras.py"], "--import keras.py: a module named keras is already imported; rename the file"),
+    ],
+)
+def test_import_of_a_missing_or_shadowing_module_is_a_usage_error(imports, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keras.py").write_text("raise SystemExit('must not run')")
+    (tmp_path / "broken.py").write_text("def (")
+    argv = ["list"] + [argument for module in imports for argument in ("--import", module)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"colorzoo: error: {message}\n"
+    assert "broken" not in sys.modules  # fixed, it imports
+
+
+def test_a_fixed_import_file_imports_after_a_failure(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fixed_later.py").write_text("def (")
+    assert main(["list", "--import", "fixed_later.py"]) == 2
+    (tmp_path / "fixed_later.py").write_text("FIXED = True")
+    try:
+        assert main(["list", "--import", "fixed_later.py"]) == 0
+        assert sys.modules["fixed_later"].FIXED
+    finally:
+        sys.modules.pop("fixed_later", None)

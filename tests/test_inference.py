@@ -423,3 +423,15 @@ def test_compare_figure(model, tmp_path):
     three, two = Image.open(tmp_path / "compare.png"), Image.open(tmp_path / "pair.png")
     assert three.width > two.width > two.height
     assert not leftovers(tmp_path)
+
+
+def test_compare_figure_of_a_yuv_model_shows_the_luminance_it_saw(tmp_path, monkeypatch):
+    """The gray panel of a YUV model is Y (Lab's L differs by up to 62 levels on saturated colours)."""
+    yuv_model = colorzoo.build_model("residual_encoder", image_size=32, encoder_weights=None)
+    Image.fromarray(np.asarray(photo(40, 32))).save(tmp_path / "photo.png")
+    spaces = []
+    to_gray = inference.to_gray
+    monkeypatch.setattr(inference, "to_gray", lambda image, color_space="lab": spaces.append(color_space)
+                        or to_gray(image, color_space))
+    inference.colorize_files(yuv_model, [str(tmp_path / "photo.png")], str(tmp_path / "out"), compare=True)
+    assert spaces == ["yuv"] and len(os.listdir(tmp_path / "out")) == 2

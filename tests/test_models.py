@@ -1,9 +1,13 @@
 """Every registered architecture: build, forward, serialisation, layer hygiene, learning."""
 
+import json
+
 import keras
+import numpy as np
 import pytest
 
 import colorzoo
+from colorzoo import hub
 from tests.conftest import sample_batch
 from tests.helpers import all_layers, check_forward, check_overfit, check_save_load, small_model
 
@@ -96,6 +100,64 @@ def test_encoder_weights_file_of_the_same_configuration_is_restored(tmp_path):
                                     encoder_weights=str(tmp_path / "unet.weights.h5"))
     for expected, actual in zip(source.get_weights(), restored.get_weights()):
         assert (expected == actual).all()
+
+
+def test_weights_file_loads_into_the_model_built_with_its_options(tmp_path):
+    """Keras convention: ``weights=path`` loads a run's ``.keras`` (or ``.weights.h5``) file; a
+    fully convolutional model trained at 32 px runs at 64 px with the same weights."""
+    trained = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    rng = np.random.default_rng(0)
+    trained.set_weights([rng.normal(size=w.shape).astype("float32") for w in trained.get_weights()])
+    trained.save(tmp_path / "best.keras")
+    trained.save_weights(tmp_path / "best.weights.h5")
+    for path in (tmp_path / "best.keras", str(tmp_path / "best.weights.h5")):
+        model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125, weights=path)
+        assert model.input_shape == (None, 64, 64, 1) and model.name == "unet_sequential"
+        for expected, actual in zip(trained.get_weights(), model.get_weights()):
+            np.testing.assert_array_equal(actual, expected)
+
+
+def test_weights_file_of_other_options_or_kind_is_refused_naming_it(tmp_path):
+    colorzoo.build_model("unet_sequential", image_size=32, width=0.125).save(tmp_path / "narrow.keras")
+    with pytest.raises(hub.ModelFileError, match=r"narrow.keras: its weights do not fit unet_sequential.*options"):
+        colorzoo.build_model("unet_sequential", image_size=32, width=0.25, weights=tmp_path / "narrow.keras")
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    (tmp_path / "broken.weights.h5").write_bytes(b"not hdf5")
+    for path, message in [
+        (tmp_path / "broken.keras", "not a .keras model archive"),
+        (tmp_path / "broken.weights.h5", "its weights do not fit"),
+        (tmp_path / "missing.keras", "no such weights file or folder"),
+        (tmp_path / "photo.jpg", "weights must be a .keras or .weights.h5 file"),
+    ]:
+        with pytest.raises(hub.ModelFileError, match=f"{path.name}: {message}"):
+            colorzoo.build_model("unet_sequential", image_size=32, width=0.125, weights=path)
+    with pytest.raises(ValueError, match="weights must be None, 'colorzoo' or a path, got 3"):
+        colorzoo.build_model("unet_sequential", image_size=32, weights=3)
+    with pytest.raises(ValueError, match="loads every layer of vgg16_autoencoder; drop encoder_weights"):
+        colorzoo.build_model("vgg16_autoencoder", image_size=32, encoder_weights="hed", weights=tmp_path / "a.keras")
+
+
+def test_weights_file_of_a_model_with_a_pretrained_encoder_downloads_nothing(tmp_path):
+    """vgg16_autoencoder defaults to ImageNet weights (a download); a file of all its weights needs none."""
+    trained = colorzoo.build_model("vgg16_autoencoder", image_size=32, width=0.125, encoder_weights=None)
+    trained.save(tmp_path / "vgg.keras")
+    model = colorzoo.build_model("vgg16_autoencoder", image_size=32, width=0.125, weights=tmp_path / "vgg.keras")
+    for expected, actual in zip(trained.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_weights_folder_loads_the_model_shipped_there(tmp_path):
+    trained = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    trained.save(tmp_path / "unet.keras")
+    entry = {"file": "unet.keras", "sha256": hub.sha256_of(tmp_path / "unet.keras"), "image_size": 32}
+    (tmp_path / hub.MANIFEST).write_text(json.dumps({"unet_sequential": entry}))
+    model = colorzoo.build_model("unet_sequential", weights=tmp_path)
+    for expected, actual in zip(trained.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(actual, expected)
+    with pytest.raises(ValueError, match="loads the shipped unet_sequential as trained; drop width"):
+        colorzoo.build_model("unet_sequential", weights=tmp_path, width=0.125)
+    with pytest.raises(hub.ModelFileError, match="no shipped weights for 'resnet18_decoder'"):
+        colorzoo.build_model("resnet18_decoder", weights=str(tmp_path))
 
 
 def conv_net(channels=2, name=None):

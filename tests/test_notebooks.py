@@ -165,6 +165,19 @@ def test_merge_results_labels_models_and_keeps_one_gray_baseline():
         notebook.merge_results([first, _result("pix2pix", ["a", "c"], [20, 21], [18, 19])])
 
 
+def test_merge_results_keeps_the_gray_baseline_of_each_colour_space():
+    """A YUV model's gray (Y, UV = 0) differs from a Lab one's (L, ab = 0): both kept, means and
+    rows alike (before: the means held the last result's gray, the rows the first's)."""
+    from colorzoo import notebook
+
+    lab, yuv = _result("unet", ["a", "b"], [20, 22], [18, 18]), _result("hypercolumn", ["a", "b"], [23, 23], [19, 19])
+    merged = notebook.merge_results([lab, {**yuv, "color_space": "yuv"}])
+    assert merged["means"] == {"unet": {"psnr": 21}, "hypercolumn": {"psnr": 23}, "gray": {"psnr": 18},
+                               "gray (YUV)": {"psnr": 19}}
+    assert sorted((row["method"], row["psnr"]) for row in merged["rows"] if row["method"].startswith("gray")) == [
+        ("gray", 18), ("gray", 18), ("gray (YUV)", 19), ("gray (YUV)", 19)]
+
+
 def test_group_means_per_group_and_over_all_files():
     from colorzoo import notebook
 

@@ -101,6 +101,41 @@ def test_ship_a_hed_model_as_its_trained_layers_and_rebuild_it(tmp_path):
     assert ship_and_compare(str(tmp_path / "tuned")) & set(VGG16_LAYER_NAMES) == {"block5_conv3"}
 
 
+def test_ship_over_the_size_limit_keeps_the_shipped_file_and_manifest(run_dir, tmp_path, monkeypatch):
+    ship_weights = _script("ship_weights")
+    ship_weights.ship(run_dir, "best", weights_dir=str(tmp_path))
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    monkeypatch.setattr(ship_weights, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(SystemExit, match="unet_sequential is over 0 MB: train a narrower preset"):
+        ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path))
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before  # before: file deleted
+    colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+
+
+def test_ship_takes_the_epochs_training_kept(run_dir, tmp_path):
+    """best: the epoch of checkpoint_state.json (training's choice); last: the last finite epoch."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    with open(run / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    rows.append({**rows[-1], "epoch": "2", "loss": "nan"})  # a diverged third epoch: last.keras is epoch 2
+    with open(run / "log.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    ship_weights = _script("ship_weights")
+    state = json.loads((run / "checkpoint_state.json").read_text())
+    for checkpoint, epoch in (("best", state["epoch"]), ("last", 2)):
+        ship_weights.ship(str(run), checkpoint, weights_dir=str(tmp_path / "weights"))
+        manifest = json.loads((tmp_path / "weights" / "manifest.json").read_text())
+        assert manifest["unet_sequential"]["shipped_epoch"] == epoch
+    (run / "checkpoint_state.json").unlink()
+    with pytest.raises(SystemExit, match="no best epoch recorded"):
+        ship_weights.ship(str(run), "best", weights_dir=str(tmp_path / "weights"))
+
+
 def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):
     with pytest.raises(SystemExit, match="no kept epoch 3"):
         _script("ship_weights").ship(run_dir, 3, weights_dir=str(tmp_path / "weights"))
@@ -123,9 +158,12 @@ def test_shipping_new_weights_drops_the_scores_of_the_replaced_ones(run_dir, tmp
         ("run_sizes", ["no_such_model", "--val", "{tmp}"], "no_such_model: no shipped weights"),
         ("run_sizes", ["unet_sequential", "--val", "{tmp}/x"], "--val {tmp}/x: no such folder"),
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "0,128"], "--sizes: must be at least 1"),
+        ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "160,192", "--ship"],
+         "--sizes must include the trained size 128 with --ship"),  # before: after scoring every size
         ("average_epochs", ["{tmp}", "--epochs", "1-2"], "{tmp}: not a colorzoo training run"),
         ("evaluate_zoo", ["--data", "{tmp}"], "--data {tmp}: no {tmp}/cbsd68"),
         ("evaluate_zoo", ["--data", "{tmp}/eval", "--out", "{tmp}/mine"], "--out {tmp}/mine: {tmp}/mine/results.md already exist"),
+        ("ship_weights", ["{tmp}", "--min-psnr-over-gray", "-1"], "applies to --checkpoint colourful only"),
     ],
 )
 def test_scripts_refuse_bad_arguments_in_one_line(script, arguments, message, tmp_path, monkeypatch, capsys):
@@ -139,8 +177,9 @@ def test_scripts_refuse_bad_arguments_in_one_line(script, arguments, message, tm
     assert exit_.value.code == 2 and message.format(tmp=tmp_path) in capsys.readouterr().err
 
 
-def test_train_zoo_refuses_an_unknown_model():
-    result = subprocess.run(["bash", "scripts/train_zoo.sh", "resnet18decoder"], capture_output=True, text=True, cwd=ROOT)
+@pytest.mark.parametrize("model", ["resnet18decoder", "pix2pix unet_sequential"])  # the second ran nothing, exit 0
+def test_train_zoo_refuses_an_unknown_model(model):
+    result = subprocess.run(["bash", "scripts/train_zoo.sh", model], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "usage: scripts/train_zoo.sh [all | one of: resnet18_decoder" in result.stderr
 
 
@@ -216,7 +255,11 @@ def test_run_sizes_scores_each_size_and_ships_one(run_sizes, run_dir, tmp_path):
     assert [row["size"] for row in rows] == [32, 48] and rows[0] != rows[1]
     assert all(np.isfinite(row[key]) for row in rows for key in ("psnr_over_gray", "colourfulness_ratio", "seconds"))
 
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["unet_sequential"]["psnr"] = 23.0  # scored at the trained size
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     run_sizes.ship_run_size("unet_sequential", 48, weights_dir=str(tmp_path))
+    assert "psnr" not in json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
     at_48 = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
     assert trained.input_shape == (None, 32, 32, 1) and at_48.input_shape == (None, 48, 48, 1)
     for resized, original in zip(at_48.get_weights(), trained.get_weights()):
@@ -247,3 +290,28 @@ def test_rebalancing_weights_script_writes_the_training_photos_weights_once(tmp_
         script.main([data, "--out", out[: -len(".npy")]])
     assert f"{out} exists" in capsys.readouterr().err
     np.testing.assert_allclose(np.load(out), expected)
+
+
+@pytest.mark.slow
+def test_docs_models_md_is_what_models_table_prints(capsys):
+    """docs/models.md (parameter counts, strides) is regenerated, not edited by hand."""
+    _script("models_table").main()
+    with open(os.path.join(ROOT, "docs", "models.md")) as handle:
+        assert capsys.readouterr().out == handle.read()
+
+
+def test_evaluate_zoo_measures_each_model_against_its_colour_spaces_gray(monkeypatch):
+    """A YUV model's gain is over Y with UV = 0 (before: over the gray of whichever model came last)."""
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))
+    evaluate_zoo = _script("evaluate_zoo")
+    scores = {"colorfulness_hasler": 30.0}
+    results = {
+        set_name: {"gray": {"psnr": 22.0}, "gray (YUV)": {"psnr": 22.5},
+                   "lab_net": {"psnr": 23.2, **scores}, "yuv_net": {"psnr": 23.3, **scores}}
+        for set_name in evaluate_zoo.SETS
+    }
+    spaces = {"lab_net": "lab", "yuv_net": "yuv"}
+    truths = dict.fromkeys(evaluate_zoo.SETS, 40.0)
+    assert evaluate_zoo.gain_over_gray(results, "cbsd68", "yuv_net", spaces) == pytest.approx(0.8)
+    assert "+0.80 dB vs gray (YUV)" in evaluate_zoo.verdicts(results, truths, spaces)
+    assert "`lab_net`, +1.20 dB on its weaker set: **met**" in evaluate_zoo.targets(results, truths, spaces)

@@ -33,6 +33,17 @@ def test_compile_model_uses_the_report_recipe():
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
 
 
+def test_compile_model_takes_any_loss_compile_takes():
+    """A loss function or lambda is the loss itself (before: called with no arguments, a TypeError)."""
+    model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    for loss in (keras.losses.mean_absolute_error, lambda true, pred: keras.ops.mean(abs(true - pred)), "mae",
+                 keras.losses.MeanAbsoluteError()):
+        training.compile_model(model, loss=loss)
+        assert model.loss is loss
+    with pytest.raises(ValueError, match="give the learning rate to the optimizer instance"):
+        training.compile_model(model, optimizer=keras.optimizers.SGD(0.1), learning_rate=0.01)
+
+
 def test_save_atomically_leaves_only_the_file(tmp_path):
     model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
     path = tmp_path / "model.keras"
@@ -94,6 +105,15 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
         options = {"val": val, "image_size": 32, "model_kwargs": TINY, **changes}
         with pytest.raises(ValueError, match=f"changed: {re.escape(change)}$"):
             training.train("unet_sequential", data, epochs=4, out_dir=out, resume=True, **options)
+
+
+def test_resume_compares_settings_as_run_json_holds_them(tmp_path):
+    """hypercolumn's documented ``hidden=(128, 64)`` is a list in run.json; the same tuple resumes."""
+    settings = {"model": "hypercolumn", "model_kwargs": {"hidden": (128, 64)}, "image_size": 32}
+    (tmp_path / "run.json").write_text(json.dumps(settings))
+    training._check_same_run(str(tmp_path), settings)  # before: "changed: model_kwargs ... [128, 64] -> (128, 64)"
+    with pytest.raises(ValueError, match=re.escape("changed: model_kwargs {'hidden': [128, 64]} -> {'hidden': (64,)}")):
+        training._check_same_run(str(tmp_path), {**settings, "model_kwargs": {"hidden": (64,)}})
 
 
 def test_resuming_the_l1_stage_as_the_gan_stage_is_refused(tmp_path):
@@ -439,7 +459,12 @@ def test_train_under_mixed_precision_scales_losses_and_saves_a_usable_model(tmp_
     assert {variable.dtype for variable in trainable.trainable_variables} == {"float32"}  # float16 compute only
     assert all(np.isfinite(values).all() for values in history.history.values()), history.history
     keras.mixed_precision.set_global_policy("float32")  # a user loading the file on a CPU
+    saved = keras.models.load_model(os.path.join(out, "best.keras"), compile=False)
     model = colorzoo.hub.load_model(os.path.join(out, "best.keras"))
+    assert "mixed_float16" in {layer.dtype_policy.name for layer in saved.layers}
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}  # no GPU: float32 compute
+    luminance = np.random.default_rng(0).uniform(size=(1, 32, 32, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(luminance, verbose=0), saved.predict(luminance, verbose=0), atol=0.01)
     colorized = colorzoo.colorize(model, data[0])
     assert colorized.dtype == np.uint8 and colorized.shape == (40, 40, 3)
 

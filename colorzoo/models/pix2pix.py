@@ -22,6 +22,7 @@ parameters and the ResNet-18 one 14,333,666; the discriminator has 2,767,425.
 """
 
 import math
+import re
 
 import keras
 
@@ -36,7 +37,7 @@ UNET_DROPOUT_BLOCKS = 3
 RESNET_SKIPS = ("layer3", "layer2", "layer1", "stem", None)
 RESNET_DECODER_FILTERS = (256, 128, 64, 32, 16)
 PATCHGAN_FILTERS = (64, 128, 256)
-STRIDE = 32  # the ResNet-18 backbone, and the shallowest U-Net built by default
+STRIDE = 32  # image sizes are multiples of it; the ResNet-18 backbone's down-sampling
 LEAKY_SLOPE = 0.2
 L1_WEIGHT = 100.0  # the paper's lambda
 
@@ -69,12 +70,18 @@ def _gan_trainer(
     )
 
 
+def built_stride(generator):
+    """The down-sampling of a built generator: ``2**depth`` for the U-Net, 32 for ResNet-18."""
+    depth = sum(1 for layer in generator.layers if re.fullmatch(r"enc\d+_conv", layer.name))
+    return 2**depth if depth else STRIDE
+
+
 @register_model(
     "pix2pix",
     color_space="lab",
     output="ab",
     native_size=256,
-    stride=STRIDE,
+    stride=built_stride,
     paper='"Automatic image colorization using deep learning" (after P. Isola et al., "pix2pix", 2017)',
     recipe={
         "optimizer": "adam",

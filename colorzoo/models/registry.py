@@ -12,6 +12,7 @@ import dataclasses
 import fnmatch
 import inspect
 import numbers
+import os
 
 import keras
 
@@ -31,13 +32,14 @@ class ModelInfo:
         output: ``"ab"`` for normalised chroma, ``"ab_bins"`` for per-pixel logits over
             quantised ab bins (decode with the model's ``decode`` metadata).
         native_size: the image size of the report.
-        stride: total down-sampling; the model accepts any size divisible by it.
+        stride: total down-sampling; the model accepts any size divisible by it. Where an
+            option sets it (pix2pix's U-Net depth), a function of the built model returning it.
         paper: the report or paper the architecture follows.
         recipe: the report's training defaults, read by ``colorzoo.training.compile_model``:
             ``optimizer`` (a Keras optimizer name), ``learning_rate``, ``loss`` (a Keras loss
             name or a function returning a ``keras.losses.Loss``), optional ``optimizer_kwargs``
             and ``schedule`` (a function ``(learning_rate) -> schedule``); ``loss_from_data``
-            (a function ``(dataset) -> loss``, e.g. class rebalancing from the data's prior) and
+            (a function ``(dataset, model) -> loss``, e.g. class rebalancing from the data's prior) and
             ``trainer`` (a function ``(generator, learning_rate, **kwargs) -> compiled GAN
             trainer``) where the architecture needs them.
         small: keyword arguments of a small, fast build (tests, smoke runs, CPU presets).
@@ -48,7 +50,7 @@ class ModelInfo:
     color_space: str = "lab"
     output: str = "ab"
     native_size: int = 256
-    stride: int = 1
+    stride: object = 1
     paper: str = ""
     recipe: dict = dataclasses.field(default_factory=lambda: {"optimizer": "adam", "learning_rate": 1e-3, "loss": "mse"})
     small: dict = dataclasses.field(default_factory=lambda: {"image_size": 64})
@@ -70,6 +72,8 @@ def register_model(name, **metadata):
             raise ValueError(f"color_space must be one of {COLOR_SPACES}, got {info.color_space!r}")
         for key in ("native_size", "stride"):
             value = getattr(info, key)
+            if key == "stride" and callable(value):
+                continue
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{key} must be a positive whole number, got {value!r}")
         _REGISTRY[name] = info
@@ -90,8 +94,8 @@ def model_info(name):
     return _REGISTRY[name]
 
 
-# Keras convention: weights=None means "random initialisation", so None is kept for these.
-_NONE_MEANS_SOMETHING = ("encoder_weights", "weights")
+# Keras convention: weights=None means "random initialisation", so None is kept.
+_NONE_MEANS_SOMETHING = ("encoder_weights",)
 _POSITIVE_OPTIONS = {"image_size": numbers.Integral, "width": numbers.Real}  # checked before any builder runs
 
 
@@ -101,25 +105,35 @@ def build_model(name, **kwargs):
     Dropping ``None`` lets a command line pass every option through without overriding the
     builder's own defaults. The exception is ``encoder_weights``: as in keras.applications,
     ``encoder_weights=None`` asks for a randomly initialised encoder and is passed on.
-    ``weights="colorzoo"`` returns the shipped trained model instead (``colorzoo.pretrained``);
-    its architecture options are the shipped ones, so other options are refused.
+    ``weights`` follows keras.applications: ``None`` for random initialisation, or the path of a
+    ``.keras`` or ``.weights.h5`` file (a run's ``best.keras``) whose weights are loaded into the
+    model built with these options (every layer: no encoder weights are downloaded or read).
+    ``weights="colorzoo"`` returns the shipped trained model
+    instead (``colorzoo.pretrained``), and the path of a folder holding a ``manifest.json`` the
+    trained model shipped there; their options are the shipped ones, so other options are refused.
+
+    >>> model = build_model("resnet18_decoder", image_size=256, width=0.5, weights="runs/resnet/best.keras")
 
     The model is checked to map luminance ``(H, W, 1)`` to chroma ``(h, w, 2)`` (or bin logits)
     and named ``name``: training and colorizing find its registry entry by ``model.name``.
     """
     info = model_info(name)
     weights = kwargs.pop("weights", None)
-    if weights is not None:
-        if weights != "colorzoo":
-            raise ValueError(f"weights must be None or 'colorzoo' (the shipped weights), got {weights!r}")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(f"weights must be None, 'colorzoo' or a path, got {weights!r}")
+    if weights == "colorzoo" or (weights is not None and os.path.isdir(weights)):
         options = sorted(key for key, value in kwargs.items() if value is not None)
         if options:
-            raise ValueError(f"weights='colorzoo' loads the shipped {name} as trained; drop {', '.join(options)}")
-        from colorzoo.hub import pretrained
+            raise ValueError(f"weights={weights!r} loads the shipped {name} as trained; drop {', '.join(options)}")
+        from colorzoo import hub
 
-        return pretrained(name)
+        return hub.pretrained(name, hub.WEIGHTS_DIR if weights == "colorzoo" else os.fspath(weights))
     kwargs = {key: value for key, value in kwargs.items() if value is not None or key in _NONE_MEANS_SOMETHING}
     options = inspect.signature(info.builder).parameters
+    if weights is not None and "encoder_weights" in options:  # the file holds the encoder too: no download
+        if kwargs.get("encoder_weights") is not None:
+            raise ValueError(f"weights={weights!r} loads every layer of {name}; drop encoder_weights")
+        kwargs["encoder_weights"] = None
     unknown = sorted(set(kwargs) - set(options))
     if unknown:
         raise ValueError(f"{name} has no option {', '.join(map(repr, unknown))}; its options: {', '.join(options)}")
@@ -128,7 +142,12 @@ def build_model(name, **kwargs):
         if key in kwargs and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
             what = "whole number of pixels" if kind is numbers.Integral else "number"
             raise ValueError(f"{name}: {key} must be a positive {what}, got {value!r}")
-    return _checked_build(info, info.builder(**kwargs))
+    model = _checked_build(info, info.builder(**kwargs))
+    if weights is not None:
+        from colorzoo.hub import load_weights_file
+
+        load_weights_file(model, weights)
+    return model
 
 
 def _checked_build(info, model):

@@ -111,9 +111,14 @@ def bin_centres(bins="gamut313"):
     return centres
 
 
+def _is_meda(bins):
+    """Whether ``bins`` (a name or a ``(Q, 2)`` array) names the per-channel ``"meda64"`` bins."""
+    return isinstance(bins, str) and bins == "meda64"
+
+
 def logit_count(bins):
     """Number of logits a model with ``bins`` outputs (313 or 128)."""
-    return 2 * MEDA_BINS if bins == "meda64" else len(bin_centres(bins))
+    return 2 * MEDA_BINS if _is_meda(bins) else len(bin_centres(bins))
 
 
 def _bins_for_logits(count):
@@ -245,7 +250,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         self, bins=None, weights=None, sigma=SIGMA, neighbours=NEIGHBOURS, name="rebalanced_cross_entropy", **kwargs
     ):
         super().__init__(name=name, **kwargs)
-        if isinstance(bins, str) and bins == "meda64" and weights is not None:
+        if _is_meda(bins) and weights is not None:
             raise ValueError("bins='meda64' takes no rebalancing weights")
         if isinstance(bins, str) and bins not in BIN_SETS:
             raise ValueError(f"bins must be None, one of {BIN_SETS} or (Q, 2) centres, got {bins!r}")
@@ -260,7 +265,9 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         logits = ops.cast(y_pred, "float32")
         bins = _bins_for_logits(logits.shape[-1]) if self.bins is None else self.bins
         ab = ops.image.resize(ops.cast(y_true, "float32"), logits.shape[1:3], interpolation="area")
-        if bins == "meda64":
+        if _is_meda(bins):
+            if self.weights is not None:  # bins inferred from 128 logits: the weights would be dropped
+                raise ValueError("bins='meda64' takes no rebalancing weights (128 logits: per-channel meda64 bins)")
             index = ops.cast(ops.clip(ops.floor((ab + 1.0) * MEDA_BINS / 2.0), 0, MEDA_BINS - 1), "int32")
             return sum(
                 ops.sparse_categorical_crossentropy(index[..., channel], part, from_logits=True)
@@ -341,7 +348,7 @@ def _check_weight_count(weights, bin_count):
 def _temperature(bins, temperature):
     """``temperature``, or by default the one of ``bins``: 0.38 (the paper), 1 for ``"meda64"``."""
     if temperature is None:
-        return MEDA_TEMPERATURE if isinstance(bins, str) and bins == "meda64" else TEMPERATURE
+        return MEDA_TEMPERATURE if _is_meda(bins) else TEMPERATURE
     return temperature
 
 
@@ -353,7 +360,7 @@ def annealed_mean(logits, bins="gamut313", temperature=None):
     """
     temperature = _temperature(bins, temperature)
     scaled = ops.cast(logits, "float32") / temperature
-    if bins == "meda64":
+    if _is_meda(bins):
         centres = ops.convert_to_tensor(meda_bin_centres())
         parts = (scaled[..., :MEDA_BINS], scaled[..., MEDA_BINS:])
         return ops.stack([ops.sum(ops.softmax(part, axis=-1) * centres, axis=-1) for part in parts], axis=-1)
@@ -403,7 +410,7 @@ def decode_ab(logits, temperature=None, size=None, bins=None):
     >>> ab = decode_ab(model.predict(luminance), size=luminance.shape[1:3])   # (B, H, W, 2)
     """
     logits = ops.convert_to_tensor(logits)
-    ab = annealed_mean(logits, bins or _bins_for_logits(logits.shape[-1]), temperature)
+    ab = annealed_mean(logits, bins if bins is not None else _bins_for_logits(logits.shape[-1]), temperature)
     if size is not None and tuple(size) != tuple(ab.shape[1:3]):
         ab = ops.image.resize(ab, tuple(size), interpolation="bilinear")
     return ab
@@ -428,17 +435,20 @@ def to_ab_model(model, temperature=None):
     return keras.Model(model.input, x, name=f"{model.name}_ab")
 
 
-def rebalanced_loss_from_data(dataset, batches=PRIOR_BATCHES):
-    """The recipe's loss for a training set: :class:`RebalancedCrossEntropy` weighted by the
-    :func:`rebalancing_weights` of the ab prior of ``batches`` batches of ``dataset``.
+def rebalanced_loss_from_data(dataset, model, batches=PRIOR_BATCHES):
+    """The recipe's loss for training ``model`` on ``dataset``: :class:`RebalancedCrossEntropy`
+    weighted by the :func:`rebalancing_weights` of the ab prior of ``batches`` batches of
+    ``dataset``; unweighted for a ``"meda64"`` model, whose per-channel bins take no weights.
 
     ``colorzoo.training.train`` calls it (the recipe's ``"loss_from_data"``) before ``fit``.
 
     Example:
 
-    >>> loss = rebalanced_loss_from_data(make_dataset("photos/", 128, 16))
+    >>> loss = rebalanced_loss_from_data(make_dataset("photos/", 128, 16), model)
     >>> compile_model(model, loss=loss)
     """
+    if model.output_shape[-1] == 2 * MEDA_BINS:
+        return RebalancedCrossEntropy(bins="meda64")
     return RebalancedCrossEntropy(weights=rebalancing_weights_from_data(dataset, batches))
 
 

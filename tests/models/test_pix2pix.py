@@ -26,6 +26,23 @@ def test_depth_follows_image_size(image_size, depth):
     assert model.output.shape == (None, image_size, image_size, 2)
 
 
+@pytest.mark.parametrize("options, stride", [({"image_size": 64}, 64), ({"image_size": 96}, 32),
+                                             ({"image_size": 64, "depth": 3}, 8), ({"backbone": "resnet18"}, 32)])
+def test_stride_is_that_of_the_built_generator(options, stride):
+    """The U-Net runs at multiples of 2**depth: a 64 px generator (depth 6) colorizes a 64 x 160
+    photo at 64 x 128 (before: rounded to the registry's 32, 32 x 96 failed and it ran squashed at 64 x 64)."""
+    from colorzoo.inference import model_stride, run_size
+
+    generator = colorzoo.build_model("pix2pix", **{"image_size": 64, "width": 0.125, **options})
+    assert model_stride(generator) == stride
+    height, width = run_size(generator, image_shape=(64, 160))
+    assert height % stride == 0 and width % stride == 0 and width > height
+    if stride == 64:
+        assert (height, width) == (64, 128)
+        rgb = colorzoo.colorize(generator, np.random.default_rng(0).integers(0, 256, (64, 160, 3), dtype=np.uint8))
+        assert rgb.shape == (64, 160, 3)
+
+
 def test_unet_layout_of_the_paper():
     model = tiny(depth=5)
     assert [model.get_layer(f"enc{i}_conv").filters for i in range(1, 6)] == [8, 16, 32, 64, 64]
@@ -109,4 +126,4 @@ def test_recipe_is_adam_2e4_beta_05_with_l1():
     assert float(model.optimizer.learning_rate) == pytest.approx(2e-4)
     assert model.loss == "mae"
     info = colorzoo.model_info("pix2pix")
-    assert (info.native_size, info.stride, info.output, info.color_space) == (256, 32, "ab", "lab")
+    assert (info.native_size, info.stride(tiny()), info.output, info.color_space) == (256, 32, "ab", "lab")

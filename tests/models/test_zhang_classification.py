@@ -155,6 +155,20 @@ def test_loss_config_round_trip():
 def test_meda64_rejects_weights():
     with pytest.raises(ValueError, match="meda64"):
         zhang.RebalancedCrossEntropy(bins="meda64", weights=np.ones(128))
+    _, chroma = sample_batch(SIZE)
+    logits = tf.zeros((*chroma.shape[:3], 128))
+    with pytest.raises(ValueError, match="bins='meda64' takes no rebalancing weights"):  # bins told by the logits
+        zhang.RebalancedCrossEntropy(weights=np.ones(313))(chroma, logits)  # before: the weights were dropped
+
+
+def test_the_recipe_loss_of_a_meda64_model_is_unweighted(tmp_path):
+    """train() asks the recipe for the loss of its model: a meda64 model's takes no prior."""
+    luminance, chroma = sample_batch(SIZE)
+    dataset = tf.data.Dataset.from_tensor_slices((luminance, chroma)).batch(1)
+    meda = zhang.rebalanced_loss_from_data(dataset, tiny(bins="meda64"))
+    assert meda.bins == "meda64" and meda.weights is None
+    gamut = zhang.rebalanced_loss_from_data(dataset, tiny())
+    assert gamut.bins is None and len(gamut.weights) == 313
 
 
 def test_rebalanced_l1_weights_each_pixel_by_its_true_colours_bin():
@@ -241,6 +255,11 @@ def test_meda64_decoding_per_channel():
     gamut = random_logits((1, 2, 2, 313))
     np.testing.assert_array_equal(zhang.decode_ab(gamut), zhang.decode_ab(gamut, temperature=0.38))
     assert zhang.to_ab_model(tiny(bins="meda64")).get_layer("ab_decode").temperature == 1.0
+
+
+def test_decode_ab_takes_explicit_centres():
+    logits = random_logits((1, 2, 2, 313))
+    np.testing.assert_array_equal(zhang.decode_ab(logits, bins=zhang.gamut_bins()), zhang.decode_ab(logits))
 
 
 def test_decode_ab_resizes_bilinearly():
