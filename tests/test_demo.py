@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import colorzoo
-from colorzoo import demo, hub
+from colorzoo import demo, hub, metrics
 
 
 def test_every_shipped_file_loads_with_its_hash_and_is_registered():
@@ -35,6 +35,7 @@ def test_demo_writes_full_resolution_photos_and_the_grid(tmp_path, capsys):
         colorized = np.asarray(Image.open(tmp_path / "colorized" / f"{name}.png"))
         gray = np.asarray(Image.open(tmp_path / "gray" / f"{name}.png"))
         assert colorized.shape == (*gray.shape, 3)
+        assert metrics.colorfulness(colorized) > 1  # colour, not the gray input saved again
         assert name in out
     assert (tmp_path / "comparison.png").exists()
     assert "PSNR" in out

