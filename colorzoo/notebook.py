@@ -480,7 +480,8 @@ def merge_results(results):
         skipped.update(result["skipped"])
         if label in means:
             raise ValueError(f"two results score a method named {label!r}; label them with a dict")
-        means[label] = result["means"][result["model"]]
+        if result["model"] in result["means"]:  # none when every photo was skipped
+            means[label] = result["means"][result["model"]]
         gray = GRAY_ROWS[result.get("color_space", "lab")]
         if gray not in grays and GRAY_BASELINE in result["means"]:
             grays[gray] = result["means"][GRAY_BASELINE]

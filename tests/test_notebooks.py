@@ -176,6 +176,8 @@ def test_merge_results_keeps_the_gray_baseline_of_each_colour_space():
                                "gray (YUV)": {"psnr": 19}}
     assert sorted((row["method"], row["psnr"]) for row in merged["rows"] if row["method"].startswith("gray")) == [
         ("gray", 18), ("gray", 18), ("gray (YUV)", 19), ("gray (YUV)", 19)]
+    nothing_scored = {"model": "empty", "images": 0, "skipped": [], "rows": [], "means": {}}
+    assert list(notebook.merge_results([nothing_scored])["means"]) == []  # no KeyError
 
 
 def test_group_means_per_group_and_over_all_files():
