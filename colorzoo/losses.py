@@ -141,31 +141,45 @@ class ChromaShortfallLoss(keras.losses.Loss):
         per_pixel: compare each pixel's chroma with its truth's instead, ``mean max(0, |ab_true| -
             |ab_pred|)``: the push goes to the pixels that are colourful in the photo, and none
             to those that are gray in it (a per-image mean can be met by tinting them).
+        along_true_hue: compare each pixel's chroma along its truth's hue (implies
+            ``per_pixel``), ``mean max(0, |ab_true| - ab_pred . ab_true / |ab_true|)``: a pixel whose hue the
+            model knows is pushed to the photo's saturation, while where the photos of a pattern
+            disagree on the hue (red or blue) the pushes cancel and L1's hedge towards gray
+            stays, instead of a confident wrong colour.
 
     Example:
 
     >>> extra = {"chroma_shortfall": (20.0, with_luminance(ChromaShortfallLoss()))}
     """
 
-    def __init__(self, per_pixel=False, name="chroma_shortfall", **kwargs):
+    def __init__(self, per_pixel=False, along_true_hue=False, name="chroma_shortfall", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.per_pixel = per_pixel
+        self.per_pixel = bool(per_pixel or along_true_hue)
+        self.along_true_hue = bool(along_true_hue)
 
     def call(self, y_true, y_pred):
         _check_luminance_chroma(y_true, self.name)
         _check_luminance_chroma(y_pred, self.name)
         if self.per_pixel:
-            shortfall = ops.relu(_chroma_magnitude(y_true) - _chroma_magnitude(y_pred))
+            true_magnitude = _chroma_magnitude(y_true)
+            if self.along_true_hue:
+                along = ops.sum(_chroma(y_pred) * _chroma(y_true), axis=-1) / true_magnitude
+                shortfall = ops.relu(true_magnitude - along)
+            else:
+                shortfall = ops.relu(true_magnitude - _chroma_magnitude(y_pred))
             return ops.mean(ops.reshape(shortfall, (ops.shape(shortfall)[0], -1)), axis=1)
         return ops.relu(_mean_chroma(y_true) - _mean_chroma(y_pred))
 
     def get_config(self):
-        return {**super().get_config(), "per_pixel": self.per_pixel}
+        return {**super().get_config(), "per_pixel": self.per_pixel, "along_true_hue": self.along_true_hue}
+
+
+def _chroma(luminance_chroma):
+    return ops.cast(luminance_chroma, "float32")[..., 1:]
 
 
 def _chroma_magnitude(luminance_chroma):
-    chroma = ops.cast(luminance_chroma, "float32")[..., 1:]
-    return ops.sqrt(ops.sum(ops.square(chroma), axis=-1) + _SQRT_EPSILON)
+    return ops.sqrt(ops.sum(ops.square(_chroma(luminance_chroma)), axis=-1) + _SQRT_EPSILON)
 
 
 def _mean_chroma(luminance_chroma):

@@ -104,7 +104,7 @@ def trainer_options(name):
     """The options of a GAN recipe's trainer (``colorzoo train --trainer-option``), ``()`` for other models.
 
     >>> trainer_options("pix2pix")
-    ('l1_weight', 'adversarial_weight', 'chroma_weight', 'chroma_per_pixel', 'discriminator_width')
+    ('l1_weight', 'adversarial_weight', 'chroma_weight', 'chroma_per_pixel', 'chroma_along_true_hue', 'discriminator_width')
     """
     trainer = model_info(name).recipe.get("trainer")
     if trainer is None:
@@ -145,7 +145,13 @@ def get_strategy(strategy):
     if strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if strategy == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        except ValueError as error:  # TensorFlow's says only "Please provide a TPU Name to connect to."
+            raise ValueError(
+                f"strategy 'tpu' found no TPU ({error}): run on a TPU machine (Colab: Runtime > Change runtime "
+                "type > TPU) or set TPU_NAME to your TPU's name; for GPUs use 'mirrored'"
+            ) from error
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)

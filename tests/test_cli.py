@@ -4,12 +4,15 @@ import functools
 import os
 import sys
 
+import keras
 import numpy as np
 import pytest
 import skimage.color
+import tensorflow as tf
 from PIL import Image
 
 import colorzoo
+from colorzoo import training
 from colorzoo.cli import main
 from tests.photos import photo_array, write_photo_folder
 
@@ -154,6 +157,37 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     out_text = capsys.readouterr().out
     assert "gray" in out_text.lower() and "psnr" in out_text.lower()
     assert csv_path.exists()
+
+
+def test_train_strategy_mirrored_by_name_trains_under_that_strategy(tmp_path, monkeypatch):
+    strategies = []
+    get_strategy = training.get_strategy
+
+    def recording_get_strategy(name):
+        strategies.append(get_strategy(name))
+        return strategies[-1]
+
+    monkeypatch.setattr(training, "get_strategy", recording_get_strategy)
+    data = str(tmp_path / "train")
+    write_photo_folder(data, size=40, count=4)
+    run = tmp_path / "run"
+    assert main([
+        "train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
+        "--epochs", "1", "--width", "0.125", "--out", str(run), "--strategy", "mirrored",
+    ]) == 0
+    assert len(strategies) == 1 and isinstance(strategies[0], tf.distribute.MirroredStrategy)
+    assert keras.saving.load_model(run / "best.keras", safe_mode=True).count_params() > 0
+
+
+def test_train_strategy_tpu_without_a_tpu_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    argv = ["train", "--model", "unet_sequential", "--data", str(tmp_path / "train"), "--strategy", "tpu",
+            "--out", str(tmp_path / "run")]
+    assert main(argv) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "found no TPU" in error[0] and "Colab" in error[0]
+    assert not (tmp_path / "run").exists()
 
 
 USER_MODULE = '''

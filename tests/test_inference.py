@@ -70,6 +70,19 @@ def test_input_modes(model, tmp_path, mode):
     assert_keeps_lightness(source, inference.colorize(model, image))
 
 
+def test_arrays_with_alpha_or_one_channel_colorize_like_their_rgb_or_gray(model):
+    rgb = np.asarray(photo(90, 70, "coffee"))
+    gray = np.asarray(photo(90, 70, "coffee").convert("L"))
+    transparent = np.zeros(gray.shape, np.uint8)
+    expected_rgb, expected_gray = inference.colorize(model, rgb), inference.colorize(model, gray)
+    np.testing.assert_array_equal(inference.colorize(model, np.dstack([rgb, transparent])), expected_rgb)
+    np.testing.assert_array_equal(inference.colorize(model, gray[..., None]), expected_gray)
+    np.testing.assert_array_equal(inference.colorize(model, np.dstack([gray, transparent])), expected_gray)
+    for shape in [(90, 70, 5), (90,), (0, 70, 3), (2, 90, 70, 3)]:
+        with pytest.raises(ValueError, match="expected an"):
+            inference.colorize(model, np.zeros(shape, np.uint8))
+
+
 def test_paths_as_bytes_and_open_files_read_like_paths(model, tmp_path):
     path = tmp_path / "photo.png"
     photo(40, 30).save(path)
@@ -331,6 +344,22 @@ def test_colorize_files(model, tmp_path, caplog):
     assert not killed_writer.exists()  # a killed colorize's temporary is cleaned up by the next one
     assert not list(out.rglob("*_compare.png"))  # skipped images get no figure either
     assert before == {path: path.read_bytes() for path in inputs.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("layout", ["two files", "two folders", "a figure's name"])
+def test_two_outputs_of_one_name_are_refused_before_any_work(model, tmp_path, layout):
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        photo(32, 32).save(tmp_path / folder / "photo.png")
+    inputs = {
+        "two files": [tmp_path / "one" / "photo.png", tmp_path / "two" / "photo.png"],
+        "two folders": [tmp_path / "one", tmp_path / "two"],
+        "a figure's name": [tmp_path / "one" / "photo.png", tmp_path / "one" / "photo_compare.png"],
+    }[layout]
+    photo(32, 32).save(tmp_path / "one" / "photo_compare.png")
+    with pytest.raises(ValueError, match="two outputs would share a file name"):
+        inference.colorize_files(model, inputs, tmp_path / "out", compare=True, progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_outputs_inside_an_input_folder_are_not_inputs(model, tmp_path):

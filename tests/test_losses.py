@@ -75,6 +75,34 @@ def test_per_pixel_chroma_shortfall_counts_only_pixels_short_of_their_truth():
     assert keras.losses.deserialize(keras.losses.serialize(per_pixel)).per_pixel
 
 
+def test_chroma_shortfall_along_the_true_hue_counts_only_the_chroma_in_the_photos_hue():
+    luminance = np.full((1, 1, 5, 1), 0.5, "float32")
+    truth_chroma = np.array([[[[0.3, 0.4], [0.3, 0.4], [0.3, 0.4], [0.0, 0.0], [0.0, 0.0]]]], "float32")
+    # along (0.6, 0.8): 0.2, 1.0, -0.5 (the opposite hue), 0; a gray truth costs nothing
+    pred_chroma = np.array([[[[0.12, 0.16], [0.6, 0.8], [-0.3, -0.4], [0.3, 0.4], [0.0, 0.0]]]], "float32")
+    truth, prediction = (np.concatenate([luminance, chroma], -1) for chroma in (truth_chroma, pred_chroma))
+    along = ChromaShortfallLoss(per_pixel=True, along_true_hue=True, reduction=None)
+    np.testing.assert_allclose(along(truth, prediction), [(0.3 + 0.0 + 1.0) / 5], atol=1e-4)
+    magnitude_only = ChromaShortfallLoss(per_pixel=True, reduction=None)
+    np.testing.assert_allclose(magnitude_only(truth, prediction), [0.3 / 5], atol=1e-4)  # the wrong hue is saturated
+    assert keras.losses.deserialize(keras.losses.serialize(along)).along_true_hue
+    np.testing.assert_allclose(ChromaShortfallLoss(along_true_hue=True, reduction=None)(truth, prediction),
+                               along(truth, prediction))  # along the true hue is per pixel
+
+
+def test_chroma_shortfall_along_the_true_hue_cancels_where_the_photos_disagree_on_the_hue():
+    luminance = tf.fill((2, 1, 1, 1), 0.5)
+    truth = tf.constant([[[[0.5, 0.0]]], [[[-0.5, 0.0]]]])  # one pattern, red in one photo, green in the other
+    for start, expected in ((0.0, 0.0), (0.2, 0.0), (0.7, 1.0)):
+        chroma = tf.Variable(tf.constant([[[[start, 0.0]]], [[[start, 0.0]]]]))
+        with tf.GradientTape() as tape:
+            value = with_luminance(ChromaShortfallLoss(per_pixel=True, along_true_hue=True))(truth, chroma, luminance)
+        gradient = tape.gradient(value, chroma).numpy()
+        assert np.isfinite(gradient).all()
+        # inside the two photos' chroma the pushes cancel; past one of them only the other one pulls back
+        np.testing.assert_allclose(gradient.sum(axis=0)[..., 0], expected, atol=1e-6)
+
+
 def test_chroma_shortfall_pushes_along_the_predicted_hue_with_finite_gradients_at_gray():
     luminance = tf.fill((1, 4, 4, 1), 0.5)
     truth = tf.fill((1, 4, 4, 2), 0.2)

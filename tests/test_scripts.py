@@ -12,6 +12,7 @@ import runpy
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -35,6 +36,7 @@ def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ship")
     data = write_photo_folder(str(folder / "photos"), size=40, count=4)
     out = str(folder / "run")
+    keras.utils.set_random_seed(0)  # some seeds train this tiny net to a near-constant output, the same at every size
     training.train(
         "unet_sequential", data, val=data, image_size=32, batch_size=2, epochs=2, out_dir=out,
         model_kwargs={"width": 0.125}, learning_rate=3e-4, keep_epochs=True, verbose=0,

@@ -57,6 +57,12 @@ def test_get_strategy_rejects_unknown_names():
         training.get_strategy("horovod")
 
 
+def test_tpu_strategy_without_a_tpu_says_what_to_do(monkeypatch):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    with pytest.raises(ValueError, match="found no TPU .*Please provide a TPU Name.*Colab.*'mirrored'"):
+        training.get_strategy("tpu")
+
+
 def _log_epochs(out_dir):
     with open(os.path.join(out_dir, "log.csv")) as file:
         return [int(row["epoch"]) for row in csv.DictReader(file)]
@@ -335,9 +341,10 @@ def test_train_gan_recipe_saves_the_generator_and_resumes(tmp_path):
 
 def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
     assert training.trainer_options("pix2pix") == (
-        "l1_weight", "adversarial_weight", "chroma_weight", "chroma_per_pixel", "discriminator_width"
+        "l1_weight", "adversarial_weight", "chroma_weight", "chroma_per_pixel", "chroma_along_true_hue",
+        "discriminator_width",
     )
-    ddcolor_options = {"colourfulness_weight", "chroma_weight", "chroma_per_pixel", "rebalancing"}
+    ddcolor_options = {"colourfulness_weight", "chroma_weight", "chroma_per_pixel", "chroma_along_true_hue", "rebalancing"}
     assert ddcolor_options <= set(training.trainer_options("ddcolor_lite"))
     assert training.trainer_options("unet_sequential") == ()
     generator = colorzoo.build_model("pix2pix", image_size=32, **TINY)
@@ -347,10 +354,11 @@ def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
 
     ddcolor = colorzoo.build_model("ddcolor_lite", image_size=32, preset="lite")
     truth = np.tile(np.array([0.3, 0.4], "float32"), (1, 1, 2, 1))  # |ab| 0.5 at both pixels
-    prediction = np.array([[[[0.0, 0.2], [0.6, 0.8]]]], "float32")  # 0.2 (0.3 short) and 1.0
+    prediction = np.array([[[[0.0, 0.2], [-0.6, -0.8]]]], "float32")  # 0.2 (0.3 short) and 1.0 of the opposite hue
     for gan_generator, options in ((generator, {}), (ddcolor, {"perceptual_weights": None})):
-        for per_pixel, shortfall in ((False, 0.0), (True, 0.15)):
-            trainer = training.make_trainable(gan_generator, chroma_weight=5.0, chroma_per_pixel=per_pixel, **options)
+        for chroma_options, shortfall in (({}, 0.0), ({"chroma_per_pixel": True}, 0.15),
+                                          ({"chroma_along_true_hue": True}, (0.34 + 1.5) / 2)):
+            trainer = training.make_trainable(gan_generator, chroma_weight=5.0, **chroma_options, **options)
             weight, loss = trainer.extra_generator_losses["chroma_shortfall"]
             assert weight == 5.0
             np.testing.assert_allclose(loss(truth, prediction, np.full((1, 1, 2, 1), 0.5)), shortfall, atol=1e-4)

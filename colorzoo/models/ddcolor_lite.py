@@ -335,6 +335,7 @@ def ddcolor_trainer(
     colourfulness_weight=COLOURFULNESS_WEIGHT,
     chroma_weight=0.0,
     chroma_per_pixel=False,
+    chroma_along_true_hue=False,
     rebalancing=None,
 ):
     """A compiled :class:`colorzoo.gan.GANTrainer` with DDColor's losses and optimizers.
@@ -353,7 +354,9 @@ def ddcolor_trainer(
             (offline), a path, or ``None``.
         chroma_weight: weight of :class:`~colorzoo.losses.ChromaShortfallLoss` (not in DDColor;
             0 leaves it out), which counters the desaturation of the pixel loss;
-            ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean.
+            ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean,
+            ``chroma_along_true_hue`` each pixel's chroma along its photo's hue (the pushes of
+            photos that disagree on a pattern's hue cancel).
         rebalancing: ``None``, or the 313 class-rebalancing weights (an array or a ``.npy`` file
             of :func:`~colorzoo.models.zhang_classification.rebalancing_weights_from_data`):
             the pixel loss becomes :class:`~colorzoo.models.zhang_classification.RebalancedL1`
@@ -374,7 +377,8 @@ def ddcolor_trainer(
         "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
     }
     if chroma_weight:
-        extra_losses["chroma_shortfall"] = (chroma_weight, with_luminance(ChromaShortfallLoss(chroma_per_pixel)))
+        chroma_loss = with_luminance(ChromaShortfallLoss(chroma_per_pixel, chroma_along_true_hue))
+        extra_losses["chroma_shortfall"] = (chroma_weight, chroma_loss)
     l1_weight = pixel_weight * AB_SCALE
     if rebalancing is not None:
         rebalanced_l1 = RebalancedL1(_rebalancing_weights(rebalancing))

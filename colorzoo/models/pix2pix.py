@@ -49,6 +49,7 @@ def _gan_trainer(
     adversarial_weight=1.0,
     chroma_weight=0.0,
     chroma_per_pixel=False,
+    chroma_along_true_hue=False,
     discriminator_width=None,
 ):
     """The recipe's second stage: a compiled :class:`colorzoo.gan.GANTrainer` around ``generator``.
@@ -56,13 +57,14 @@ def _gan_trainer(
     Its keyword arguments are the trainer options of ``colorzoo train --trainer-option``; see
     :func:`colorzoo.gan.pix2pix_trainer`. ``chroma_weight > 0`` (the paper has none) adds
     :class:`~colorzoo.losses.ChromaShortfallLoss`, which counters the desaturation L1 brings;
-    ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean.
+    ``chroma_per_pixel`` compares each pixel's chroma instead of each image's mean,
+    ``chroma_along_true_hue`` each pixel's chroma along its photo's hue.
     """
     from colorzoo.gan import pix2pix_trainer  # colorzoo.gan builds on this module
 
     extra_generator_losses = None
     if chroma_weight:
-        chroma_loss = with_luminance(ChromaShortfallLoss(chroma_per_pixel))
+        chroma_loss = with_luminance(ChromaShortfallLoss(chroma_per_pixel, chroma_along_true_hue))
         extra_generator_losses = {"chroma_shortfall": (chroma_weight, chroma_loss)}
     return pix2pix_trainer(
         generator, learning_rate=learning_rate, l1_weight=l1_weight, adversarial_weight=adversarial_weight,
