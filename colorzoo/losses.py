@@ -141,9 +141,9 @@ class ChromaShortfallLoss(keras.losses.Loss):
         per_pixel: compare each pixel's chroma with its truth's instead, ``mean max(0, |ab_true| -
             |ab_pred|)``: the push goes to the pixels that are colourful in the photo, and none
             to those that are gray in it (a per-image mean can be met by tinting them).
-        along_true_hue: compare each pixel's chroma along its truth's hue (implies
-            ``per_pixel``), ``mean max(0, |ab_true| - ab_pred . ab_true / |ab_true|)``: a pixel whose hue the
-            model knows is pushed to the photo's saturation, while where the photos of a pattern
+        along_true_hue: compare each pixel's chroma along its truth's hue (implies ``per_pixel``),
+            ``mean max(0, |ab_true| - ab_pred . ab_true / |ab_true|)``: a pixel whose hue the model
+            knows is pushed to the photo's saturation, while where the photos of a pattern
             disagree on the hue (red or blue) the pushes cancel and L1's hedge towards gray
             stays, instead of a confident wrong colour.
 
@@ -161,12 +161,13 @@ class ChromaShortfallLoss(keras.losses.Loss):
         _check_luminance_chroma(y_true, self.name)
         _check_luminance_chroma(y_pred, self.name)
         if self.per_pixel:
-            true_magnitude = _chroma_magnitude(y_true)
+            true_chroma, predicted_chroma = _chroma(y_true), _chroma(y_pred)
+            true_magnitude = _magnitude(true_chroma)
             if self.along_true_hue:
-                along = ops.sum(_chroma(y_pred) * _chroma(y_true), axis=-1) / true_magnitude
-                shortfall = ops.relu(true_magnitude - along)
+                predicted = ops.sum(predicted_chroma * true_chroma, axis=-1) / true_magnitude
             else:
-                shortfall = ops.relu(true_magnitude - _chroma_magnitude(y_pred))
+                predicted = _magnitude(predicted_chroma)
+            shortfall = ops.relu(true_magnitude - predicted)
             return ops.mean(ops.reshape(shortfall, (ops.shape(shortfall)[0], -1)), axis=1)
         return ops.relu(_mean_chroma(y_true) - _mean_chroma(y_pred))
 
@@ -178,12 +179,12 @@ def _chroma(luminance_chroma):
     return ops.cast(luminance_chroma, "float32")[..., 1:]
 
 
-def _chroma_magnitude(luminance_chroma):
-    return ops.sqrt(ops.sum(ops.square(_chroma(luminance_chroma)), axis=-1) + _SQRT_EPSILON)
+def _magnitude(chroma):
+    return ops.sqrt(ops.sum(ops.square(chroma), axis=-1) + _SQRT_EPSILON)
 
 
 def _mean_chroma(luminance_chroma):
-    magnitude = _chroma_magnitude(luminance_chroma)
+    magnitude = _magnitude(_chroma(luminance_chroma))
     return ops.mean(ops.reshape(magnitude, (ops.shape(magnitude)[0], -1)), axis=1)
 
 
