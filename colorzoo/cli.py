@@ -15,7 +15,6 @@ Example::
 import argparse
 import importlib
 import importlib.util
-import inspect
 import json
 import os
 import sys
@@ -67,10 +66,10 @@ def _parser():
     train.add_argument("--steps-per-epoch", type=positive_int, help="batches per epoch (default: one pass over --data)")
     train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
     train.add_argument("--width", type=float, help="width multiplier of models that have one")
-    train.add_argument("--encoder-weights", help="imagenet | hed | a weights file (models with a pretrained encoder)")
+    train.add_argument("--encoder-weights", help="imagenet | hed | a VGG16 or ConvNeXt weights file (models with a pretrained encoder; --init restores a whole model)")
     train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                        help="any other builder option, e.g. --option backbone=resnet18 --option kernel_size=5")
-    train.add_argument("--init", help="a .keras file of the same architecture to start from")
+    train.add_argument("--init", help="a .keras or .weights.h5 file of the same architecture to start from")
     train.add_argument("--no-gan", action="store_true", help="GAN models: train the generator alone with L1 "
                        "(stage 1 of the two-stage recipe)")
     train.add_argument("--perceptual-weights", help="ddcolor_lite: VGG16 weights of the perceptual loss "
@@ -164,9 +163,7 @@ def _command_list(args):
     print(f"{'model':24} {'parameters':>12} {'space':6} {'native':>6}  weights")
     for name in list_models():
         info = model_info(name)
-        takes_encoder_weights = "encoder_weights" in inspect.signature(info.builder).parameters
-        no_download = {"encoder_weights": None} if takes_encoder_weights else {}
-        parameters = build_model(name, image_size=info.native_size, **no_download).count_params()
+        parameters = build_model(name, image_size=info.native_size, encoder_weights=None).count_params()  # no download
         print(f"{name:24} {parameters:12,d} {info.color_space:6} {info.native_size:6d}  {'yes' if name in shipped else '-'}")
     return EXIT_OK
 

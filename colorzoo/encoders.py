@@ -30,24 +30,6 @@ VGG16_WEIGHT_SOURCES = ("imagenet", "hed", "a path to a VGG16 weights file", Non
 RESNET18_STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
 
 
-# === Weights of a whole model ===
-
-
-def check_weights_file(encoder_weights, model_name, note="no pretrained encoder exists for it"):
-    """Raise ``ValueError`` unless ``encoder_weights`` is ``None`` or an existing weights file.
-
-    For architectures without a pretrained encoder: ``encoder_weights`` can only restore a
-    ``.weights.h5`` file saved from a model of the same configuration (``model.save_weights``).
-    """
-    if encoder_weights is None:
-        return
-    if not (isinstance(encoder_weights, (str, os.PathLike)) and os.path.isfile(encoder_weights)):
-        raise ValueError(
-            f"{model_name}: encoder_weights must be None or the path of an existing .weights.h5 file saved "
-            f"from a {model_name} of the same configuration ({note}), got {encoder_weights!r}"
-        )
-
-
 # === VGG16 ===
 
 

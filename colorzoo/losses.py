@@ -175,6 +175,18 @@ class ChromaShortfallLoss(keras.losses.Loss):
         return {**super().get_config(), "per_pixel": self.per_pixel, "along_true_hue": self.along_true_hue}
 
 
+def chroma_shortfall_losses(weight, per_pixel=False, along_true_hue=False):
+    """``{"chroma_shortfall": (weight, fn)}`` for :class:`colorzoo.gan.GANTrainer`'s
+    ``extra_generator_losses`` (a :class:`ChromaShortfallLoss` :func:`with_luminance`); empty for
+    ``weight`` 0, so the GAN recipes' ``chroma_weight`` option adds nothing by default.
+
+    >>> extra = {"perceptual": (1.0, with_luminance(PerceptualLoss())), **chroma_shortfall_losses(20, per_pixel=True)}
+    """
+    if not weight:
+        return {}
+    return {"chroma_shortfall": (weight, with_luminance(ChromaShortfallLoss(per_pixel, along_true_hue)))}
+
+
 def _chroma(luminance_chroma):
     return ops.cast(luminance_chroma, "float32")[..., 1:]
 

@@ -462,8 +462,8 @@ def train(
             (or a ``MultiWorkerMirroredStrategy``) is refused: Keras 3's ``fit`` fails under it.
         adversarial: for GAN recipes, ``False`` trains the generator alone with L1 (the
             pretraining stage of the two-stage recipe).
-        initial_weights: a ``.keras`` file of the same architecture to start from (e.g. the
-            L1-pretrained generator before the GAN stage).
+        initial_weights: a ``.keras`` (or ``.weights.h5``) file of the same architecture to
+            start from (e.g. the L1-pretrained generator before the GAN stage).
         trainer_kwargs: passed to the recipe's GAN trainer (names: :func:`trainer_options`);
             recorded in ``run.json`` with the other settings.
         keep_epochs: keep every epoch's model as ``out_dir/epochs/epoch_NNN.keras``, besides
@@ -568,9 +568,13 @@ def train(
 
 
 def _load_weights_from(model, path):
-    """Copy the weights of the ``.keras`` file ``path`` into ``model``; a mismatch names both."""
-    from colorzoo.hub import load_model
+    """Copy the weights of the ``.keras`` file ``path`` into ``model``; a mismatch names both. A
+    ``.weights.h5`` file (``model.save_weights``) is loaded by :func:`colorzoo.hub.load_weights_file`."""
+    from colorzoo.hub import load_model, load_weights_file
 
+    if os.fspath(path).endswith(".weights.h5"):
+        load_weights_file(model, path)
+        return
     source = load_model(path)
     try:
         model.set_weights(source.get_weights())

@@ -7,7 +7,15 @@ import tensorflow as tf
 
 from colorzoo import color
 from colorzoo.layers import VGG_BGR_MEANS
-from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, colourfulness, luminance_chroma_to_rgb, with_luminance
+from colorzoo.losses import (
+    ChromaShortfallLoss,
+    ColourfulnessLoss,
+    PerceptualLoss,
+    chroma_shortfall_losses,
+    colourfulness,
+    luminance_chroma_to_rgb,
+    with_luminance,
+)
 from tests.helpers import assert_hed_kernels
 
 RED, BLUE = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)
@@ -101,6 +109,17 @@ def test_chroma_shortfall_along_the_true_hue_cancels_where_the_photos_disagree_o
         assert np.isfinite(gradient).all()
         # inside the two photos' chroma the pushes cancel; past one of them only the other one pulls back
         np.testing.assert_allclose(gradient.sum(axis=0)[..., 0], expected, atol=1e-6)
+
+
+def test_chroma_shortfall_losses_is_the_gan_trainers_term_of_that_weight_and_form():
+    assert chroma_shortfall_losses(0) == {} and chroma_shortfall_losses(0.0, per_pixel=True) == {}
+    luminance = tf.fill((1, 1, 2, 1), 0.5)
+    # chroma 0.5 in both true pixels; predicted 0.9 in the opposite hue and 0.1 in the true one
+    truth, chroma = tf.constant([[[[0.3, 0.4], [0.3, 0.4]]]]), tf.constant([[[[-0.54, -0.72], [0.06, 0.08]]]])
+    for per_pixel, along_true_hue, expected in ((False, False, 0.0), (True, False, 0.2), (True, True, 0.9)):
+        (name, (weight, loss_fn)), = chroma_shortfall_losses(20, per_pixel, along_true_hue).items()
+        assert (name, weight) == ("chroma_shortfall", 20)
+        np.testing.assert_allclose(loss_fn(truth, chroma, luminance), [expected], atol=1e-4)
 
 
 def test_chroma_shortfall_pushes_along_the_predicted_hue_with_finite_gradients_at_gray():

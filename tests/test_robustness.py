@@ -507,6 +507,22 @@ def test_wrong_architecture_or_shape_names_both_models(weights, tmp_path):
     assert "was expecting 26 weights" in text and "\n" not in text
 
 
+def test_init_takes_a_weights_h5_file_of_the_same_architecture(tmp_path):
+    """``--init`` / ``initial_weights`` restore ``save_weights`` files too (what ``encoder_weights=<file>``
+    once did for models without a pretrained encoder); one of another width is refused naming it."""
+    source = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    rng = np.random.default_rng(0)
+    source.set_weights([rng.normal(size=w.shape).astype("float32") for w in source.get_weights()])
+    source.save_weights(tmp_path / "saved.weights.h5")
+    target = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    training._load_weights_from(target, str(tmp_path / "saved.weights.h5"))
+    for expected, actual in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(actual, expected)
+    wider = colorzoo.build_model("unet_sequential", image_size=32, width=0.25)
+    with pytest.raises(hub.ModelFileError, match="saved.weights.h5: its weights do not fit unet_sequential"):
+        training._load_weights_from(wider, str(tmp_path / "saved.weights.h5"))
+
+
 @pytest.mark.slow
 def test_train_init_with_the_wrong_architecture_exits_1(tmp_path, capsys):
     data_folder = write_photo_folder(str(tmp_path / "train"), size=40, count=2)

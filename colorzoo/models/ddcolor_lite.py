@@ -45,7 +45,7 @@ from colorzoo.encoders import (
     vgg16_trunk,
 )
 from colorzoo.layers import GrayToVGGInput
-from colorzoo.losses import ChromaShortfallLoss, ColourfulnessLoss, PerceptualLoss, with_luminance
+from colorzoo.losses import ColourfulnessLoss, PerceptualLoss, chroma_shortfall_losses, with_luminance
 from colorzoo.models.pix2pix import patchgan_discriminator
 from colorzoo.models.registry import register_model
 from colorzoo.models.zhang_classification import RebalancedL1
@@ -375,10 +375,8 @@ def ddcolor_trainer(
     extra_losses = {
         "perceptual": (perceptual_weight, with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))),
         "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
+        **chroma_shortfall_losses(chroma_weight, chroma_per_pixel, chroma_along_true_hue),
     }
-    if chroma_weight:
-        chroma_loss = with_luminance(ChromaShortfallLoss(chroma_per_pixel, chroma_along_true_hue))
-        extra_losses["chroma_shortfall"] = (chroma_weight, chroma_loss)
     l1_weight = pixel_weight * AB_SCALE
     if rebalancing is not None:
         rebalanced_l1 = RebalancedL1(_rebalancing_weights(rebalancing))

@@ -26,9 +26,9 @@ import re
 
 import keras
 
-from colorzoo.encoders import check_weights_file, resnet18_trunk
+from colorzoo.encoders import resnet18_trunk
 from colorzoo.layers import ScaleLuminance
-from colorzoo.losses import ChromaShortfallLoss, with_luminance
+from colorzoo.losses import chroma_shortfall_losses
 from colorzoo.models.registry import register_model
 
 BACKBONES = ("unet", "resnet18")
@@ -62,13 +62,10 @@ def _gan_trainer(
     """
     from colorzoo.gan import pix2pix_trainer  # colorzoo.gan builds on this module
 
-    extra_generator_losses = None
-    if chroma_weight:
-        chroma_loss = with_luminance(ChromaShortfallLoss(chroma_per_pixel, chroma_along_true_hue))
-        extra_generator_losses = {"chroma_shortfall": (chroma_weight, chroma_loss)}
     return pix2pix_trainer(
         generator, learning_rate=learning_rate, l1_weight=l1_weight, adversarial_weight=adversarial_weight,
-        discriminator_width=discriminator_width, extra_generator_losses=extra_generator_losses,
+        discriminator_width=discriminator_width,
+        extra_generator_losses=chroma_shortfall_losses(chroma_weight, chroma_per_pixel, chroma_along_true_hue),
     )
 
 
@@ -94,7 +91,7 @@ def built_stride(generator):
     },
     small={"image_size": 64, "width": 0.125},
 )
-def pix2pix(image_size=256, backbone="unet", width=1.0, depth=None, encoder_weights=None):
+def pix2pix(image_size=256, backbone="unet", width=1.0, depth=None):
     """Build the pix2pix generator: normalised L (B, H, W, 1) -> normalised ab (B, H, W, 2).
 
     Args:
@@ -106,9 +103,6 @@ def pix2pix(image_size=256, backbone="unet", width=1.0, depth=None, encoder_weig
             multiple of ``2**depth``). ``None`` takes as many as ``image_size`` allows, at most
             the paper's 8: 8 at 256 px (a 1 x 1 bottleneck), 7 at 128, 6 at 64, 5 at 32 or 96.
             The encoder keeps the first ``depth`` filter counts of C64-...-C512.
-        encoder_weights: ``None`` (random initialisation, as the report) or the path of a
-            ``.weights.h5`` file of a generator of the same configuration, e.g. the output of
-            the L1 pretraining stage. No ImageNet weights exist for either backbone here.
 
     Example:
 
@@ -122,7 +116,6 @@ def pix2pix(image_size=256, backbone="unet", width=1.0, depth=None, encoder_weig
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
     if backbone == "resnet18" and depth is not None:
         raise ValueError("depth applies to the U-Net backbone only; the ResNet-18 backbone has stride 32")
-    check_weights_file(encoder_weights, "pix2pix", "e.g. the L1 stage's generator; no pretrained encoder exists")
 
     # === Layers ===
     inputs = keras.Input((image_size, image_size, 1), name="luminance")
@@ -134,8 +127,6 @@ def pix2pix(image_size=256, backbone="unet", width=1.0, depth=None, encoder_weig
 
     # === Functional Model ===
     model = keras.Model(inputs, x, name="pix2pix")
-    if encoder_weights is not None:
-        model.load_weights(encoder_weights)
     return model
 
 

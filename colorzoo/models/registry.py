@@ -104,7 +104,8 @@ def build_model(name, **kwargs):
 
     Dropping ``None`` lets a command line pass every option through without overriding the
     builder's own defaults. The exception is ``encoder_weights``: as in keras.applications,
-    ``encoder_weights=None`` asks for a randomly initialised encoder and is passed on.
+    ``encoder_weights=None`` asks for a randomly initialised encoder and is passed on (a model
+    without a pretrained encoder takes it too, and only it).
     ``weights`` follows keras.applications: ``None`` for random initialisation, or the path of a
     ``.keras`` or ``.weights.h5`` file (a run's ``best.keras``) whose weights are loaded into the
     model built with these options (every layer: no encoder weights are downloaded or read).
@@ -130,6 +131,11 @@ def build_model(name, **kwargs):
         return hub.pretrained(name, hub.WEIGHTS_DIR if weights == "colorzoo" else os.fspath(weights))
     kwargs = {key: value for key, value in kwargs.items() if value is not None or key in _NONE_MEANS_SOMETHING}
     options = inspect.signature(info.builder).parameters
+    if "encoder_weights" not in options and kwargs.pop("encoder_weights", None) is not None:
+        raise ValueError(
+            f"{name} has no pretrained encoder: encoder_weights can only be None; a saved {name}'s weights "
+            "load with weights=PATH (colorzoo train --init PATH)"
+        )
     if weights is not None and "encoder_weights" in options:  # the file holds the encoder too: no download
         if kwargs.get("encoder_weights") is not None:
             raise ValueError(f"weights={weights!r} loads every layer of {name}; drop encoder_weights")

@@ -12,7 +12,7 @@ blue-, yellow- and green-biased subsets of the photos: their ab predictions are 
 
 import keras
 
-from colorzoo.encoders import check_weights_file, resnet18_trunk
+from colorzoo.encoders import resnet18_trunk
 from colorzoo.models.registry import model_info, register_model
 
 # (filters, upsample after) of the decoder stages; then a 2-channel conv and the last upsampling.
@@ -31,7 +31,7 @@ STRIDE = 8
     recipe={"optimizer": "adam", "learning_rate": 1e-3, "loss": "mse"},
     small={"image_size": 64, "width": 0.25},
 )
-def resnet18_decoder(image_size=256, width=1.0, encoder_weights=None):
+def resnet18_decoder(image_size=256, width=1.0):
     """Build the report's ResNet-18 encoder + upsampling decoder.
 
     The report trains on 256 x 256 crops; the tutorial it follows uses 224 (ResNet's ImageNet
@@ -41,9 +41,11 @@ def resnet18_decoder(image_size=256, width=1.0, encoder_weights=None):
         image_size: input side; any multiple of 8 (the total stride).
         width: multiplies every channel count of encoder and decoder (1.0 is the report's
             network); e.g. 0.25 for CPU.
-        encoder_weights: ``None`` (random initialisation, as the report trains from scratch on
-            one channel) or a path to a ``.weights.h5`` file of a model of the same configuration.
-            ``"imagenet"`` is refused: keras.applications has no ResNet-18.
+
+    The encoder starts from random weights, as in the report (keras.applications has no
+    ResNet-18): to start from torchvision's resnet18, copy its weights by layer name (conv1
+    summed over RGB, bn1, layer1_0_conv1, ...) into this model, ``save_weights``, and build with
+    ``weights=`` that file.
 
     Example:
 
@@ -52,11 +54,6 @@ def resnet18_decoder(image_size=256, width=1.0, encoder_weights=None):
     """
     if image_size % STRIDE:
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
-    check_weights_file(
-        encoder_weights, "resnet18_decoder",
-        "keras.applications has no ResNet-18: to start from torchvision's resnet18, copy its weights by layer "
-        "name (conv1 summed over RGB, bn1, layer1_0_conv1, ...) into this model and save_weights",
-    )
 
     def filters(count):
         return max(8, int(count * width))  # the rounding of resnet18_trunk, so dec1 matches the cut
@@ -76,8 +73,6 @@ def resnet18_decoder(image_size=256, width=1.0, encoder_weights=None):
 
     # === Functional Model ===
     model = keras.Model(inputs, x, name="resnet18_decoder")
-    if encoder_weights is not None:
-        model.load_weights(encoder_weights)
     return model
 
 

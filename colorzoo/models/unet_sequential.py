@@ -7,7 +7,6 @@ output of ab / 128. At 256 x 256 x 1 it has exactly 6,219,410 parameters.
 
 import keras
 
-from colorzoo.encoders import check_weights_file
 from colorzoo.models.registry import register_model
 
 # (filters, strides) of the encoder and the middle, then (filters, upsample-before) of the decoder.
@@ -27,7 +26,7 @@ OPTIMIZERS = ("adamax", "adam", "rmsprop")
     recipe={"optimizer": "adamax", "learning_rate": 1e-3, "loss": "mse"},
     small={"image_size": 64, "width": 0.25},
 )
-def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0, encoder_weights=None):
+def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0):
     """Build the report's sequential colorization network.
 
     Args:
@@ -37,8 +36,6 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0, en
             valid padding needs ``image_size`` large enough and returns an output resized back
             to ``image_size``.
         width: multiplies every filter count (1.0 is the report's network); e.g. 0.5 for CPU.
-        encoder_weights: only ``None`` (the network has no pretrained encoder) or a path to a
-            ``.weights.h5`` file of the same configuration.
 
     Example:
 
@@ -51,7 +48,6 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0, en
         raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
     if image_size % 8:
         raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
-    check_weights_file(encoder_weights, "unet_sequential")
 
     def filters(count):
         return max(2, int(round(count * width)))
@@ -74,6 +70,4 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0, en
 
     # === Functional Model ===
     model = keras.Model(inputs, x, name="unet_sequential")
-    if encoder_weights is not None:
-        model.load_weights(encoder_weights)
     return model

@@ -44,7 +44,6 @@ from keras import ops
 from scipy.spatial import ConvexHull, cKDTree
 
 from colorzoo import color
-from colorzoo.encoders import check_weights_file
 from colorzoo.layers import ScaleLuminance
 from colorzoo.models.registry import register_model
 
@@ -473,7 +472,7 @@ def rebalanced_loss_from_data(dataset, model, batches=PRIOR_BATCHES):
     },
     small={"image_size": 64, "width": 0.125},
 )
-def zhang_classification(image_size=256, width=1.0, bins="gamut313", encoder_weights=None):
+def zhang_classification(image_size=256, width=1.0, bins="gamut313"):
     """Build the ECCV16 colorization network: luminance -> ab-bin logits at 1/4 resolution.
 
     Eight blocks: conv1-conv3 (64, 128, 256 filters) end with a stride-2 convolution, conv4
@@ -485,8 +484,6 @@ def zhang_classification(image_size=256, width=1.0, bins="gamut313", encoder_wei
         image_size: input side; any multiple of 8.
         width: multiplies every filter count (1.0 is the paper's network); 0.125 for CPU tests.
         bins: ``"gamut313"`` (313 logits) or ``"meda64"`` (64 per channel, 128 logits).
-        encoder_weights: ``None`` (trained from scratch, as the paper) or the path of a
-            ``.weights.h5`` file of a model of the same configuration.
 
     Example:
 
@@ -498,7 +495,6 @@ def zhang_classification(image_size=256, width=1.0, bins="gamut313", encoder_wei
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
     if bins not in BIN_SETS:
         raise ValueError(f"bins must be one of {BIN_SETS}, got {bins!r}")
-    check_weights_file(encoder_weights, "zhang_classification", "there are no ImageNet or HED weights for it")
 
     def filters(count):
         return max(2, int(round(count * width)))
@@ -523,6 +519,4 @@ def zhang_classification(image_size=256, width=1.0, bins="gamut313", encoder_wei
 
     # === Functional Model ===
     model = keras.Model(inputs, logits, name="zhang_classification")
-    if encoder_weights is not None:
-        model.load_weights(encoder_weights)
     return model

@@ -48,15 +48,11 @@ def test_trunk_strided_layers_sample_even_pixels_as_torchvision():
     np.testing.assert_allclose(layer2_conv[0, :, :, 0], layer1[0, ::2, ::2, 0], atol=1e-6)
 
 
-def test_imagenet_weights_are_refused_with_advice():
-    with pytest.raises(ValueError, match="no ResNet-18.*torchvision"):
-        tiny(encoder_weights="imagenet")
-
-
-@pytest.mark.parametrize("weights", ["hed", "missing.weights.h5"])
-def test_unknown_weights_are_refused(weights):
-    with pytest.raises(ValueError, match="encoder_weights"):
-        tiny(encoder_weights=weights)
+@pytest.mark.parametrize("weights", ["imagenet", "hed"])
+def test_pretrained_encoder_weights_are_refused(weights):
+    """keras.applications has no ResNet-18: the encoder starts from random weights, as in the report."""
+    with pytest.raises(ValueError, match="resnet18_decoder has no pretrained encoder"):
+        colorzoo.build_model("resnet18_decoder", image_size=SIZE, width=0.25, encoder_weights=weights)
 
 
 def test_weights_file_of_same_config_loads(tmp_path):
@@ -64,7 +60,7 @@ def test_weights_file_of_same_config_loads(tmp_path):
     source = tiny()
     path = str(tmp_path / "resnet18.weights.h5")
     source.save_weights(path)
-    loaded = tiny(encoder_weights=path)
+    loaded = colorzoo.build_model("resnet18_decoder", image_size=SIZE, width=0.25, weights=path)
     np.testing.assert_allclose(loaded.predict(luminance, verbose=0), source.predict(luminance, verbose=0), atol=1e-6)
 
 

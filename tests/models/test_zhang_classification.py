@@ -327,7 +327,6 @@ def test_meda64_builds_and_trains():
     [
         ({"image_size": 60}, "multiple of 8"),
         ({"bins": "q256"}, "bins"),
-        ({"encoder_weights": "imagenet"}, "encoder_weights"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):
