@@ -252,7 +252,9 @@ def _command_evaluate(args):
     model = _load(args)
     # The folder, not the list: a listed file that vanished or is a dangling link is then skipped
     # like any other unreadable one instead of ending the run.
-    result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json)
+    # The progress bar redraws with terminal escapes: only on a terminal, not in a redirected table.
+    progress = sys.stdout.isatty()
+    result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json, progress=progress)
     print(format_table(result))
     if not result["images"]:
         print(f"colorzoo: error: {args.data}: no colour photo could be scored", file=sys.stderr)
@@ -271,10 +273,11 @@ def _command_colorize(args):
     model = _load(args)
     summary = colorize_files(
         model, args.inputs, args.output, size=args.size, skip_existing=args.skip_existing,
-        overwrite=args.overwrite, compare=args.compare, output_format=args.format,
+        overwrite=args.overwrite, compare=args.compare, output_format=args.format, progress=sys.stdout.isatty(),
     )
+    left_out = f", {len(summary['left_out'])} left out (inside the output folder)" if summary["left_out"] else ""
     print(f"{len(summary['written'])} written, {len(summary['skipped'])} skipped, "
-          f"{len(summary['failed'])} failed -> {args.output}")
+          f"{len(summary['failed'])} failed{left_out} -> {args.output}")
     return EXIT_FAILURE if summary["failed"] else EXIT_OK
 
 

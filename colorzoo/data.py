@@ -457,7 +457,11 @@ def _batch_converter(color_space):
 
 
 def check_unit_floats(array, what):
-    """Raise ``ValueError`` if float pixels lie outside [0, 1] by more than FLOAT_SLACK (0-255 data)."""
+    """Raise ``ValueError`` if float pixels are NaN or infinite, or lie outside [0, 1] by more than
+    FLOAT_SLACK (0-255 data)."""
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise ValueError(f"{what} must be numbers in [0, 1]: {finite.size - np.count_nonzero(finite)} are NaN or infinite")
     low, high = float(array.min()), float(array.max())
     if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
         raise ValueError(
@@ -473,9 +477,6 @@ def _as_uint8_images(array):
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"an image array must be uint8 or float in [0, 1], got {array.dtype}")
-    if not np.isfinite(array).all():
-        count = np.size(array) - np.count_nonzero(np.isfinite(array))
-        raise ValueError(f"an image array must not hold NaN or infinite values ({count} do)")
     check_unit_floats(array, "a float image array")
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 

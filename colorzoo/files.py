@@ -11,19 +11,25 @@ Example:
 >>> replace_atomically("model.keras", model.save, suffix=".keras")
 """
 
+import errno
 import os
 import tempfile
 
 TEMPORARY_PREFIX = ".colorzoo-tmp-"
+# What os.link raises on file systems without hard links (FAT: EPERM).
+NO_HARD_LINKS = {errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
-def replace_atomically(path, write, suffix=""):
+def replace_atomically(path, write, suffix="", replace=True):
     """Call ``write(temporary_path)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     Creates missing folders. A crash mid-write leaves the previous ``path`` intact (or none), a
     failed write removes its temporary. The file gets the mode any new file gets under the
     user's umask (``mkstemp`` alone would leave it 0600). ``suffix`` is for writers that insist
-    on an extension (``model.save`` wants ``.keras``).
+    on an extension (``model.save`` wants ``.keras``). With ``replace=False`` an existing ``path``,
+    even one that appeared while ``write`` ran, is left alone: ``FileExistsError`` (the file is
+    published with a hard link, which fails on a taken name; where the file system has no hard
+    links, the name is checked just before the rename).
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -34,20 +40,38 @@ def replace_atomically(path, write, suffix=""):
     os.chmod(temporary, 0o666 & ~umask)
     try:
         write(temporary)
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            _publish_new(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
 
 
-def write_atomically(path, write):
+def _publish_new(temporary, path):
+    """Give the finished ``temporary`` the name ``path`` unless that name is taken (``FileExistsError``)."""
+    taken = FileExistsError(f"{path} exists already (it appeared while this run wrote it): left alone")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise taken from None
+    except OSError as error:
+        if error.errno not in NO_HARD_LINKS:
+            raise
+        if os.path.lexists(path):
+            raise taken from None
+        os.replace(temporary, path)
+
+
+def write_atomically(path, write, replace=True):
     """:func:`replace_atomically` for writers of an open binary file: ``write(handle)``."""
 
     def write_file(temporary):
         with open(temporary, "wb") as handle:
             write(handle)
 
-    replace_atomically(path, write_file)
+    replace_atomically(path, write_file, replace=replace)
 
 
 def remove_stale_temporaries(folder):

@@ -59,7 +59,8 @@ def load_image(image):
     """Pixels of a path, binary file object, PIL image or array, EXIF orientation applied, alpha dropped.
 
     Returns ``(H, W)`` for gray and ``(H, W, 3)`` for colour input, as ``uint8``, ``uint16``
-    (16-bit images) or ``float32`` in [0, 1] (float arrays, PIL ``"F"`` images). Palette
+    (16-bit gray files and uint16 arrays; PIL reads 16-bit colour files at 8 bits) or ``float32``
+    in [0, 1] (float arrays, PIL ``"F"`` images). Palette
     images become RGB. Raises ``OSError`` for unreadable files and non-files (a FIFO would
     block), ``PIL.Image.DecompressionBombError`` for images over
     :data:`colorzoo.data.MAX_PIXELS` (refused before decoding) and ``ValueError`` for
@@ -118,8 +119,6 @@ def _array_pixels(array):
     if array.dtype == bool:
         return array.astype(np.uint8) * 255
     if array.dtype.kind == "f":
-        if not np.isfinite(array).all():
-            raise ValueError(f"the image has {np.size(array) - np.isfinite(array).sum()} NaN or infinite pixel values")
         check_unit_floats(array, "float pixels")
         return np.clip(array.astype(np.float32, copy=False), 0.0, 1.0)
     if array.dtype not in (np.uint8, np.uint16):
@@ -507,9 +506,11 @@ def expand_inputs(inputs):
 
 
 def _plan_outputs(inputs, output_dir, suffix, extension, compare):
-    """``(input, output, figure or None)``; folders keep their layout, clashing names keep their extension."""
+    """``([(input, output, figure or None)], [inputs left out])``; folders keep their layout, clashing
+    names keep their extension; the images of an input folder that lie in the output folder inside
+    it are left out (earlier outputs, or the user's photos: either way not this run's inputs)."""
     output_root = os.path.realpath(output_dir)
-    jobs = []
+    jobs, left_out = [], []
     for path, folder in expand_inputs(inputs):
         if folder is not None and os.path.realpath(folder) == output_root:
             raise ValueError(
@@ -518,7 +519,8 @@ def _plan_outputs(inputs, output_dir, suffix, extension, compare):
             )
         inside_output = os.path.realpath(path).startswith(output_root + os.sep)
         if folder is not None and inside_output and output_root.startswith(os.path.realpath(folder) + os.sep):
-            continue  # earlier outputs in a subfolder of an input folder are not inputs
+            left_out.append(path)
+            continue
         relative = os.path.relpath(path, folder) if folder is not None else os.path.basename(path)
         jobs.append((path, os.path.join(output_dir, relative)))
     counts = collections.Counter(os.path.splitext(target)[0] for _, target in jobs)
@@ -528,14 +530,17 @@ def _plan_outputs(inputs, output_dir, suffix, extension, compare):
         if counts[stem] > 1:  # a.jpg and a.png would both become a.png
             stem = f"{stem}_{source_extension.lstrip('.').lower()}"
         plan.append((path, stem + suffix + extension, stem + suffix + "_compare.png" if compare else None))
-    targets = [os.path.realpath(target) for _, *pair in plan for target in pair if target is not None]
-    if len(set(targets)) < len(targets):
-        raise ValueError("two outputs would share a file name; colorize those inputs separately")
+    writers = {}  # real path of each output -> (index, input) of the job writing it
+    for index, (path, *pair) in enumerate(plan):
+        for target in filter(None, pair):
+            other_index, other = writers.setdefault(os.path.realpath(target), (index, path))
+            if other_index != index:
+                raise ValueError(f"{other} and {path} would both be written to {target}; colorize those inputs separately")
     sources = {os.path.realpath(path): path for path, _ in jobs}
-    for target in targets:
+    for target in writers:
         if target in sources:
             raise ValueError(f"refusing to overwrite the input {sources[target]}; choose another output_dir or suffix")
-    return plan
+    return plan, left_out
 
 
 def colorize_files(
@@ -557,9 +562,13 @@ def colorize_files(
         inputs: a path or a list of files and folders; folders keep their layout below ``output_dir``.
         output_dir: created if missing; must not be an existing file.
         size: model run size (see :func:`colorize`).
-        skip_existing: leave outputs that already exist alone (resume an interrupted run).
+        skip_existing: leave outputs that already exist alone (resume an interrupted run: a
+            photo whose outputs all exist is skipped; a missing comparison figure is written, its
+            photo still counted as skipped).
         overwrite: replace outputs that already exist; by default a ``FileExistsError`` is
-            raised before any work if one exists (unless ``skip_existing``).
+            raised before any work if one exists (unless ``skip_existing``), and a file that
+            appears under an output's name during the run is left alone (that photo fails, or
+            with ``skip_existing`` is skipped).
         suffix: appended to each output name stem (``photo.jpg`` -> ``photo_color.png``).
         progress: show a ``keras.utils.Progbar``.
         output_format: ``"png"``, ``"jpeg"`` (``"jpg"``) or ``"webp"`` (quality 95), any case.
@@ -569,10 +578,12 @@ def colorize_files(
     Outputs never replace an input and ``output_dir`` is never an input folder (a
     ``ValueError`` is raised before any work); they are written atomically. Unreadable images,
     images the model cannot colorize and outputs that cannot be written are counted in
-    ``failed`` with a one-line log message.
+    ``failed`` with a one-line log message. Images of an input folder inside ``output_dir``
+    (``colorize photos/ -o photos/colorized``) are not inputs: they are counted in ``left_out``
+    with one log message.
 
     Returns:
-        ``{"written": [outputs], "skipped": [existing outputs], "failed": [inputs]}``.
+        ``{"written": [outputs], "skipped": [existing outputs], "failed": [inputs], "left_out": [inputs]}``.
 
     Example:
 
@@ -584,7 +595,9 @@ def colorize_files(
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise NotADirectoryError(f"output_dir {output_dir} is an existing file")
     pil_format, extension = OUTPUT_FORMATS[output_format.lower()]
-    plan = _plan_outputs(inputs, output_dir, suffix, extension, compare)
+    plan, left_out = _plan_outputs(inputs, output_dir, suffix, extension, compare)
+    if left_out:
+        logger.warning("left out %d image(s) inside the output folder %s, e.g. %s", len(left_out), output_dir, left_out[0])
     if not (skip_existing or overwrite):
         existing = [target for _, *targets in plan for target in targets if target and os.path.exists(target)]
         if existing:
@@ -594,36 +607,51 @@ def colorize_files(
             )
     for folder in {os.path.dirname(output) for _, output, _ in plan}:
         files.remove_stale_temporaries(folder)  # left by an earlier colorize that was killed mid-write
-    summary = {"written": [], "skipped": [], "failed": []}
+    summary = {"written": [], "skipped": [], "failed": [], "left_out": left_out}
     bar = keras.utils.Progbar(len(plan), unit_name="image") if progress and plan else None
     for done, (path, output, figure) in enumerate(plan, start=1):
-        if skip_existing and os.path.exists(output):
+        missing = [target for target in (output, figure) if target and not (skip_existing and os.path.lexists(target))]
+        if output not in missing:
             summary["skipped"].append(output)
-        else:
-            try:
-                pixels = load_image(path)
-            except LOAD_ERRORS as error:
-                logger.warning("skipping %s: %s", path, error_line(error))
+        if missing:
+            outcome = _colorize_file(model, path, output, figure, missing, size, pil_format, overwrite, skip_existing)
+            if outcome == "failed":
                 summary["failed"].append(path)
-            else:
-                try:
-                    colorized = colorize(model, pixels, size)
-                    image = Image.fromarray(colorized)
-                    files.write_atomically(output, lambda handle: image.save(handle, format=pil_format, quality=95))
-                    if figure is not None:
-                        compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure,
-                                       color_space=model_spec(model).color_space)
-                except RunShapeError as error:  # this photo's shape; broken weights end the run
-                    logger.warning("skipping %s: %s", path, error_line(error))
-                    summary["failed"].append(path)
-                except OSError as error:  # e.g. the output name is a folder, or the disk is full
-                    logger.warning("could not write the output of %s: %s", path, error_line(error))
-                    summary["failed"].append(path)
-                else:
-                    summary["written"].append(output)
+            elif output in missing:
+                summary[outcome].append(output)
         if bar is not None:
             bar.update(done)
     return summary
+
+
+def _colorize_file(model, path, output, figure, missing, size, pil_format, overwrite, skip_existing):
+    """Write the ``missing`` ones of ``path``'s output and figure; the :func:`colorize_files` summary
+    key it belongs to: ``"written"``, ``"skipped"`` (an output appeared meanwhile) or ``"failed"``."""
+    try:
+        pixels = load_image(path)
+    except LOAD_ERRORS as error:
+        logger.warning("skipping %s: %s", path, error_line(error))
+        return "failed"
+    try:
+        colorized = colorize(model, pixels, size)
+        if output in missing:
+            image = Image.fromarray(colorized)
+            files.write_atomically(
+                output, lambda handle: image.save(handle, format=pil_format, quality=95), replace=overwrite
+            )
+        if figure in missing:
+            compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure,
+                           color_space=model_spec(model).color_space, overwrite=overwrite)
+    except RunShapeError as error:  # this photo's shape; broken weights end the run
+        logger.warning("skipping %s: %s", path, error_line(error))
+        return "failed"
+    except FileExistsError as error:  # never replaced without overwrite, even if it appeared meanwhile
+        logger.warning("%s", error_line(error))
+        return "skipped" if skip_existing else "failed"
+    except OSError as error:  # e.g. the output name is a folder, or the disk is full
+        logger.warning("could not write the output of %s: %s", path, error_line(error))
+        return "failed"
+    return "written"
 
 
 def _graph_error_reason(error):
@@ -642,12 +670,13 @@ def error_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def compare_figure(gray, colorized, original=None, *, path, color_space="lab"):
+def compare_figure(gray, colorized, original=None, *, path, color_space="lab", overwrite=True):
     """Save a side-by-side figure gray | colorized | original (if given) to ``path``.
 
     Each image may be a path, PIL image or array; ``gray`` is shown as its luminance in
     ``color_space`` (what a model of that colour space sees: Lab's L or YUV's Y).
-    Uses matplotlib's Agg canvas, without pyplot or any global state.
+    Uses matplotlib's Agg canvas, without pyplot or any global state. With ``overwrite=False``
+    an existing ``path`` is left alone (``FileExistsError``).
 
     Example:
 
@@ -670,4 +699,4 @@ def compare_figure(gray, colorized, original=None, *, path, color_space="lab"):
         axes.axis("off")
     figure.tight_layout()
     extension = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    files.write_atomically(path, lambda handle: figure.savefig(handle, format=extension, dpi=100))
+    files.write_atomically(path, lambda handle: figure.savefig(handle, format=extension, dpi=100), replace=overwrite)

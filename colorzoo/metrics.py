@@ -66,6 +66,8 @@ def _checked_rgb(rgb, what="rgb"):
     dtype = np.dtype(rgb.dtype.as_numpy_dtype) if tf.is_tensor(rgb) else rgb.dtype
     if len(rgb.shape) < 3 or rgb.shape[-1] != 3:
         raise ValueError(f"{what} must be RGB images (..., H, W, 3), got shape {tuple(rgb.shape)}")
+    if 0 in tuple(rgb.shape):
+        raise ValueError(f"{what} must hold at least one pixel, got shape {tuple(rgb.shape)}")
     if dtype.kind == "f":
         if not tf.is_tensor(rgb) or tf.executing_eagerly():
             check_unit_floats(np.asarray(rgb), f"{what} (float)")
@@ -271,10 +273,16 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"evaluate takes a built keras.Model (build_model, pretrained or load_model), got {model!r}")
-    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or image_size < 1):
-        raise ValueError(f"image_size must be a positive whole number of pixels or None, got {image_size!r}")
+    if image_size is not None and (
+        isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or image_size < SSIM_WINDOW
+    ):
+        raise ValueError(
+            f"image_size must be a whole number of pixels of at least {SSIM_WINDOW} (SSIM's window) or None, got {image_size!r}"
+        )
     color_space = inference.model_spec(model).color_space
-    paths = [path for path, _ in inference.expand_inputs(files)]
+    # bytes paths too, as str: rows go to JSON
+    paths = [os.fsdecode(path) for path, _ in inference.expand_inputs(files)]
+    csv_path, json_path = (None if path is None else os.fsdecode(path) for path in (csv_path, json_path))
     _check_result_paths([csv_path, json_path], paths)
     rows, skipped, grayscale, traced = [], [], [], set()
     bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
@@ -336,6 +344,11 @@ def _check_result_paths(result_paths, image_paths):
     for path, real in named:
         if os.path.isdir(path):
             raise IsADirectoryError(f"{path}: is a folder; name the file to write the scores to")
+        folder = os.path.dirname(os.path.abspath(path))
+        while not os.path.lexists(folder):  # the folders writing creates
+            folder = os.path.dirname(folder)
+        if not os.path.isdir(folder):
+            raise NotADirectoryError(f"{path}: {folder} is not a folder; name a file in a folder to write the scores to")
         if real in images:
             raise ValueError(f"refusing to overwrite the photo {images[real]} with scores")
     if len({real for _, real in named}) < len(named):

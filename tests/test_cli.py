@@ -139,7 +139,9 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     photo.parent.mkdir()
     Image.fromarray(photo_array(517, 333)).save(photo, quality=95)
     out = tmp_path / "colorized"
+    capsys.readouterr()
     assert main(["colorize", str(photo), "-o", str(out), "--weights", weights, "--size", "32", "--compare"]) == 0
+    assert "\x1b" not in capsys.readouterr().out
     outputs = sorted(os.listdir(out))
     result = [name for name in outputs if name.startswith("photo") and "compare" not in name]
     assert len(result) == 1 and any("compare" in name for name in outputs)
@@ -156,6 +158,8 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     assert main(["evaluate", "--weights", weights, "--data", data, "--size", "32", "--csv", str(csv_path)]) == 0
     out_text = capsys.readouterr().out
     assert "gray" in out_text.lower() and "psnr" in out_text.lower()
+    # stdout is not a terminal: the table alone, no progress bar's escapes (before: "\r\x1b[1m1/6...")
+    assert out_text.startswith("method") and "\x1b" not in out_text and "\r" not in out_text
     assert csv_path.exists()
 
 

@@ -1,5 +1,6 @@
 """colorzoo.files: atomic writes and the cleanup of a killed writer's temporaries."""
 
+import errno
 import os
 import stat
 import subprocess
@@ -46,6 +47,23 @@ def test_replace_gives_the_umask_mode_and_the_suffix(tmp_path):
 def test_write_atomically_hands_over_a_binary_file(tmp_path):
     files.write_atomically(tmp_path / "a.bin", lambda handle: handle.write(b"\x00\x01"))
     assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_without_replace_a_name_taken_while_writing_is_left_alone(tmp_path, monkeypatch, hard_links):
+    if not hard_links:  # a file system without them (FAT): os.link fails with EPERM
+        monkeypatch.setattr(os, "link", lambda *args: (_ for _ in ()).throw(OSError(errno.EPERM, "no links")))
+    path = tmp_path / "a.png"
+
+    def write_while_the_user_saves(handle):
+        handle.write(b"colorized")
+        path.write_bytes(b"the user's own file")
+
+    with pytest.raises(FileExistsError, match=f"{path} exists already .*: left alone"):
+        files.write_atomically(path, write_while_the_user_saves, replace=False)
+    assert path.read_bytes() == b"the user's own file" and os.listdir(tmp_path) == ["a.png"]
+    files.write_atomically(tmp_path / "b.png", lambda handle: handle.write(b"new"), replace=False)
+    assert (tmp_path / "b.png").read_bytes() == b"new" and sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]
 
 
 def test_remove_stale_temporaries_keeps_files_and_live_writers_temporaries(tmp_path):

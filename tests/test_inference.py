@@ -337,12 +337,20 @@ def test_colorize_files(model, tmp_path, caplog):
     assert Image.open(out / "nested" / "b_c.png").size == (40, 40)
     assert not leftovers(tmp_path)
 
+    outputs = {path: path.read_bytes() for path in out.rglob("*.png")}
     killed_writer = out / "nested" / f"{files.TEMPORARY_PREFIX}{2**22 + 1}-x.png"  # above Linux's pid_max
     killed_writer.write_bytes(b"half an image")
     again = inference.colorize_files(model, inputs, out, suffix="_c", skip_existing=True, progress=False, compare=True)
     assert sorted(again["skipped"]) == expected and again["written"] == []
     assert not killed_writer.exists()  # a killed colorize's temporary is cleaned up by the next one
-    assert not list(out.rglob("*_compare.png"))  # skipped images get no figure either
+    # the resumed run adds the missing figures (before: none) and leaves the outputs alone
+    assert sorted(str(path) for path in out.rglob("*_compare.png")) == [name[:-4] + "_compare.png" for name in expected]
+    assert outputs == {path: path.read_bytes() for path in out.rglob("*.png") if "_compare" not in path.name}
+    (out / "a_jpg_c_compare.png").write_bytes(b"the user's own figure")
+    os.remove(out / "a_jpg_c.png")
+    third = inference.colorize_files(model, inputs, out, suffix="_c", skip_existing=True, progress=False, compare=True)
+    assert third["written"] == [str(out / "a_jpg_c.png")] and len(third["skipped"]) == 2
+    assert (out / "a_jpg_c_compare.png").read_bytes() == b"the user's own figure"  # before: replaced
     assert before == {path: path.read_bytes() for path in inputs.rglob("*") if path.is_file()}
 
 
@@ -357,7 +365,9 @@ def test_two_outputs_of_one_name_are_refused_before_any_work(model, tmp_path, la
         "a figure's name": [tmp_path / "one" / "photo.png", tmp_path / "one" / "photo_compare.png"],
     }[layout]
     photo(32, 32).save(tmp_path / "one" / "photo_compare.png")
-    with pytest.raises(ValueError, match="two outputs would share a file name"):
+    first, second = (str(path) for path in inputs) if layout != "two folders" else (
+        str(tmp_path / folder / "photo.png") for folder in ("one", "two"))
+    with pytest.raises(ValueError, match=f"^{first} and {second} would both be written to .*photo"):
         inference.colorize_files(model, inputs, tmp_path / "out", compare=True, progress=False)
     assert not (tmp_path / "out").exists()
 
@@ -368,6 +378,42 @@ def test_outputs_inside_an_input_folder_are_not_inputs(model, tmp_path):
     second = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="JPG", overwrite=True,
                                       progress=False)
     assert first["written"] == second["written"] == [str(tmp_path / "color" / "a.jpg")]
+    assert first["left_out"] == [] and second["left_out"] == [str(tmp_path / "color" / "a.jpg")]
+
+
+def test_photos_inside_the_output_folder_are_counted_as_left_out(model, tmp_path, caplog):
+    """``colorize photos -o photos/family``: the family photos are not inputs, and the run says so
+    (before: 1 written, 0 skipped, 0 failed, and the two photos nowhere)."""
+    (tmp_path / "family").mkdir()
+    for name in ("top.jpg", "family/grandma.jpg", "family/grandpa.png"):
+        photo(32, 32).save(tmp_path / name)
+    summary = inference.colorize_files(model, tmp_path, tmp_path / "family", progress=False)
+    assert summary["written"] == [str(tmp_path / "family" / "top.png")]
+    assert sorted(summary["left_out"]) == [str(tmp_path / "family" / name) for name in ("grandma.jpg", "grandpa.png")]
+    assert "left out 2 image(s) inside the output folder" in caplog.text
+
+
+@pytest.mark.parametrize("skip_existing", [False, True])
+def test_a_file_that_appears_during_the_run_is_never_replaced(model, tmp_path, monkeypatch, skip_existing):
+    for name in ("a.jpg", "b.jpg"):
+        photo(32, 32).save(tmp_path / name)
+    colorize = inference.colorize
+
+    def colorize_while_the_user_saves_b(model, pixels, size=None):
+        (tmp_path / "out").mkdir(exist_ok=True)
+        (tmp_path / "out" / "b.png").write_bytes(b"the user's own file")  # after the check for existing outputs
+        return colorize(model, pixels, size)
+
+    monkeypatch.setattr(inference, "colorize", colorize_while_the_user_saves_b)
+    summary = inference.colorize_files(model, [tmp_path / "a.jpg", tmp_path / "b.jpg"], tmp_path / "out",
+                                       skip_existing=skip_existing, progress=False)
+    assert (tmp_path / "out" / "b.png").read_bytes() == b"the user's own file"  # before: replaced
+    assert summary["written"] == [str(tmp_path / "out" / "a.png")]
+    if skip_existing:
+        assert summary["skipped"] == [str(tmp_path / "out" / "b.png")] and summary["failed"] == []
+    else:
+        assert summary["failed"] == [str(tmp_path / "b.jpg")]
+    assert not leftovers(tmp_path)
 
 
 def test_existing_outputs_are_never_replaced_by_default(model, tmp_path):

@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -56,6 +57,11 @@ def test_ssim_identical_is_one_and_uint8_equals_float():
          "got int32"),
         (metrics.delta_colorfulness, np.zeros((3, 16, 16), np.uint8), np.zeros((3, 16, 16), np.uint8),
          r"got shape \(3, 16, 16\)"),
+        (metrics.psnr, np.full((12, 12, 3), np.nan), np.zeros((12, 12, 3)),
+         r"true_rgb \(float\) must be numbers in \[0, 1\]: 432 are NaN or infinite"),  # before: nan
+        (metrics.delta_colorfulness, np.zeros((12, 12, 3)), np.full((12, 12, 3), np.inf), "432 are NaN or infinite"),
+        (metrics.delta_colorfulness, np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0, 3), np.uint8),
+         r"rgb must hold at least one pixel, got shape \(0, 0, 3\)"),  # before: nan and numpy warnings
     ],
 )
 def test_scores_refuse_what_they_would_misread(score, true_rgb, pred_rgb, message):
@@ -147,8 +153,9 @@ def test_image_metrics_leave_out_grayscale_truths():
 
 def test_evaluate_checks_its_arguments_and_times_after_tracing(tmp_path, monkeypatch):
     model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
-    for image_size, error in [(0, "image_size must be a positive whole number"), (64.5, "got 64.5")]:
-        with pytest.raises(ValueError, match=error):  # before: TensorFlow errors from the resize
+    for image_size, error in [(0, "image_size must be a whole number of pixels of at least 11"), (64.5, "got 64.5"),
+                              (8, r"at least 11 \(SSIM's window\) or None, got 8")]:  # before 8: refused at the first photo
+        with pytest.raises(ValueError, match=error):  # before 0: TensorFlow errors from the resize
             metrics.evaluate(model, tmp_path, image_size=image_size)
     with pytest.raises(TypeError, match="evaluate takes a built keras.Model .* got 'unet_sequential'"):
         metrics.evaluate("unet_sequential", tmp_path)  # before: AttributeError on .name
@@ -194,3 +201,16 @@ def test_evaluate_with_gray_baseline(tmp_path, caplog):
     assert json.loads((tmp_path / "s.json").read_text())["means"]["gray"]["ssim"] == pytest.approx(
         result["means"]["gray"]["ssim"]
     )
+
+
+def test_evaluate_takes_bytes_paths_and_refuses_a_result_file_under_a_file_before_scoring(tmp_path, monkeypatch):
+    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    Image.fromarray((sample_rgb(24)[0] * 255).round().astype(np.uint8)).save(tmp_path / "a.png")
+    result = metrics.evaluate(model, [os.fsencode(tmp_path / "a.png")], json_path=os.fsencode(tmp_path / "s.json"),
+                              progress=False)  # before: TypeError from JSON after the scoring
+    assert result["rows"][0]["file"] == str(tmp_path / "a.png")
+    assert json.loads((tmp_path / "s.json").read_text())["rows"][0]["file"] == str(tmp_path / "a.png")
+    monkeypatch.setattr(metrics.inference, "colorize", lambda *args: pytest.fail("scored before refusing"))
+    for path in (tmp_path / "a.png" / "s.csv", tmp_path / "a.png" / "new" / "s.csv"):
+        with pytest.raises(NotADirectoryError, match=f"{path}: {tmp_path / 'a.png'} is not a folder"):
+            metrics.evaluate(model, tmp_path, csv_path=path)  # before: FileExistsError after the scoring

@@ -678,9 +678,9 @@ def test_evaluate_with_nothing_to_score_exits_1(weights, tmp_path, capsys):
 def test_non_finite_pixels_are_refused(model, bad):
     image = np.full((20, 30, 3), 0.5, np.float32)
     image[3, 4, 1] = bad
-    with pytest.raises(ValueError, match="1 NaN or infinite pixel values"):
+    with pytest.raises(ValueError, match=r"float pixels must be numbers in \[0, 1\]: 1 are NaN or infinite"):
         inference.colorize(model, image)
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="a float image array must be numbers in .*: 1 are NaN or infinite"):
         data.make_dataset(image[None], 16, 1)
 
 
