@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorzoo.inference import at_input_size, model_spec
+from colorzoo.inference import at_input_size, error_line, model_spec
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 MANIFEST = "manifest.json"
@@ -44,7 +44,7 @@ def load_model(path):
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises ValueError, TypeError, KeyError ... for bad archives
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = error_line(error)
         if "safe_mode" in str(error) or "Lambda" in str(error):
             raise ModelFileError(
                 f"{path}: refused: the file holds code (a Lambda layer or a Python function) "
@@ -102,8 +102,9 @@ def load_weights_file(model, path):
     """Load the weights of a ``.keras`` or ``.weights.h5`` file into ``model`` (Keras's
     ``load_weights``: weights only, no code from the file).
 
-    Raises :class:`ModelFileError` naming the file when it is missing, of another kind, or its
-    weights do not fit ``model`` (another architecture, width or option).
+    Raises :class:`ModelFileError` naming the file when it is missing, of another kind, damaged
+    (a failed checksum, not HDF5 inside), or its weights do not fit ``model`` (another architecture,
+    width or option).
     """
     path = os.fspath(path)
     if not path.endswith((".keras", ".weights.h5")):
@@ -118,8 +119,10 @@ def load_weights_file(model, path):
             model.load_weights(path)
         for warning in keras_warnings:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    except Exception as error:  # Keras: ValueError for mismatches, OSError / KeyError for broken files
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except (zipfile.BadZipFile, OSError) as error:  # a bad CRC inside a .keras; h5py: not an HDF5 file
+        raise ModelFileError(f"{path}: a damaged weights file ({error_line(error)}); copy or download it again") from error
+    except Exception as error:  # Keras: ValueError for mismatches, KeyError for missing layers
+        message = error_line(error)
         raise ModelFileError(
             f"{path}: its weights do not fit {model.name} as built here ({message}); build it with the "
             "options it was trained with (its run.json or manifest entry)"

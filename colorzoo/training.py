@@ -382,14 +382,15 @@ def default_callbacks(
 
 
 def _check_same_run(out_dir, settings):
-    """Raise ``ValueError`` if the run in ``out_dir`` was started with other settings than ``settings``:
-    the architecture (and its parameter count: a built model's options are not recorded), the
-    stage (L1 or GAN), the learning rate (the backup restores the optimizer's)
-    or whether there was validation (``best.keras`` was chosen by it). Settings a run.json of an
-    older colorzoo did not record are not compared."""
+    """The run.json of the run in ``out_dir`` (``{}`` for none); ``ValueError`` if that run was started
+    with other settings than ``settings``: the architecture (and its parameter count: a built
+    model's options are not recorded), the stage (L1 or GAN), the learning rate (the backup restores
+    the optimizer's), whether there was validation (``best.keras`` was chosen by it), the GAN
+    trainer's options, or, where ``settings`` names one, the initial weights. Settings a run.json of
+    an older colorzoo did not record are not compared."""
     path = os.path.join(out_dir, "run.json")
     if not os.path.exists(path):
-        return
+        return {}
     with open(path) as handle:
         recorded = json.load(handle)
     as_recorded = json.loads(json.dumps(settings))  # as run.json holds them: tuples are lists
@@ -401,6 +402,7 @@ def _check_same_run(out_dir, settings):
         raise ValueError(
             f"{out_dir}: resume=True (--resume) continues the run with its own settings; changed: {', '.join(changed)}"
         )
+    return recorded
 
 
 def _photos_or_refuse(source, purpose, count):
@@ -456,8 +458,11 @@ def train(
         image_size: training size (default: the model's native size).
         out_dir: receives ``best.keras``, ``last.keras``, ``log.csv``, ``tensorboard/``,
             ``samples/`` and ``backup/``.
-        resume: continue a run that was interrupted (its ``backup/`` is restored). Without it a
-            folder holding an earlier run is refused rather than overwritten.
+        resume: continue a run that was interrupted (its ``backup/`` is restored; a run killed
+            before its first backup starts again from its ``initial_weights``), with the settings
+            in its run.json (changed ones are refused); a new or empty ``out_dir`` starts a run.
+            Without it a folder holding an earlier run is refused rather than overwritten, and a
+            non-empty folder without a run (run.json) is refused either way.
         strategy: ``None``, ``"mirrored"``, ``"tpu"`` or a strategy instance. ``"multiworker"``
             (or a ``MultiWorkerMirroredStrategy``) is refused: Keras 3's ``fit`` fails under it.
         adversarial: for GAN recipes, ``False`` trains the generator alone with L1 (the
@@ -484,10 +489,12 @@ def train(
         raise FileExistsError(
             f"{out_dir} already holds a training run; continue it with resume=True (--resume) or choose another out_dir"
         )
-    if not resume and os.path.isdir(out_dir) and os.listdir(out_dir):
+    has_run = os.path.exists(os.path.join(out_dir, "run.json"))
+    if not (resume and has_run) and os.path.isdir(out_dir) and os.listdir(out_dir):
+        advice = "" if resume else ", or resume=True (--resume) for an interrupted run"
         raise FileExistsError(
-            f"{out_dir} is not empty ({sorted(os.listdir(out_dir))[0]}, ...): a run writes run.json, log.csv and "
-            "checkpoints there; choose a new or empty out_dir, or resume=True (--resume) for an interrupted run"
+            f"{out_dir} is not empty ({sorted(os.listdir(out_dir))[0]}, ...) and holds no run (run.json): a run writes "
+            f"run.json, log.csv and checkpoints there; choose a new or empty out_dir{advice}"
         )
     name = model if isinstance(model, str) else model.name
     check_trainer_kwargs(name, adversarial, trainer_kwargs)
@@ -513,12 +520,18 @@ def train(
     settings = {
         "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
         "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
+        "trainer_kwargs": trainer_kwargs or {},
     }
+    if initial_weights is not None:  # compared on resume only when given: resuming without it takes the run's
+        settings["initial_weights"] = os.fspath(initial_weights)
     if resume:
-        _check_same_run(out_dir, settings)
-    if initial_weights is not None:
+        recorded = _check_same_run(out_dir, settings)
+        settings["initial_weights"] = recorded.get("initial_weights", settings.get("initial_weights"))
+    backup = os.path.join(out_dir, "backup")
+    restoring = resume and os.path.isdir(backup) and bool(os.listdir(backup))  # the backup holds the weights
+    if settings.get("initial_weights") is not None and not restoring:  # a run killed before its first backup too
         with strategy.scope():
-            _load_weights_from(model, initial_weights)
+            _load_weights_from(model, settings["initial_weights"])
     data_kwargs = dict(data_kwargs or {})
     _check_colour_photos(data, image_size, info.color_space, data_kwargs)
     # With several replicas a short last batch could leave one without images (TensorFlow's
@@ -546,7 +559,7 @@ def train(
     _write_json_atomically(
         os.path.join(out_dir, "run.json"),
         {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-         "initial_weights": initial_weights and os.fspath(initial_weights), "trainer_kwargs": trainer_kwargs or {}},
+         "initial_weights": settings.get("initial_weights")},
     )
     with warnings.catch_warnings():
         if steps_per_epoch is None:

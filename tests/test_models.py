@@ -117,9 +117,13 @@ def test_weights_file_of_other_options_or_kind_is_refused_naming_it(tmp_path):
         colorzoo.build_model("unet_sequential", image_size=32, width=0.25, weights=tmp_path / "narrow.keras")
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
     (tmp_path / "broken.weights.h5").write_bytes(b"not hdf5")
+    damaged = bytearray((tmp_path / "narrow.keras").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte inside the stored weights: a bad CRC
+    (tmp_path / "damaged.keras").write_bytes(damaged)
     for path, message in [
         (tmp_path / "broken.keras", "not a .keras model archive"),
-        (tmp_path / "broken.weights.h5", "its weights do not fit"),
+        (tmp_path / "broken.weights.h5", "a damaged weights file .*; copy or download it again"),  # before: "do not fit"
+        (tmp_path / "damaged.keras", r"a damaged weights file \(Bad CRC-32"),
         (tmp_path / "missing.keras", "no such weights file or folder"),
         (tmp_path / "photo.jpg", "weights must be a .keras or .weights.h5 file"),
     ]:

@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -144,6 +145,34 @@ def test_resuming_the_l1_stage_as_the_gan_stage_is_refused(tmp_path):
     recorded = open(os.path.join(out, "run.json")).read()
     with pytest.raises(ValueError, match="changed: adversarial False -> True$"):
         training.train("pix2pix", data, epochs=2, resume=True, **options)
+    assert open(os.path.join(out, "run.json")).read() == recorded
+
+
+def test_resume_takes_the_runs_initial_weights_and_refuses_other_trainer_options(tmp_path, monkeypatch):
+    """A GAN stage started from the L1 stage (``--init``) and killed before its first backup
+    resumes from those weights, not from random ones; run.json keeps them (before: ``null``)."""
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    options = {"image_size": 32, "batch_size": 2, "model_kwargs": TINY, "verbose": 0}
+    l1 = str(tmp_path / "l1")
+    training.train("pix2pix", data, epochs=1, adversarial=False, out_dir=l1, **options)
+    init = os.path.join(l1, "best.keras")
+    out = str(tmp_path / "gan")
+    training.train("pix2pix", data, epochs=1, out_dir=out, initial_weights=init, **options)
+    shutil.rmtree(os.path.join(out, "backup"))  # as if killed during its first epoch
+    loaded = []
+    load = training._load_weights_from
+    monkeypatch.setattr(training, "_load_weights_from", lambda model, path: loaded.append(path) or load(model, path))
+    training.train("pix2pix", data, epochs=1, out_dir=out, resume=True, **options)
+    assert loaded == [init] and json.loads(open(os.path.join(out, "run.json")).read())["initial_weights"] == init
+    training.train("pix2pix", data, epochs=2, out_dir=out, resume=True, **options)
+    assert loaded == [init]  # the backup holds the weights: the initial ones are not read again
+    recorded = open(os.path.join(out, "run.json")).read()
+    for changes, change in [
+        ({"trainer_kwargs": {"l1_weight": 50}}, "trainer_kwargs {} -> {'l1_weight': 50}"),  # before: accepted
+        ({"initial_weights": os.path.join(l1, "last.keras")}, f"initial_weights {init!r} -> "),
+    ]:
+        with pytest.raises(ValueError, match=f"changed: {re.escape(change)}"):
+            training.train("pix2pix", data, epochs=3, out_dir=out, resume=True, **options, **changes)
     assert open(os.path.join(out, "run.json")).read() == recorded
 
 
@@ -447,6 +476,10 @@ def test_train_never_writes_into_a_folder_of_other_files(tmp_path):
     (mine / "log.csv").write_text("my notes\n")
     with pytest.raises(FileExistsError, match="my documents is not empty \\(log.csv, ...\\).*--resume"):
         training.train("unet_sequential", data, image_size=32, out_dir=str(mine), model_kwargs=TINY)
+    assert os.listdir(mine) == ["log.csv"] and (mine / "log.csv").read_text() == "my notes\n"
+    # resume=True, as the first error suggests: still no run to continue (before: trained into the folder)
+    with pytest.raises(FileExistsError, match=r"my documents is not empty \(log.csv, ...\) and holds no run \(run.json\)"):
+        training.train("unet_sequential", data, image_size=32, out_dir=str(mine), model_kwargs=TINY, resume=True)
     assert os.listdir(mine) == ["log.csv"] and (mine / "log.csv").read_text() == "my notes\n"
 
 
