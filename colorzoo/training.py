@@ -491,10 +491,13 @@ def train(
         )
     has_run = os.path.exists(os.path.join(out_dir, "run.json"))
     if not (resume and has_run) and os.path.isdir(out_dir) and os.listdir(out_dir):
-        advice = "" if resume else ", or resume=True (--resume) for an interrupted run"
+        if has_run:
+            raise FileExistsError(
+                f"{out_dir} holds an interrupted training run; continue it with resume=True (--resume) or choose another out_dir"
+            )
         raise FileExistsError(
             f"{out_dir} is not empty ({sorted(os.listdir(out_dir))[0]}, ...) and holds no run (run.json): a run writes "
-            f"run.json, log.csv and checkpoints there; choose a new or empty out_dir{advice}"
+            "run.json, log.csv and checkpoints there; choose a new or empty out_dir"
         )
     name = model if isinstance(model, str) else model.name
     check_trainer_kwargs(name, adversarial, trainer_kwargs)

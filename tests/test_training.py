@@ -474,13 +474,18 @@ def test_train_never_writes_into_a_folder_of_other_files(tmp_path):
     mine = tmp_path / "my documents"
     mine.mkdir()
     (mine / "log.csv").write_text("my notes\n")
-    with pytest.raises(FileExistsError, match="my documents is not empty \\(log.csv, ...\\).*--resume"):
+    with pytest.raises(FileExistsError, match=r"my documents is not empty \(log.csv, ...\).*choose a new or empty out_dir$"):
         training.train("unet_sequential", data, image_size=32, out_dir=str(mine), model_kwargs=TINY)
     assert os.listdir(mine) == ["log.csv"] and (mine / "log.csv").read_text() == "my notes\n"
-    # resume=True, as the first error suggests: still no run to continue (before: trained into the folder)
+    # resume=True, which the error once suggested: still no run to continue (before: trained into the folder)
     with pytest.raises(FileExistsError, match=r"my documents is not empty \(log.csv, ...\) and holds no run \(run.json\)"):
         training.train("unet_sequential", data, image_size=32, out_dir=str(mine), model_kwargs=TINY, resume=True)
     assert os.listdir(mine) == ["log.csv"] and (mine / "log.csv").read_text() == "my notes\n"
+    interrupted = tmp_path / "killed in its first epoch"
+    interrupted.mkdir()
+    (interrupted / "run.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="killed in its first epoch holds an interrupted training run; continue it"):
+        training.train("unet_sequential", data, image_size=32, out_dir=str(interrupted), model_kwargs=TINY)
 
 
 def test_a_built_model_trains_at_its_own_input_size(tmp_path):
