@@ -599,7 +599,7 @@ def colorize_files(
     if left_out:
         logger.warning("left out %d image(s) inside the output folder %s, e.g. %s", len(left_out), output_dir, left_out[0])
     if not (skip_existing or overwrite):
-        existing = [target for _, *targets in plan for target in targets if target and os.path.exists(target)]
+        existing = [target for _, *targets in plan for target in targets if target and os.path.lexists(target)]
         if existing:
             raise FileExistsError(
                 f"{len(existing)} output(s) already exist, e.g. {existing[0]}: keep them with --skip-existing "

@@ -423,6 +423,11 @@ def test_existing_outputs_are_never_replaced_by_default(model, tmp_path):
     with pytest.raises(FileExistsError, match="1 output.s. already exist"):  # before: replaced without a word
         inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", progress=False)
     assert (tmp_path / "out" / "a.png").read_text() == "the user's own file"
+    os.remove(tmp_path / "out" / "a.png")
+    os.symlink(tmp_path / "nowhere.png", tmp_path / "out" / "a.png")  # a dangling link of the user's: stops it too
+    with pytest.raises(FileExistsError, match="1 output.s. already exist"):  # before: failed at the write, after the work
+        inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", progress=False)
+    assert os.readlink(tmp_path / "out" / "a.png") == str(tmp_path / "nowhere.png")
     summary = inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", output_format="webp", progress=False)
     assert Image.open(summary["written"][0]).format == "WEBP"
 
