@@ -101,7 +101,8 @@ def _parser():
     colorize.add_argument("--format", default="png", choices=("png", "jpg", "webp"), type=str.lower,
                           help="output image format (default %(default)s; jpg and webp at quality 95)")
     existing = colorize.add_mutually_exclusive_group()
-    existing.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="keep the outputs and figures that already exist; write the missing ones")
     existing.add_argument("--overwrite", action="store_true", help="replace outputs that already exist "
                           "(without it or --skip-existing, an existing output stops the run before any work)")
 

@@ -367,6 +367,9 @@ def _rebuilt_at(model, fixed, size):
     advice = f"run it at its built size (size=({fixed[0]}, {fixed[1]}), or no size: photos are then resized to it)"
     if len(getattr(model, "inputs", None) or ()) != 1:
         raise RunShapeError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
+    stride = model_stride(model)
+    if any(side % stride for side in size):
+        raise RunShapeError(f"{cannot}: its sides must be multiples of its stride {stride}; {advice}")
     try:
         rebuilt = _sharing_layers(model, size)
     except (ValueError, TypeError) as error:
@@ -562,13 +565,12 @@ def colorize_files(
         inputs: a path or a list of files and folders; folders keep their layout below ``output_dir``.
         output_dir: created if missing; must not be an existing file.
         size: model run size (see :func:`colorize`).
-        skip_existing: leave outputs that already exist alone (resume an interrupted run: a
-            photo whose outputs all exist is skipped; a missing comparison figure is written, its
-            photo still counted as skipped).
+        skip_existing: leave files that already exist alone (resume an interrupted run: only the
+            missing outputs and comparison figures are written).
         overwrite: replace outputs that already exist; by default a ``FileExistsError`` is
             raised before any work if one exists (unless ``skip_existing``), and a file that
             appears under an output's name during the run is left alone (that photo fails, or
-            with ``skip_existing`` is skipped).
+            with ``skip_existing`` that file is skipped).
         suffix: appended to each output name stem (``photo.jpg`` -> ``photo_color.png``).
         progress: show a ``keras.utils.Progbar``.
         output_format: ``"png"``, ``"jpeg"`` (``"jpg"``) or ``"webp"`` (quality 95), any case.
@@ -583,7 +585,9 @@ def colorize_files(
     with one log message.
 
     Returns:
-        ``{"written": [outputs], "skipped": [existing outputs], "failed": [inputs], "left_out": [inputs]}``.
+        ``{"written": [files], "skipped": [files], "failed": [inputs], "left_out": [inputs]}``: the
+        outputs and comparison figures written, those left alone because they existed, the inputs
+        that failed, and the images left out.
 
     Example:
 
@@ -610,48 +614,53 @@ def colorize_files(
     summary = {"written": [], "skipped": [], "failed": [], "left_out": left_out}
     bar = keras.utils.Progbar(len(plan), unit_name="image") if progress and plan else None
     for done, (path, output, figure) in enumerate(plan, start=1):
-        missing = [target for target in (output, figure) if target and not (skip_existing and os.path.lexists(target))]
-        if output not in missing:
-            summary["skipped"].append(output)
+        targets = [target for target in (output, figure) if target]
+        kept = [target for target in targets if skip_existing and os.path.lexists(target)]
+        summary["skipped"] += kept
+        missing = [target for target in targets if target not in kept]
         if missing:
-            outcome = _colorize_file(model, path, output, figure, missing, size, pil_format, overwrite, skip_existing)
-            if outcome == "failed":
-                summary["failed"].append(path)
-            elif output in missing:
-                summary[outcome].append(output)
+            for key, entry in _colorize_file(model, path, output, missing, size, pil_format, overwrite, skip_existing):
+                summary[key].append(entry)
         if bar is not None:
             bar.update(done)
     return summary
 
 
-def _colorize_file(model, path, output, figure, missing, size, pil_format, overwrite, skip_existing):
-    """Write the ``missing`` ones of ``path``'s output and figure; the :func:`colorize_files` summary
-    key it belongs to: ``"written"``, ``"skipped"`` (an output appeared meanwhile) or ``"failed"``."""
+def _colorize_file(model, path, output, missing, size, pil_format, overwrite, skip_existing):
+    """Write the ``missing`` ones of ``path``'s ``output`` and comparison figure; the
+    :func:`colorize_files` summary entries of that work: ``("written", file)``, ``("skipped", file)``
+    (a file that appeared meanwhile, with ``skip_existing``) or ``("failed", path)``."""
     try:
         pixels = load_image(path)
     except LOAD_ERRORS as error:
         logger.warning("skipping %s: %s", path, error_line(error))
-        return "failed"
+        return [("failed", path)]
     try:
         colorized = colorize(model, pixels, size)
-        if output in missing:
-            image = Image.fromarray(colorized)
-            files.write_atomically(
-                output, lambda handle: image.save(handle, format=pil_format, quality=95), replace=overwrite
-            )
-        if figure in missing:
-            compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=figure,
-                           color_space=model_spec(model).color_space, overwrite=overwrite)
     except RunShapeError as error:  # this photo's shape; broken weights end the run
         logger.warning("skipping %s: %s", path, error_line(error))
-        return "failed"
-    except FileExistsError as error:  # never replaced without overwrite, even if it appeared meanwhile
-        logger.warning("%s", error_line(error))
-        return "skipped" if skip_existing else "failed"
-    except OSError as error:  # e.g. the output name is a folder, or the disk is full
-        logger.warning("could not write the output of %s: %s", path, error_line(error))
-        return "failed"
-    return "written"
+        return [("failed", path)]
+    entries = []
+    for target in missing:
+        try:
+            if target == output:
+                image = Image.fromarray(colorized)
+                files.write_atomically(
+                    output, lambda handle: image.save(handle, format=pil_format, quality=95), replace=overwrite
+                )
+            else:
+                compare_figure(pixels, colorized, pixels if pixels.ndim == 3 else None, path=target,
+                               color_space=model_spec(model).color_space, overwrite=overwrite)
+            entries.append(("written", target))
+        except FileExistsError as error:  # never replaced without overwrite, even if it appeared meanwhile
+            logger.warning("%s", error_line(error))
+            if not skip_existing:
+                return [*entries, ("failed", path)]
+            entries.append(("skipped", target))
+        except OSError as error:  # e.g. the output name is a folder, or the disk is full
+            logger.warning("could not write the output of %s: %s", path, error_line(error))
+            return [*entries, ("failed", path)]
+    return entries
 
 
 def _graph_error_reason(error):

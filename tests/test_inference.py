@@ -269,6 +269,10 @@ def test_model_that_keeps_its_built_size_is_a_clear_error():
         inference.colorize(valid_padding, np.asarray(photo(90, 70)), size=160)
     with pytest.raises(ValueError, match="cannot run at 8x8: Computed output size would be zero"):
         inference.at_input_size(valid_padding, (8, 8))
+    # a size off the stride says so (before: "a layer keeps its built size (output 72x64)")
+    model = colorzoo.build_model("resnet18_decoder", image_size=64, width=0.125)
+    with pytest.raises(inference.RunShapeError, match="cannot run at 68x64: its sides must be multiples of its stride 8"):
+        inference.at_input_size(model, (68, 64))
 
 
 def test_yuv_model_keeps_y(tmp_path):
@@ -341,15 +345,16 @@ def test_colorize_files(model, tmp_path, caplog):
     killed_writer = out / "nested" / f"{files.TEMPORARY_PREFIX}{2**22 + 1}-x.png"  # above Linux's pid_max
     killed_writer.write_bytes(b"half an image")
     again = inference.colorize_files(model, inputs, out, suffix="_c", skip_existing=True, progress=False, compare=True)
-    assert sorted(again["skipped"]) == expected and again["written"] == []
+    figures = [name[:-4] + "_compare.png" for name in expected]
+    # the resumed run adds the missing figures and counts them (before: counted as skipped)
+    assert sorted(again["skipped"]) == expected and sorted(again["written"]) == figures
     assert not killed_writer.exists()  # a killed colorize's temporary is cleaned up by the next one
-    # the resumed run adds the missing figures (before: none) and leaves the outputs alone
-    assert sorted(str(path) for path in out.rglob("*_compare.png")) == [name[:-4] + "_compare.png" for name in expected]
+    assert sorted(str(path) for path in out.rglob("*_compare.png")) == figures
     assert outputs == {path: path.read_bytes() for path in out.rglob("*.png") if "_compare" not in path.name}
     (out / "a_jpg_c_compare.png").write_bytes(b"the user's own figure")
     os.remove(out / "a_jpg_c.png")
     third = inference.colorize_files(model, inputs, out, suffix="_c", skip_existing=True, progress=False, compare=True)
-    assert third["written"] == [str(out / "a_jpg_c.png")] and len(third["skipped"]) == 2
+    assert third["written"] == [str(out / "a_jpg_c.png")] and sorted(third["skipped"]) == sorted(expected[1:] + figures)
     assert (out / "a_jpg_c_compare.png").read_bytes() == b"the user's own figure"  # before: replaced
     assert before == {path: path.read_bytes() for path in inputs.rglob("*") if path.is_file()}
 
@@ -406,13 +411,15 @@ def test_a_file_that_appears_during_the_run_is_never_replaced(model, tmp_path, m
 
     monkeypatch.setattr(inference, "colorize", colorize_while_the_user_saves_b)
     summary = inference.colorize_files(model, [tmp_path / "a.jpg", tmp_path / "b.jpg"], tmp_path / "out",
-                                       skip_existing=skip_existing, progress=False)
-    assert (tmp_path / "out" / "b.png").read_bytes() == b"the user's own file"  # before: replaced
-    assert summary["written"] == [str(tmp_path / "out" / "a.png")]
-    if skip_existing:
-        assert summary["skipped"] == [str(tmp_path / "out" / "b.png")] and summary["failed"] == []
+                                       skip_existing=skip_existing, progress=False, compare=True)
+    out = tmp_path / "out"
+    assert (out / "b.png").read_bytes() == b"the user's own file"  # before: replaced
+    if skip_existing:  # b's figure is still written, and counted (before: b counted as skipped only)
+        assert summary["written"] == [str(out / name) for name in ("a.png", "a_compare.png", "b_compare.png")]
+        assert summary["skipped"] == [str(out / "b.png")] and summary["failed"] == []
     else:
-        assert summary["failed"] == [str(tmp_path / "b.jpg")]
+        assert summary["written"] == [str(out / "a.png"), str(out / "a_compare.png")]
+        assert summary["failed"] == [str(tmp_path / "b.jpg")] and not (out / "b_compare.png").exists()
     assert not leftovers(tmp_path)
 
 
@@ -481,7 +488,7 @@ def test_never_overwrites_inputs(model, tmp_path):
     summary = inference.colorize_files(
         model, tmp_path / "a.png", tmp_path, suffix="_color", compare=True, progress=False
     )
-    assert summary["written"] == [str(tmp_path / "a_color.png")]
+    assert summary["written"] == [str(tmp_path / "a_color.png"), str(tmp_path / "a_color_compare.png")]
     assert Image.open(tmp_path / "a_color_compare.png").width > 2 * Image.open(tmp_path / "a_color.png").width
 
 
