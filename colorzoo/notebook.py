@@ -129,17 +129,18 @@ def run_config(name, smoke, **overrides):
 
 
 def new_run_dir(base):
-    """``base`` if it holds no run yet, else the first free ``base_2``, ``base_3``, ...
+    """``base`` if it is missing or an empty folder, else the first such ``base_2``, ``base_3``, ...
 
-    ``colorzoo.training.train`` refuses to overwrite a run, so re-running a notebook cell
-    trains into a fresh folder.
+    ``colorzoo.training.train`` refuses to train into a folder holding files (a run, an
+    interrupted run, anything else) and ``colorize_files`` to replace outputs, so re-running a
+    notebook cell trains, or colorizes, into a fresh folder.
 
     Example:
 
     >>> run_dir = new_run_dir("runs/unet_sequential")
     """
     candidate, index = base, 1
-    while os.path.exists(os.path.join(candidate, "last.keras")):
+    while os.path.exists(candidate) and not (os.path.isdir(candidate) and not os.listdir(candidate)):
         index += 1
         candidate = f"{base}_{index}"
     return candidate

@@ -317,9 +317,10 @@ def quickstart():
             """
             from colorzoo.inference import colorize_files
 
-            summary = colorize_files(model, eval_files, "colorized", compare=True, overwrite=True, progress=False)
-            print(f"wrote {len(summary['written'])} photos to colorized/")
-            comparisons = [path for path in image_files("colorized") if path.endswith("_compare.png")]
+            out_dir = notebook.new_run_dir("colorized")  # a fresh folder: a re-run replaces no file
+            summary = colorize_files(model, eval_files, out_dir, compare=True, progress=False)
+            print(f"wrote {len(summary['written'])} files to {out_dir}/: colorized photos and their figures")
+            comparisons = [path for path in image_files(out_dir) if path.endswith("_compare.png")]
             notebook.show_images(comparisons[:3], columns=1, size=6)
             plt.show()
             """

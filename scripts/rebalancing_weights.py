@@ -6,7 +6,8 @@ Usage: .venv/bin/python scripts/rebalancing_weights.py ../shared/data/train --ou
 Estimates the ab prior of ``--batches`` shuffled batches of ``--image-size`` photos (grayscale
 photos dropped, as in training) and saves Zhang et al.'s rebalancing weights over the 313 ab bins
 (`colorzoo.models.zhang_classification.rebalancing_weights_from_data`), for
-`colorzoo train --trainer-option rebalancing=FILE`. Refuses to overwrite an existing file.
+`colorzoo train --trainer-option rebalancing=FILE`. Refuses to overwrite an existing file; creates
+the file's folder if missing.
 """
 
 import argparse
@@ -30,13 +31,23 @@ def main(argv=None):
     parser.add_argument("--batches", type=positive_int, default=PRIOR_BATCHES)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.out.endswith(("/", os.sep)) or os.path.isdir(args.out):
+        parser.error(f"--out {args.out}: a folder; give the file to write, e.g. {os.path.join(args.out, 'weights.npy')}")
     out = args.out if args.out.endswith(".npy") else f"{args.out}.npy"  # the name np.save would write
     if os.path.lexists(out):
         parser.error(f"{out} exists; remove it or choose another --out")
+    folder = os.path.dirname(out)
+    if folder and os.path.exists(folder) and not os.path.isdir(folder):
+        parser.error(f"--out {out}: {folder} is a file, not a folder")
     if not os.path.isdir(args.data):
         parser.error(f"{args.data}: no such folder")
-    dataset = make_dataset(args.data, args.image_size, args.batch_size, seed=args.seed)
-    weights = rebalancing_weights_from_data(dataset, args.batches)
+    try:
+        dataset = make_dataset(args.data, args.image_size, args.batch_size, seed=args.seed)
+        weights = rebalancing_weights_from_data(dataset, args.batches)
+    except ValueError as error:  # e.g. no colour photos in the folder
+        parser.exit(1, f"{parser.prog}: error: {error}\n")
+    if folder:
+        os.makedirs(folder, exist_ok=True)  # runs/ of a fresh clone, as colorzoo train makes its --out
     with open(out, "xb") as handle:  # exclusive: a file that appeared meanwhile is not replaced either
         np.save(handle, weights)
     print(f"{out}: {weights.size} weights, {weights.min():.2f} to {weights.max():.2f}")

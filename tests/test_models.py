@@ -72,11 +72,23 @@ def test_none_kwargs_are_dropped_but_encoder_weights_none_is_kept():
         ({"image_size": 32.0}, "image_size must be a positive whole number of pixels, got 32.0"),
         ({"image_size": 32, "width": 0}, "width must be a positive number, got 0"),
         ({"image_size": 32, "width": -1}, "width must be a positive number, got -1"),
+        ({"image_size": 32, "width": float("nan")}, "width must be a positive number, got nan"),  # before: deep in
+        ({"image_size": 32, "width": float("inf")}, "width must be a positive number, got inf"),  # the encoder
     ],
 )
 def test_sizes_and_widths_are_checked_before_any_builder_runs(options, message):
     with pytest.raises(ValueError, match=f"unet_sequential: {message}"):
         colorzoo.build_model("unet_sequential", **options)
+
+
+@pytest.mark.parametrize("kernel_size, smallest", [(3, 112), (5, 224), (7, 328)])
+def test_valid_padding_names_the_smallest_image_size(kernel_size, smallest):
+    """Before: Keras' "Computed output size would be zero or negative" (kernel 7 at the native 256)."""
+    model = colorzoo.build_model("unet_sequential", image_size=smallest, width=0.125, padding="valid",
+                                 kernel_size=kernel_size)
+    assert model.output_shape == (None, smallest, smallest, 2)
+    with pytest.raises(ValueError, match=f"kernel_size {kernel_size} needs image_size >= {smallest}, got {smallest - 8}"):
+        colorzoo.build_model("unet_sequential", image_size=smallest - 8, padding="valid", kernel_size=kernel_size)
 
 
 def test_unknown_option_names_the_model_and_its_options():
@@ -115,6 +127,9 @@ def test_weights_file_of_other_options_or_kind_is_refused_naming_it(tmp_path):
     colorzoo.build_model("unet_sequential", image_size=32, width=0.125).save(tmp_path / "narrow.keras")
     with pytest.raises(hub.ModelFileError, match=r"narrow.keras: its weights do not fit unet_sequential.*options"):
         colorzoo.build_model("unet_sequential", image_size=32, width=0.25, weights=tmp_path / "narrow.keras")
+    # another architecture: Keras's reason, on the line after its summary, is kept (before: cut at the colon)
+    with pytest.raises(hub.ModelFileError, match=r"narrow.keras: .*Example error message for object .*: \S"):
+        colorzoo.build_model("resnet18_decoder", image_size=32, width=0.125, weights=tmp_path / "narrow.keras")
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
     (tmp_path / "broken.weights.h5").write_bytes(b"not hdf5")
     damaged = bytearray((tmp_path / "narrow.keras").read_bytes())
@@ -175,6 +190,19 @@ def test_registration_checks_its_metadata(metadata, message, register):
     with pytest.raises(ValueError, match=message):  # before: accepted, then a failure deep in colorize
         register("checked_net", conv_net, **metadata)
     assert "checked_net" not in colorzoo.list_models()
+
+
+def test_a_builder_taking_keyword_arguments_receives_every_option(register):
+    """Before: ``my_net has no option 'width'; its options: image_size, kwargs``."""
+    received = {}
+
+    def wrapped_net(image_size=32, **options):
+        received.update(options, image_size=image_size)
+        return conv_net()
+
+    register("wrapped_net", wrapped_net)
+    colorzoo.build_model("wrapped_net", image_size=48, width=0.5, encoder_weights="hed")
+    assert received == {"image_size": 48, "width": 0.5, "encoder_weights": "hed"}
 
 
 def test_built_models_are_checked_and_carry_their_registry_name(register):

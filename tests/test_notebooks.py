@@ -139,6 +139,13 @@ def test_new_run_dir_never_reuses_a_run_and_find_run_finds_the_newest(tmp_path):
     open(os.path.join(second, "last.keras"), "w").close()
     assert notebook.find_run(base) == os.path.join(second, "last.keras")
     assert notebook.new_run_dir(base) == f"{base}_3"
+    interrupted = f"{base}_3"  # stopped in its first epoch: no model yet (before: returned again, then refused)
+    os.makedirs(interrupted)
+    open(os.path.join(interrupted, "run.json"), "w").close()
+    assert notebook.new_run_dir(base) == f"{base}_4"
+    assert notebook.find_run(base) == os.path.join(second, "last.keras")
+    os.makedirs(f"{base}_4")  # an empty folder is fresh
+    assert notebook.new_run_dir(base) == f"{base}_4"
 
 
 def _result(model, files, psnr, gray_psnr):

@@ -573,6 +573,32 @@ def test_a_truncated_trained_layers_archive_is_a_model_file_error(tmp_path):
         hub._rebuild_with_trained_layers("unet_sequential", {"image_size": 32, "width": 0.125}, str(tmp_path / "layers.npz"))
 
 
+def test_a_trained_layers_archive_missing_or_damaging_a_layer_is_a_model_file_error(tmp_path):
+    """Before: a layer left out of the archive kept its random weights without a word; a damaged
+    member or a wrong shape raised a bare BadZipFile / Keras ValueError."""
+    options = {"image_size": 32, "width": 0.125}
+    model = colorzoo.build_model("unet_sequential", **options)
+    layers = [layer.name for layer in model.layers if layer.weights]
+    path = str(tmp_path / "layers.npz")
+    hub.save_trained_layers(model, path, frozen_layers=[layers[-1]])
+    with pytest.raises(hub.ModelFileError, match=rf"layers.npz: lacks the trained layers \['{layers[-1]}'\]"):
+        hub._rebuild_with_trained_layers("unet_sequential", options, path)
+
+    arrays = {f"{layer.name}/{index}": weight for layer in model.layers for index, weight in enumerate(layer.get_weights())}
+    first = f"{layers[0]}/0"
+    np.savez(path, **{**arrays, first: np.zeros((1, 1, 1, 1), "float32")})
+    with pytest.raises(hub.ModelFileError, match=f"layers.npz: layer {layers[0]}: "):
+        hub._rebuild_with_trained_layers("unet_sequential", options, path)
+
+    np.savez(path, **arrays)
+    data = bytearray(open(path, "rb").read())
+    start = data.index(b"\x93NUMPY", data.index(f"{layers[1]}/0.npy".encode())) + 200  # inside that kernel's values
+    data[start] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(hub.ModelFileError, match=f"layers.npz: layer {layers[1]}: Bad CRC-32"):
+        hub._rebuild_with_trained_layers("unet_sequential", options, path)
+
+
 # === Output safety ===
 
 

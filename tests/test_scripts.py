@@ -108,7 +108,7 @@ def test_ship_over_the_size_limit_keeps_the_shipped_file_and_manifest(run_dir, t
     before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
     monkeypatch.setattr(ship_weights, "MAX_FILE_BYTES", 1000)
     with pytest.raises(SystemExit, match="unet_sequential is over 0 MB: train a narrower preset"):
-        ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path))
+        ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path), replace=True)
     assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before  # before: file deleted
     colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
 
@@ -129,7 +129,7 @@ def test_ship_takes_the_epochs_training_kept(run_dir, tmp_path):
     ship_weights = _script("ship_weights")
     state = json.loads((run / "checkpoint_state.json").read_text())
     for checkpoint, epoch in (("best", state["epoch"]), ("last", 2)):
-        ship_weights.ship(str(run), checkpoint, weights_dir=str(tmp_path / "weights"))
+        ship_weights.ship(str(run), checkpoint, weights_dir=str(tmp_path / "weights"), replace=True)
         manifest = json.loads((tmp_path / "weights" / "manifest.json").read_text())
         assert manifest["unet_sequential"]["shipped_epoch"] == epoch
     (run / "checkpoint_state.json").unlink()
@@ -145,12 +145,77 @@ def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):
 def test_shipping_new_weights_drops_the_scores_of_the_replaced_ones(run_dir, tmp_path, capsys):
     ship_weights = _script("ship_weights")
     (tmp_path / "manifest.json").write_text(json.dumps({"unet_sequential": {"psnr": 23.27, "run_size": 48}}))
-    ship_weights.ship(run_dir, "best", weights_dir=str(tmp_path))
+    ship_weights.ship(run_dir, "best", weights_dir=str(tmp_path), replace=True)
     entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
     assert "psnr" not in entry and "run_size" not in entry  # measured for other weights
     assert "dropped run_size, psnr of the replaced weights" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="not a colorzoo training run .no run.json."):
         ship_weights.ship(str(tmp_path / "no_run"), "best", weights_dir=str(tmp_path))
+
+
+def _weights_folder(folder):
+    return {name: (folder / name).read_bytes() for name in os.listdir(folder)}
+
+
+def test_ship_replaces_shipped_weights_only_when_asked(run_dir, tmp_path):
+    ship_weights = _script("ship_weights")
+    ship_weights.ship(run_dir, "best", weights_dir=str(tmp_path))
+    before = _weights_folder(tmp_path)
+    with pytest.raises(SystemExit, match=r"unet_sequential is shipped already .*add --replace to ship"):
+        ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path))  # before: replaced without a word
+    assert _weights_folder(tmp_path) == before
+    ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path), replace=True)
+    assert json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]["checkpoint"] == "last"
+
+
+def test_ship_checks_every_run_before_writing_anything(run_dir, tmp_path, monkeypatch, capsys):
+    """A bad second run, or a run without logs, leaves weights/ as it was (before: the first run's file
+    was replaced, or the file replaced and the manifest not, which made the shipped model unloadable)."""
+    import shutil
+
+    weights_dir = tmp_path / "weights"
+    ship_weights = _script("ship_weights")
+    ship_weights.ship(run_dir, "best", weights_dir=str(weights_dir))
+    before = _weights_folder(weights_dir)
+    monkeypatch.setattr(ship_weights.hub, "WEIGHTS_DIR", str(weights_dir))
+    for runs in ([run_dir, str(tmp_path / "typo")], [run_dir, run_dir]):
+        monkeypatch.setattr(sys, "argv", ["ship_weights", "--replace", "--checkpoint", "last", *runs])
+        with pytest.raises(SystemExit, match="typo: not a colorzoo training run|^2$"):
+            runpy.run_path(os.path.join(ROOT, "scripts", "ship_weights.py"), run_name="__main__")
+        assert _weights_folder(weights_dir) == before
+    assert "two runs of unet_sequential" in capsys.readouterr().err
+
+    without_logs = tmp_path / "copied run"
+    shutil.copytree(run_dir, without_logs)
+    shutil.rmtree(without_logs / "tensorboard")
+    ship_weights.ship(str(without_logs), "last", weights_dir=str(weights_dir), replace=True)
+    assert json.loads((weights_dir / "manifest.json").read_text())["unet_sequential"]["wall_minutes"] is None
+    assert "| unknown |" in (weights_dir / "README.md").read_text()  # the card is rewritten by each ship
+    colorzoo.pretrained("unet_sequential", weights_dir=str(weights_dir))
+
+
+def test_wall_minutes_come_from_the_event_times_not_the_file_times(run_dir, tmp_path):
+    import shutil
+
+    ship_weights = _script("ship_weights")
+    copied = tmp_path / "run"
+    shutil.copytree(run_dir, copied)
+    for event_file in (copied / "tensorboard" / "train").iterdir():
+        os.utime(event_file, (event_file.stat().st_mtime + 3600,) * 2)  # a copy without -p: a new time
+    assert ship_weights._wall_minutes(str(copied)) == ship_weights._wall_minutes(run_dir) < 5  # before: +60
+
+
+def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    with open(run / "log.csv") as handle:
+        header = handle.readline()
+    (run / "log.csv").write_text(header)
+    for checkpoint in ("last", "best", "colourful"):  # before: IndexError, "ship last or N", "without --val"
+        with pytest.raises(SystemExit, match="no epoch finished .log.csv is empty.: nothing to ship"):
+            _script("ship_weights").ship(str(run), checkpoint, weights_dir=str(tmp_path / "weights"))
 
 
 @pytest.mark.parametrize(
@@ -165,6 +230,10 @@ def test_shipping_new_weights_drops_the_scores_of_the_replaced_ones(run_dir, tmp
         ("evaluate_zoo", ["--data", "{tmp}"], "--data {tmp}: no {tmp}/cbsd68"),
         ("evaluate_zoo", ["--data", "{tmp}/eval", "--out", "{tmp}/mine"], "--out {tmp}/mine: {tmp}/mine/results.md already exist"),
         ("ship_weights", ["{tmp}", "--min-psnr-over-gray", "-1"], "applies to --checkpoint colourful only"),
+        # before: a KeyError after loading the model, a traceback after scoring every model, a KeyError
+        ("run_sizes", ["unet_sequential", "--val", "{tmp}/mine"], "--val {tmp}/mine: no images"),
+        ("evaluate_zoo", ["--data", "{tmp}/eval", "--out", "{tmp}/mine/results.md"], "an existing file, not a folder"),
+        ("evaluate_zoo", ["--data", "{tmp}/eval"], "no images in {tmp}/eval/cbsd68, {tmp}/eval/kodak24"),
     ],
 )
 def test_scripts_refuse_bad_arguments_in_one_line(script, arguments, message, tmp_path, monkeypatch, capsys):
@@ -199,10 +268,12 @@ def test_most_colourful_epoch_within_the_psnr_bound():
     ship_weights = _script("ship_weights")
     assert ship_weights.most_colourful_epoch(log) == 2  # epoch 3 is 1.81 dB below gray
     assert ship_weights.most_colourful_epoch(log, min_psnr_over_gray=-2.0) == 3
-    with pytest.raises(SystemExit, match="no epoch is within 0.5 dB of gray"):
+    with pytest.raises(SystemExit, match=r"no epoch has val_psnr_over_gray >= -0.5 dB \(the highest: -0.90 dB\)"):
         ship_weights.most_colourful_epoch(log, min_psnr_over_gray=-0.5)
     with pytest.raises(SystemExit, match="trained without --val"):
         ship_weights.most_colourful_epoch([{"epoch": "0", "loss": "0.1"}])
+    with pytest.raises(SystemExit, match="log.csv holds no epoch"):  # before: "trained without --val"
+        ship_weights.most_colourful_epoch([])
 
 
 def test_ship_the_most_colourful_kept_epoch(run_dir, tmp_path):
@@ -224,6 +295,11 @@ def test_average_epochs_writes_the_mean_model_and_scores_it(run_dir):
     assert set(scores) == {"val_psnr", "val_ssim", "val_psnr_over_gray", "val_colourfulness_ratio"}
     with pytest.raises(SystemExit, match="no kept epoch file .*epoch_003.keras"):
         average_epochs.average_epochs(run_dir, 2, 3)
+    empty = os.path.join(os.path.dirname(run_dir), "no photos")
+    os.makedirs(empty)
+    with pytest.raises(ValueError, match="no decodable images"):  # before: after writing the average
+        average_epochs.average_epochs(run_dir, 1, 1, val=empty)
+    assert not os.path.exists(os.path.join(run_dir, "averaged", "epochs_001-001.keras"))
     with pytest.raises(argparse.ArgumentTypeError, match="FIRST-LAST"):
         average_epochs._epoch_range("14-8")
 
@@ -245,6 +321,13 @@ def test_run_size_rule(run_sizes):
     assert run_sizes.chosen_size(rows[:1] + [dict(rows[1], colourfulness_ratio=0.74)], 128) == 128  # gains < 3 points
     with pytest.raises(SystemExit, match="must include the trained size 96"):
         run_sizes.chosen_size(rows, 96)
+
+
+def test_run_sizes_says_when_no_photo_could_be_scored(run_sizes, tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    with pytest.raises(SystemExit, match="no colour photo could be scored among the 1 files"):  # before: KeyError
+        run_sizes.score_sizes(model, [str(tmp_path / "broken.png")], [32])
 
 
 def test_run_sizes_scores_each_size_and_ships_one(run_sizes, run_dir, tmp_path):
@@ -292,6 +375,19 @@ def test_rebalancing_weights_script_writes_the_training_photos_weights_once(tmp_
     assert f"{out} exists" in capsys.readouterr().err
     np.testing.assert_allclose(np.load(out), expected)
 
+    # A missing folder is made (before: FileNotFoundError after the prior was computed); a folder
+    # --out and a folder without photos are refused in one line (before: "rbdir/.npy", a traceback).
+    script.main([data, "--out", str(tmp_path / "runs" / "new" / "w"), "--image-size", "32", "--batch-size", "2",
+                 "--batches", "1"])
+    assert (tmp_path / "runs" / "new" / "w.npy").is_file()
+    for arguments, message in (
+        ([data, "--out", str(tmp_path / "runs") + os.sep], "a folder; give the file to write"),
+        ([str(tmp_path / "runs"), "--out", str(tmp_path / "x.npy")], "runs: no decodable images"),
+    ):
+        with pytest.raises(SystemExit):
+            script.main(arguments)
+        assert message in capsys.readouterr().err
+
 
 @pytest.mark.slow
 def test_docs_models_md_is_what_models_table_prints(capsys):
@@ -315,4 +411,10 @@ def test_evaluate_zoo_measures_each_model_against_its_colour_spaces_gray(monkeyp
     truths = dict.fromkeys(evaluate_zoo.SETS, 40.0)
     assert evaluate_zoo.gain_over_gray(results, "cbsd68", "yuv_net", spaces) == pytest.approx(0.8)
     assert "+0.80 dB vs gray (YUV)" in evaluate_zoo.verdicts(results, truths, spaces)
-    assert "`lab_net`, +1.20 dB on its weaker set: **met**" in evaluate_zoo.targets(results, truths, spaces)
+    assert "`lab_net`, +1.20 dB on its weaker set (cbsd68): **met**" in evaluate_zoo.targets(results, truths, spaces)
+    # each number of a colourful model's target is named with its own weaker set (before: "82% and -0.41 dB
+    # on its weaker set", two sets' numbers as if one)
+    results["cbsd68"]["pix2pix"] = {"psnr": 21.6, "colorfulness_hasler": 35.0}
+    results["kodak24"]["pix2pix"] = {"psnr": 21.8, "colorfulness_hasler": 30.0}
+    lines = evaluate_zoo.targets(results, truths, {**spaces, "pix2pix": "lab"})
+    assert "75% (kodak24) and -0.40 dB (cbsd68), each on its weaker set: **met**" in lines

@@ -29,6 +29,7 @@ decoders on the VGG16 trunk (``backbone="vgg16"``) have 17,759,948, of which the
 14,714,688 (counts include batch-norm statistics).
 """
 
+import numbers
 import os
 
 import keras
@@ -479,8 +480,12 @@ def ddcolor_lite(
     num_groups = defaults["num_groups"] if num_groups is None else num_groups
     decoder_width = defaults["decoder_width"] if decoder_width is None else decoder_width
     ffn_dim = 8 * embed_dim if ffn_dim is None else ffn_dim
-    if min(num_queries, num_heads, embed_dim, num_groups, ffn_dim, decoder_width) < 1:
-        raise ValueError("num_queries, num_heads, embed_dim, num_groups, ffn_dim and decoder_width must be positive")
+    sizes = {"num_queries": num_queries, "num_heads": num_heads, "embed_dim": embed_dim, "num_groups": num_groups,
+             "ffn_dim": ffn_dim, "decoder_width": decoder_width}
+    for key, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (2 if key == "decoder_width" else 1):
+            least = "at least 2 (its last block has half as many channels)" if key == "decoder_width" else "positive"
+            raise ValueError(f"{key} must be a whole number, {least}; got {value!r}")
     if embed_dim % num_heads:
         raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim})")
     if output_activation not in OUTPUT_ACTIVATIONS:

@@ -20,6 +20,8 @@ truncated normal (std 0.01) initialisation, as the report's residual encoder. At
 224 x 224 x 1 the model has 7,779,650 parameters, 141,954 of them trainable.
 """
 
+import numbers
+
 import keras
 
 from colorzoo.encoders import load_vgg16_weights, vgg16_trunk
@@ -73,8 +75,10 @@ def hypercolumn(image_size=224, encoder_weights="imagenet", hidden=(128, 64)):
     """
     if image_size % STRIDE:
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
-    if not hidden:
-        raise ValueError("hidden must name at least one layer width, e.g. (128, 64)")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)) or not hidden or not all(
+        isinstance(filters, numbers.Integral) and not isinstance(filters, bool) and filters > 0 for filters in hidden
+    ):
+        raise ValueError(f"hidden must list one or more positive layer widths, e.g. (128, 64); got {hidden!r}")
 
     # === Layers ===
     inputs = keras.Input((image_size, image_size, 1), name="luminance")

@@ -22,6 +22,7 @@ parameters and the ResNet-18 one 14,333,666; the discriminator has 2,767,425.
 """
 
 import math
+import numbers
 import re
 
 import keras
@@ -213,6 +214,8 @@ def patchgan_discriminator(image_size=256, width=1.0):
     """
     if image_size % 8 or image_size < 24:
         raise ValueError(f"image_size must be a multiple of 8 and at least 24, got {image_size}")
+    if isinstance(width, bool) or not isinstance(width, numbers.Real) or not 0 < width < math.inf:
+        raise ValueError(f"the discriminator's width must be a positive number, got {width!r}")
 
     # === Layers ===
     luminance = keras.Input((image_size, image_size, 1), name="luminance")

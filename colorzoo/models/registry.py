@@ -11,6 +11,7 @@ Example:
 import dataclasses
 import fnmatch
 import inspect
+import math
 import numbers
 import os
 
@@ -97,6 +98,7 @@ def model_info(name):
 # Keras convention: weights=None means "random initialisation", so None is kept.
 _NONE_MEANS_SOMETHING = ("encoder_weights",)
 _POSITIVE_OPTIONS = {"image_size": numbers.Integral, "width": numbers.Real}  # checked before any builder runs
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def build_model(name, **kwargs):
@@ -130,8 +132,10 @@ def build_model(name, **kwargs):
 
         return hub.pretrained(name, hub.WEIGHTS_DIR if weights == "colorzoo" else os.fspath(weights))
     kwargs = {key: value for key, value in kwargs.items() if value is not None or key in _NONE_MEANS_SOMETHING}
-    options = inspect.signature(info.builder).parameters
-    if "encoder_weights" not in options and kwargs.pop("encoder_weights", None) is not None:
+    parameters = inspect.signature(info.builder).parameters.values()
+    options = [parameter.name for parameter in parameters if parameter.kind not in _VARIADIC]
+    takes_any = any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters)  # def f(**kwargs)
+    if "encoder_weights" not in options and not takes_any and kwargs.pop("encoder_weights", None) is not None:
         raise ValueError(
             f"{name} has no pretrained encoder: encoder_weights can only be None; a saved {name}'s weights "
             "load with weights=PATH (colorzoo train --init PATH)"
@@ -140,12 +144,12 @@ def build_model(name, **kwargs):
         if kwargs.get("encoder_weights") is not None:
             raise ValueError(f"weights={weights!r} loads every layer of {name}; drop encoder_weights")
         kwargs["encoder_weights"] = None
-    unknown = sorted(set(kwargs) - set(options))
+    unknown = [] if takes_any else sorted(set(kwargs) - set(options))
     if unknown:
         raise ValueError(f"{name} has no option {', '.join(map(repr, unknown))}; its options: {', '.join(options)}")
     for key, kind in _POSITIVE_OPTIONS.items():
         value = kwargs.get(key)
-        if key in kwargs and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
+        if key in kwargs and (isinstance(value, bool) or not isinstance(value, kind) or not 0 < value < math.inf):
             what = "whole number of pixels" if kind is numbers.Integral else "number"
             raise ValueError(f"{name}: {key} must be a positive {what}, got {value!r}")
     model = _checked_build(info, info.builder(**kwargs))

@@ -5,6 +5,8 @@ down to 1/8 resolution, then convolutions and nearest upsampling back to full si
 output of ab / 128. At 256 x 256 x 1 it has exactly 6,219,410 parameters.
 """
 
+import itertools
+
 import keras
 
 from colorzoo.models.registry import register_model
@@ -33,8 +35,8 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0):
         image_size: input side; any multiple of 8 (the total stride).
         kernel_size: 3, 5 or 7 (the report's sweep).
         padding: ``"same"`` (the report) or ``"valid"`` for the report's padding experiment;
-            valid padding needs ``image_size`` large enough and returns an output resized back
-            to ``image_size``.
+            valid padding needs ``image_size`` of at least 112, 224 or 328 for kernel 3, 5 or 7
+            and returns an output resized back to ``image_size``.
         width: multiplies every filter count (1.0 is the report's network); e.g. 0.5 for CPU.
 
     Example:
@@ -48,6 +50,10 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0):
         raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
     if image_size % 8:
         raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
+    if padding == "valid" and _valid_padding_side(image_size, kernel_size) < 1:
+        smallest = next(size for size in itertools.count(8, 8) if _valid_padding_side(size, kernel_size) >= 1)
+        raise ValueError(f"padding='valid' with kernel_size {kernel_size} needs image_size >= {smallest}, "
+                         f"got {image_size} (every convolution trims the map)")
 
     def filters(count):
         return max(2, int(round(count * width)))
@@ -71,3 +77,13 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0):
     # === Functional Model ===
     model = keras.Model(inputs, x, name="unet_sequential")
     return model
+
+
+def _valid_padding_side(image_size, kernel_size):
+    """The side of the map before the last upsampling when every convolution uses valid padding."""
+    side = image_size
+    for _, strides in ENCODER:
+        side = (side - kernel_size) // strides + 1
+    for _, upsample in DECODER:
+        side = (side * 2 if upsample else side) - kernel_size + 1
+    return side - kernel_size + 1

@@ -116,6 +116,8 @@ def test_vgg16_backbone_reads_four_strides_of_the_frozen_hed_trunk(tmp_path):
         ({"preset": "large"}, "preset"),
         ({"embed_dim": 50, "num_heads": 4}, "must divide"),
         ({"num_queries": 0}, "positive"),
+        ({"num_queries": 2.5}, r"num_queries must be a whole number, positive; got 2.5"),  # before: a Keras shape error
+        ({"decoder_width": 1}, "decoder_width must be a whole number, at least 2"),  # before: Keras filters=0
         ({"output_activation": "sigmoid"}, "output_activation"),
         ({"encoder_weights": "imagenet"}, "preset='tiny'"),
         ({"backbone": "resnet18"}, "backbone must be one of"),

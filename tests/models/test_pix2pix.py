@@ -117,6 +117,9 @@ def test_bad_options_raise_clear_errors(kwargs, message):
 def test_discriminator_rejects_bad_sizes():
     with pytest.raises(ValueError, match="multiple of 8"):
         patchgan_discriminator(36)
+    for width in (0, -1, "0.5", float("nan")):  # before: a 2-filter PatchGAN, or a TypeError from round()
+        with pytest.raises(ValueError, match="the discriminator's width must be a positive number"):
+            patchgan_discriminator(32, width=width)
 
 
 def test_recipe_is_adam_2e4_beta_05_with_l1():

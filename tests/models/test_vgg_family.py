@@ -50,6 +50,13 @@ def test_image_size_and_weights_are_checked(name):
         build(name, encoder_weights="vgg19")
 
 
+
+@pytest.mark.parametrize("hidden", [16, (), (0,), ("64",)])
+def test_hypercolumn_refuses_bad_hidden_widths(hidden):
+    with pytest.raises(ValueError, match="hidden must list one or more positive layer widths"):  # before: TypeError
+        build("hypercolumn", hidden=hidden)
+
+
 @pytest.mark.parametrize("name", VGG_MODELS)
 def test_parameter_count_at_native_size(name):
     model = build(name, image_size=colorzoo.model_info(name).native_size)
