@@ -77,18 +77,62 @@ def warn_if_busy(load):
               "so the timings below are contaminated; rerun on a quiet machine.")
 
 
+def model_names(text):
+    """argparse type of ``--models``: comma-separated registry names, each checked before any work."""
+    from colorzoo.models import list_models
+
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in list_models()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown models {unknown or [text]}; known: {', '.join(list_models())}")
+    return ",".join(names)
+
+
+def new_json_path(text):
+    """argparse type of ``--json``: a file that does not exist yet, in an existing folder, so that
+    neither a user's file is replaced nor an hour of measurements lost at the end."""
+    if os.path.lexists(text):
+        raise argparse.ArgumentTypeError(f"{text} exists; remove it or choose another file")
+    folder = os.path.dirname(text) or "."
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"{folder}: no such folder")
+    return text
+
+
+def positive_int(text):
+    """argparse type: a whole number from 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def model_bench_parser(description, quick_help, models_help="comma-separated registry names (default: every model)",
                        timeout_help="seconds per worker process"):
     """The arguments every benchmark that runs models in worker processes takes: ``--models``,
     ``--threads``, ``--small``, ``--timeout``, ``--quick`` (its smoke mode, ``quick_help``) and
     ``--json``; the caller adds its own."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--models", help=models_help)
-    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
+    parser.add_argument("--models", type=model_names, help=models_help)
+    parser.add_argument("--threads", type=positive_int, help="TensorFlow intra/inter-op threads (default: TensorFlow's)")
     parser.add_argument("--small", action="store_true", help="build models with their registry 'small' kwargs")
-    parser.add_argument("--timeout", type=float, default=3600, help=timeout_help)
+    parser.add_argument("--timeout", type=positive_float, default=3600, help=timeout_help)
     parser.add_argument("--quick", action="store_true", help=quick_help)
-    parser.add_argument("--json", help="write every measurement to this file")
+    parser.add_argument("--json", type=new_json_path, help="write every measurement to this file (a new one)")
     return parser
 
 
@@ -452,6 +496,6 @@ def markdown_table(headers, rows):
 
 def write_json(path, data):
     if path:
-        with open(path, "w") as file:
+        with open(path, "x") as file:  # exclusive: a file that appeared during the run is not replaced
             json.dump(data, file, indent=2)
         print(f"wrote {path}")

@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from colorzoo.cli import positive_int  # noqa: E402
 from colorzoo.models import build_model  # noqa: E402
 from colorzoo.training import compile_model  # noqa: E402
 
@@ -33,14 +34,14 @@ def peak_rss_gib():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps after the first")
+    parser.add_argument("--image-size", type=positive_int, default=224)
+    parser.add_argument("--batch-size", type=positive_int, default=8)
+    parser.add_argument("--steps", type=positive_int, default=5, help="timed steps after the first")
     args = parser.parse_args(argv)
-    if args.steps < 1:
-        parser.error("--steps must be at least 1")
-
-    model = build_model("hypercolumn", image_size=args.image_size, encoder_weights=None)  # random: same cost
+    try:
+        model = build_model("hypercolumn", image_size=args.image_size, encoder_weights=None)  # random: same cost
+    except ValueError as error:  # e.g. a size off the stride
+        parser.error(f"--image-size: {error}")
     compile_model(model)
     rng = np.random.default_rng(0)
     shape = (args.batch_size, args.image_size, args.image_size)

@@ -270,6 +270,14 @@ def stage_memory_table(results):
     return common.markdown_table(["megapixels", *(f"{name} MiB" for name in STAGES)], rows)
 
 
+def _megapixels(text):
+    """argparse type of ``--megapixels``: comma-separated numbers above 0, or empty."""
+    for value in text.split(","):
+        if value:
+            common.positive_float(value)
+    return text
+
+
 def main(argv=None):
     spec = common.worker_spec(argv)
     if spec is not None:
@@ -281,13 +289,13 @@ def main(argv=None):
         models_help="comma-separated registry names for part 1 (default: every model)",
     )
     parser.add_argument("--skip-models", action="store_true", help="run part 2 (colorize) only")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--latency-runs", type=int, default=20, help="single-image calls timed")
-    parser.add_argument("--runs", type=int, default=5, help="timed batch runs / colorize runs per size")
+    parser.add_argument("--batch-size", type=common.positive_int, default=8)
+    parser.add_argument("--latency-runs", type=common.positive_int, default=20, help="single-image calls timed")
+    parser.add_argument("--runs", type=common.positive_int, default=5, help="timed batch runs / colorize runs per size")
     parser.add_argument("--colorize-model", default="resnet18_decoder")
     parser.add_argument("--weights", help="a trained .keras file for part 2 instead of random weights (the share of "
                         "out-of-gamut colours, which recombine() desaturates, depends on the weights)")
-    parser.add_argument("--megapixels", help="photo sizes for part 2 (default 0.3,1,4,12); empty to skip it")
+    parser.add_argument("--megapixels", type=_megapixels, help="photo sizes for part 2 (default 0.3,1,4,12); empty to skip it")
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.latency_runs, args.runs, args.small = 2, 5, 2, True
@@ -314,7 +322,7 @@ def main(argv=None):
             print(result.get("error") or "done", file=sys.stderr, flush=True)
         print(f"\nForward pass at native size, batch {args.batch_size} for img/s:\n")
         print(model_table(output["models"]))
-    megapixels = [float(value) for value in args.megapixels.split(",") if value]
+    megapixels = [common.positive_float(value) for value in args.megapixels.split(",") if value]
     for value in megapixels:
         print(f"  colorize {value} MP ...", end=" ", flush=True, file=sys.stderr)
         spec = {"part": "colorize", "model": args.colorize_model, "weights": args.weights,

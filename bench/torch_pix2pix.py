@@ -25,7 +25,7 @@ machine; ``OMP_WAIT_POLICY=PASSIVE`` in the environment limits the damage on a b
 
 Needs PyTorch (CPU build), not a colorzoo dependency:
 
-    .venv/bin/pip install torch==2.13.0
+    .venv/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
 Usage:
 
@@ -177,15 +177,15 @@ def keras_counts(model):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--image-size", type=common.positive_int, default=128)
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0 is the paper's)")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=5, help="train steps per timed window")
-    parser.add_argument("--runs", type=int, default=5, help="timed windows per framework; the median is quoted")
-    parser.add_argument("--threads", type=int, default=2, help="threads of both frameworks")
+    parser.add_argument("--batch-size", type=common.positive_int, default=4)
+    parser.add_argument("--steps", type=common.positive_int, default=5, help="train steps per timed window")
+    parser.add_argument("--runs", type=common.positive_int, default=5, help="timed windows per framework; the median is quoted")
+    parser.add_argument("--threads", type=common.positive_int, default=2, help="threads of both frameworks")
     parser.add_argument("--jit", action="store_true", help="XLA-compile colorzoo's train step (off by default on CPU)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 64 px, width 0.125, batch 2, 2 x 2 steps")
-    parser.add_argument("--json", help="write the measurements to this file")
+    parser.add_argument("--json", type=common.new_json_path, help="write the measurements to this file (a new one)")
     args = parser.parse_args(argv)
     if args.quick:
         args.image_size, args.width, args.batch_size, args.steps, args.runs = 64, 0.125, 2, 2, 2
@@ -194,7 +194,8 @@ def main(argv=None):
     try:
         import torch
     except ImportError:
-        raise SystemExit("PyTorch is missing: .venv/bin/pip install torch==2.13.0") from None
+        raise SystemExit("PyTorch is missing: .venv/bin/pip install torch==2.13.0 "
+                         "--index-url https://download.pytorch.org/whl/cpu") from None
     import numpy as np
     import tensorflow as tf
 

@@ -32,6 +32,7 @@ Usage:
     .venv/bin/python bench/train_throughput.py --quick                            # smoke test, 3-5 min
 """
 
+import argparse
 import os
 import statistics
 import sys
@@ -126,11 +127,26 @@ def worker(spec):
     }
 
 
+def _sizes(text):
+    """argparse type of ``--sizes``: comma-separated sizes, each a whole number from 1 or ``native``."""
+    sizes = [size for size in text.split(",") if size]
+    for size in sizes:
+        if size != "native":
+            common.positive_int(size)
+    if not sizes:
+        raise argparse.ArgumentTypeError("expected sizes such as 128,native")
+    return ",".join(sizes)
+
+
+def _jit(text):
+    """argparse type of ``--jit``: ``off``, ``on`` or both, comma-separated."""
+    if not text or any(value not in ("off", "on") for value in text.split(",")):
+        raise argparse.ArgumentTypeError(f"expected off, on or off,on; got {text!r}")
+    return text
+
+
 def configurations(args, list_models, model_info):
     names = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else list_models())
-    unknown = [name for name in names if name not in list_models()]
-    if unknown:
-        raise SystemExit(f"unknown models {unknown}; known: {', '.join(list_models())}")
     for name in names:
         sizes = []
         for size in args.sizes.split(","):
@@ -201,16 +217,16 @@ def main(argv=None):
         quick_help="smoke test: resnet18_decoder and pix2pix, small builds at 64 px, batch 2, 2 runs of 2 steps",
         timeout_help="seconds per configuration",
     )
-    parser.add_argument("--sizes", default="128,native", help="comma-separated sizes; 'native' is each model's own")
-    parser.add_argument("--jit", default="off,on", help="'off', 'on' or 'off,on': XLA compilation of the train step")
-    parser.add_argument("--batch-size", type=int, help="default: 8 up to 128 px, 4 above")
-    parser.add_argument("--steps", type=int, default=5, help="train steps per timed window (at most)")
-    parser.add_argument("--budget", type=float, default=120,
+    parser.add_argument("--sizes", type=_sizes, default="128,native", help="comma-separated sizes; 'native' is each model's own")
+    parser.add_argument("--jit", type=_jit, default="off,on", help="'off', 'on' or 'off,on': XLA compilation of the train step")
+    parser.add_argument("--batch-size", type=common.positive_int, help="default: 8 up to 128 px, 4 above")
+    parser.add_argument("--steps", type=common.positive_int, default=5, help="train steps per timed window (at most)")
+    parser.add_argument("--budget", type=common.positive_float, default=120,
                         help="seconds of timed steps per configuration: slow ones time fewer steps per window")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is quoted")
+    parser.add_argument("--runs", type=common.positive_int, default=5, help="timed runs; the median is quoted")
     parser.add_argument("--generator-only", action="store_true",
                         help="GAN models: time the generator alone with the recipe's L1 (pretraining stage)")
-    parser.add_argument("--matmul-size", type=int, default=4096)
+    parser.add_argument("--matmul-size", type=common.positive_int, default=4096)
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.batch_size, args.steps, args.runs = "64", args.batch_size or 2, 2, 2

@@ -62,8 +62,10 @@ def time_model(name, image_size, batch_size, batches, runs, small):
     for run_pass in passes.values():  # warm-up
         run_pass()
     seconds = {key: [] for key in passes}
-    for _ in range(runs):
-        for key, run_pass in passes.items():
+    keys = list(passes)
+    for run in range(runs):
+        for key in keys[run % len(keys):] + keys[: run % len(keys)]:  # a rotating order
+            run_pass = passes[key]
             start = time.perf_counter()
             run_pass()
             seconds[key].append(time.perf_counter() - start)
@@ -77,13 +79,13 @@ def main(argv=None):
     from colorzoo.models import list_models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", help="comma-separated registry names (default: every model)")
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--batches", type=int, default=8, help="validation batches per pass")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--models", type=common.model_names, help="comma-separated registry names (default: every model)")
+    parser.add_argument("--image-size", type=common.positive_int, default=128)
+    parser.add_argument("--batch-size", type=common.positive_int, default=8)
+    parser.add_argument("--batches", type=common.positive_int, default=8, help="validation batches per pass")
+    parser.add_argument("--runs", type=common.positive_int, default=3)
     parser.add_argument("--small", action="store_true", help="build models with their registry 'small' kwargs")
-    parser.add_argument("--json", help="write every measurement to this file")
+    parser.add_argument("--json", type=common.new_json_path, help="write every measurement to this file (a new one)")
     args = parser.parse_args(argv)
     names = args.models.split(",") if args.models else list_models()
     info = common.machine()

@@ -140,7 +140,7 @@ def new_run_dir(base):
     >>> run_dir = new_run_dir("runs/unet_sequential")
     """
     candidate, index = base, 1
-    while os.path.exists(candidate) and not (os.path.isdir(candidate) and not os.listdir(candidate)):
+    while os.path.exists(candidate) and (not os.path.isdir(candidate) or os.listdir(candidate)):
         index += 1
         candidate = f"{base}_{index}"
     return candidate

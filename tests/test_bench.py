@@ -85,3 +85,40 @@ def test_torch_pix2pix_benchmark_runs(tmp_path):
     output = tmp_path / "result.json"
     _run("torch_pix2pix", ["--quick", "--json", str(output)])
     assert _errors(json.loads(output.read_text())) == []
+
+
+def _bench_module(name, monkeypatch):
+    import importlib.util
+
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "bench"))  # they import bench/common.py
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(ROOT, "bench", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "script, arguments, message",
+    [  # before: a replaced file, a traceback after the whole run, or exit 0 with nothing measured
+        ("inference", ["--json", "{mine}"], "mine.json exists; remove it or choose another file"),
+        ("inference", ["--json", "{tmp}/nowhere/x.json"], "nowhere: no such folder"),
+        ("inference", ["--models", "nosuch"], "unknown models ['nosuch']"),
+        ("inference", ["--megapixels", "abc"], "expected a number, got 'abc'"),
+        ("train_throughput", ["--jit", "maybe"], "expected off, on or off,on"),
+        ("train_throughput", ["--runs", "0"], "must be at least 1, got 0"),
+        ("train_throughput", ["--sizes", "abc"], "expected a whole number, got 'abc'"),
+        ("pipeline", ["--files", "0"], "must be at least 1, got 0"),
+        ("pipeline", ["--data", "{tmp}/nowhere"], "nowhere: no such folder"),
+        ("hypercolumn_memory", ["--image-size", "30"], "image_size must be a multiple of 8"),
+        ("validation_scoring", ["--models", "nosuch"], "unknown models ['nosuch']"),
+        ("torch_pix2pix", ["--json", "{mine}"], "mine.json exists"),
+    ],
+)
+def test_benchmarks_refuse_bad_arguments_before_any_work(script, arguments, message, tmp_path, capsys, monkeypatch):
+    mine = tmp_path / "mine.json"
+    mine.write_text("a user's results")
+    module = _bench_module(script, monkeypatch)
+    with pytest.raises(SystemExit) as exit_:
+        module.main([argument.format(tmp=tmp_path, mine=mine) for argument in arguments])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert mine.read_text() == "a user's results"

@@ -483,8 +483,9 @@ def ddcolor_lite(
     sizes = {"num_queries": num_queries, "num_heads": num_heads, "embed_dim": embed_dim, "num_groups": num_groups,
              "ffn_dim": ffn_dim, "decoder_width": decoder_width}
     for key, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (2 if key == "decoder_width" else 1):
-            least = "at least 2 (its last block has half as many channels)" if key == "decoder_width" else "positive"
+        smallest = 2 if key == "decoder_width" else 1  # the last decoder block has decoder_width // 2 channels
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < smallest:
+            least = "at least 2 (its last block has half as many channels)" if smallest == 2 else "positive"
             raise ValueError(f"{key} must be a whole number, {least}; got {value!r}")
     if embed_dim % num_heads:
         raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim})")

@@ -75,8 +75,9 @@ def hypercolumn(image_size=224, encoder_weights="imagenet", hidden=(128, 64)):
     """
     if image_size % STRIDE:
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)) or not hidden or not all(
-        isinstance(filters, numbers.Integral) and not isinstance(filters, bool) and filters > 0 for filters in hidden
+    widths = hidden if isinstance(hidden, (list, tuple)) else ()
+    if not widths or not all(
+        isinstance(filters, numbers.Integral) and not isinstance(filters, bool) and filters > 0 for filters in widths
     ):
         raise ValueError(f"hidden must list one or more positive layer widths, e.g. (128, 64); got {hidden!r}")
 
