@@ -101,21 +101,19 @@ def new_json_path(text):
 
 def positive_int(text):
     """argparse type: a whole number from 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return _positive(text, int, "a whole number")
 
 
 def positive_float(text):
     """argparse type: a number above 0."""
+    return _positive(text, float, "a number")
+
+
+def _positive(text, kind, what):
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
     return value

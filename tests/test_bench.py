@@ -105,7 +105,7 @@ def _bench_module(name, monkeypatch):
         ("inference", ["--models", "nosuch"], "unknown models ['nosuch']"),
         ("inference", ["--megapixels", "abc"], "expected a number, got 'abc'"),
         ("train_throughput", ["--jit", "maybe"], "expected off, on or off,on"),
-        ("train_throughput", ["--runs", "0"], "must be at least 1, got 0"),
+        ("train_throughput", ["--runs", "0"], "must be above 0, got 0"),
         ("train_throughput", ["--sizes", "abc"], "expected a whole number, got 'abc'"),
         ("pipeline", ["--files", "0"], "must be at least 1, got 0"),
         ("pipeline", ["--data", "{tmp}/nowhere"], "nowhere: no such folder"),
