@@ -4,7 +4,7 @@ Files are checked once when a dataset is made (:func:`scan_files`): a header and
 (and, for JPEGs, a decode at 1/8 scale) sorts them into files TensorFlow decodes natively, files
 PIL converts (CMYK JPEG, palette BMP, ...) and files that are skipped with a reason (truncated,
 corrupt, empty, not an image, too many pixels, unreadable). The pipeline then decodes in
-parallel, drops grayscale photographs (:func:`grayscale_score`), crops or letterboxes to
+parallel, drops and counts grayscale photographs (:func:`grayscale_score`), crops or letterboxes to
 ``image_size``, batches uint8 images and converts each whole batch to the model's colour space
 in one XLA-compiled call.
 
@@ -20,6 +20,7 @@ import concurrent.futures
 import numbers
 import os
 import stat
+import sys
 import warnings
 
 import numpy as np
@@ -522,29 +523,48 @@ def _image_only(image, keep):
     return image
 
 
-def _marked_photo(image):
+def _colour_mark(image):
     return image, True
 
 
 NO_PHOTOS = "colorzoo: no colour photo in the source"
+_COLOUR, _GRAY, _END = 0, 1, 2  # what an element of one pass is, for :func:`_counted_photos`
 
 
-def _checked_not_empty(images, count):
-    """``images`` followed by a check at the end of each pass that raises
-    ``tf.errors.InvalidArgumentError`` (message starting with :data:`NO_PHOTOS`) if the pass
-    held none of the ``count`` photos: all grayscale or unreadable."""
-    shape = [1 if side is None else side for side in images.element_spec.shape]
-    end = tf.data.Dataset.from_tensors((tf.zeros(shape, images.element_spec.dtype), False))
+def _counted_photos(marked, count):
+    """The colour photos of ``marked`` (``(image, is_colour)`` pairs from a source of ``count``
+    decodable photos), with the grayscale ones counted: a pass that left any out prints
+    ``colorzoo.data: left out N grayscale photos of the M in this pass`` to stderr at its end,
+    and a pass that held no colour photo raises ``tf.errors.InvalidArgumentError`` (message
+    starting with :data:`NO_PHOTOS`)."""
+    shape = [1 if side is None else side for side in marked.element_spec[0].shape]
+    end = tf.data.Dataset.from_tensors((tf.zeros(shape, marked.element_spec[0].dtype), tf.constant(_END)))
 
-    def count_photos(seen, item):
-        image, is_photo = item
-        seen += tf.cast(is_photo, tf.int64)
-        check = tf.debugging.Assert(seen > 0, [f"{NO_PHOTOS} (all {count} grayscale or unreadable)"])
-        with tf.control_dependencies([check]):
-            return seen, (tf.identity(image), is_photo)
+    def kind(image, is_colour):
+        return image, tf.where(is_colour, _COLOUR, _GRAY)
 
-    marked = images.map(_marked_photo).concatenate(end)
-    return marked.scan(tf.constant(0, tf.int64), count_photos).filter(_kept).map(_image_only)
+    def count_kinds(seen, item):
+        image, what = item
+        seen += tf.one_hot(what, 3, dtype=tf.int64)
+        at_end = tf.equal(what, _END)
+        check = tf.debugging.Assert(
+            tf.logical_or(tf.logical_not(at_end), seen[_COLOUR] > 0),
+            [f"{NO_PHOTOS} (all {count} grayscale or unreadable)"],
+        )
+
+        def report():
+            with tf.control_dependencies([tf.print(
+                "colorzoo.data: left out", seen[_GRAY], "grayscale photos of the",
+                seen[_COLOUR] + seen[_GRAY], "in this pass", output_stream=sys.stderr,
+            )]):
+                return tf.constant(True)
+
+        report = tf.cond(tf.logical_and(at_end, seen[_GRAY] > 0), report, lambda: tf.constant(False))
+        with tf.control_dependencies([check, report]):
+            return seen, (tf.identity(image), tf.equal(what, _COLOUR))
+
+    passes = marked.map(kind).concatenate(end)
+    return passes.scan(tf.zeros([3], tf.int64), count_kinds).filter(_kept).map(_image_only)
 
 
 def make_dataset(
@@ -583,8 +603,10 @@ def make_dataset(
             :data:`GRAYSCALE_THRESHOLD`, decided inside the pipeline on each resized photo
             (letterbox borders excluded; on the whole decoded image for ``"random_crop"``). On
             the 13,786 shared training photos at 128 px this agrees with the full-resolution
-            list (``grayscale.txt``) on all but one (all but four at 64 px). The verdicts come
-            as the photos are read, so a source of grayscale photos only raises
+            list (``grayscale.txt``) on all but one (all but four at 64 px). Each pass that
+            left photos out says how many on stderr (``colorzoo.data: left out N grayscale
+            photos of the M in this pass``). The verdicts come as the photos are read, so a
+            source of grayscale photos only raises
             ``tf.errors.InvalidArgumentError`` (:data:`NO_PHOTOS`) at the end of the first pass
             over it; ``colorzoo.training.train`` refuses it with a ``ValueError`` before the run.
         drop_remainder: leave out a last batch smaller than ``batch_size`` (e.g. so that no
@@ -639,12 +661,12 @@ def make_dataset(
 
     def decoded(dataset):
         dataset = dataset.map(prepare, num_parallel_calls=autotune).ignore_errors(log_warning=True)
-        return dataset.filter(_kept).map(_image_only) if drop_grayscale else dataset
+        return dataset if drop_grayscale else dataset.map(_colour_mark)
 
     # Each pass is checked to hold a photo before it repeats: repeating before the grayscale
     # filter would search a source of grayscale photos for a colour one forever.
     if cache:
-        dataset = _checked_not_empty(decoded(elements), count).cache()
+        dataset = _counted_photos(decoded(elements), count).cache()
         if shuffle:
             dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
         if repeat:
@@ -655,7 +677,7 @@ def make_dataset(
         dataset = elements
         if shuffle:
             dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        dataset = _checked_not_empty(decoded(with_seeds(dataset) if randomized else dataset), count)
+        dataset = _counted_photos(decoded(with_seeds(dataset) if randomized else dataset), count)
         if repeat:
             dataset = dataset.repeat()
     converter = _batch_converter(color_space)

@@ -369,6 +369,21 @@ def test_a_source_of_grayscale_photos_only_is_an_error_not_an_endless_search(rep
         next(iter(dataset))  # repeated, this searched for a colour photo forever
 
 
+@pytest.mark.parametrize("cache", [False, True])
+def test_each_pass_counts_the_grayscale_photos_it_left_out(capfd, cache):
+    colourful = np.stack([np.asarray(photo(name, 24, 24)) for name in ("astronaut", "coffee", "chelsea")])
+    gray = np.repeat(np.asarray(photo("coffee", 24, 24, "L"))[..., None], 3, axis=-1)
+    dataset = data.make_dataset(np.concatenate([colourful, gray[None], gray[None]]), 16, 2, cache=cache)
+    capfd.readouterr()
+    for _ in range(2):
+        assert sum(len(luminance) for luminance, _ in dataset) == 3
+    reports = [line for line in capfd.readouterr().err.splitlines() if line.startswith("colorzoo.data")]
+    passes_read = 1 if cache else 2  # a cached dataset reads its photos once
+    assert reports == ["colorzoo.data: left out 2 grayscale photos of the 5 in this pass"] * passes_read
+    assert sum(len(luminance) for luminance, _ in data.make_dataset(colourful, 16, 2)) == 3
+    assert "colorzoo.data" not in capfd.readouterr().err  # nothing left out, nothing said
+
+
 def test_repeated_passes_each_hold_every_colour_photo_once():
     colourful = np.stack([np.asarray(photo(name, 24, 24)) for name in ("astronaut", "coffee", "chelsea")])
     gray = np.repeat(np.asarray(photo("coffee", 24, 24, "L"))[..., None], 3, axis=-1)
