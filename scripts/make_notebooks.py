@@ -474,8 +474,8 @@ def resnet18_decoder():
             """
             ## Train
 
-            The combined model with `colorzoo.training.train` (its run folder keeps checkpoints, logs and
-            sample grids); the colour models with the same recipe (`compile_model`) and `fit`.
+            The combined model with `colorzoo.training.train` (its run folder keeps checkpoints and
+            logs; pass `val=` for validation scores and sample grids); the colour models with the same recipe (`compile_model`) and `fit`.
             """
         ),
         code(
@@ -776,8 +776,8 @@ def ddcolor_lite():
             GAN trainer (`ddcolor_trainer`: AdamW for the generator, Adam for the PatchGAN
             discriminator, DDColor's loss weights and step schedule). The perceptual loss uses the
             ImageNet VGG16 on full runs and the offline `"hed"` VGG16 in smoke runs. DDColor-tiny
-            at 256 px needs a large GPU: lower `config.batch_size` (e.g. `config =
-            dataclasses.replace(config, batch_size=4)`) if it runs out of memory.
+            at 256 px needs a large GPU: lower the batch size (e.g. `config =
+            notebook.run_config(NAME, smoke=SMOKE, batch_size=4)`) if it runs out of memory.
             """
         ),
         code(
