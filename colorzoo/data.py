@@ -523,25 +523,18 @@ def _image_only(image, keep):
     return image
 
 
-def _colour_mark(image):
-    return image, True
-
-
 NO_PHOTOS = "colorzoo: no colour photo in the source"
 _COLOUR, _GRAY, _END = 0, 1, 2  # what an element of one pass is, for :func:`_counted_photos`
 
 
 def _counted_photos(marked, count):
-    """The colour photos of ``marked`` (``(image, is_colour)`` pairs from a source of ``count``
-    decodable photos), with the grayscale ones counted: a pass that left any out prints
-    ``colorzoo.data: left out N grayscale photos of the M in this pass`` to stderr at its end,
-    and a pass that held no colour photo raises ``tf.errors.InvalidArgumentError`` (message
-    starting with :data:`NO_PHOTOS`)."""
+    """The colour photos of ``marked`` (``(image, kind)`` pairs from a source of ``count``
+    decodable photos; ``kind`` is ``_COLOUR`` or ``_GRAY``), with the grayscale ones counted: a
+    pass that left any out prints ``colorzoo.data: left out N grayscale photos of the M in this
+    pass`` to stderr at its end, and a pass that held no colour photo raises
+    ``tf.errors.InvalidArgumentError`` (message starting with :data:`NO_PHOTOS`)."""
     shape = [1 if side is None else side for side in marked.element_spec[0].shape]
     end = tf.data.Dataset.from_tensors((tf.zeros(shape, marked.element_spec[0].dtype), tf.constant(_END)))
-
-    def kind(image, is_colour):
-        return image, tf.where(is_colour, _COLOUR, _GRAY)
 
     def count_kinds(seen, item):
         image, what = item
@@ -563,7 +556,7 @@ def _counted_photos(marked, count):
         with tf.control_dependencies([check, report]):
             return seen, (tf.identity(image), tf.equal(what, _COLOUR))
 
-    passes = marked.map(kind).concatenate(end)
+    passes = marked.concatenate(end)
     return passes.scan(tf.zeros([3], tf.int64), count_kinds).filter(_kept).map(_image_only)
 
 
@@ -653,15 +646,16 @@ def make_dataset(
             image, judged = _fit(image, image_size, resize)
         if seed_pair is not None:
             image = randomize(image, seed_pair)
-        return (image, grayscale_score(judged) >= GRAYSCALE_THRESHOLD) if drop_grayscale else image
+        if not drop_grayscale:
+            return image, tf.constant(_COLOUR)
+        return image, tf.where(grayscale_score(judged) >= GRAYSCALE_THRESHOLD, _COLOUR, _GRAY)
 
     def with_seeds(dataset):
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         return tf.data.Dataset.zip((dataset, seeds))
 
     def decoded(dataset):
-        dataset = dataset.map(prepare, num_parallel_calls=autotune).ignore_errors(log_warning=True)
-        return dataset if drop_grayscale else dataset.map(_colour_mark)
+        return dataset.map(prepare, num_parallel_calls=autotune).ignore_errors(log_warning=True)
 
     # Each pass is checked to hold a photo before it repeats: repeating before the grayscale
     # filter would search a source of grayscale photos for a colour one forever.
