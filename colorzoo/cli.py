@@ -78,6 +78,9 @@ def _parser():
                        help="GAN stage: a loss weight or other trainer option, e.g. --trainer-option "
                        "chroma_weight=20 (both GANs), l1_weight=50 (pix2pix), colourfulness_weight=2 (ddcolor_lite)")
     train.add_argument("--strategy", choices=("mirrored", "multiworker", "tpu"), help="tf.distribute strategy")
+    train.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+                       help="compile the training step with XLA (auto: on a GPU, not on a CPU; its speed on a CPU "
+                            "depends on the machine and the model, see BENCHMARKS.md)")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     train.add_argument("--keep-epochs", action="store_true",
@@ -186,6 +189,8 @@ def _command_train(args):
         raise UsageError(MULTIWORKER_BROKEN.format(keras=keras.__version__))
     if args.no_gan and not trainer_options(args.model):
         raise UsageError(f"--no-gan: {args.model} is not a GAN; it always trains alone with its recipe's loss")
+    if args.jit_compile == "on" and args.strategy:
+        raise UsageError("--jit-compile on with --strategy: Keras compiles the step with XLA only without a strategy")
     model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights, **_options(args.option)}
     model_kwargs = {key: value for key, value in model_kwargs.items() if value is not None}
     trainer_kwargs = {"perceptual_weights": args.perceptual_weights, **_options(args.trainer_option, "--trainer-option")}
@@ -201,6 +206,7 @@ def _command_train(args):
         strategy=args.strategy, steps_per_epoch=args.steps_per_epoch, model_kwargs=model_kwargs,
         adversarial=not args.no_gan, initial_weights=args.init,
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
     )
     losses = [value for key, values in history.history.items() if not key.startswith("val_") for value in values]
     if not all(map(_finite, losses)):

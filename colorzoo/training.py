@@ -447,6 +447,7 @@ def train(
     initial_weights=None,
     trainer_kwargs=None,
     keep_epochs=False,
+    jit_compile="auto",
     callbacks=None,
     verbose=1,
 ):
@@ -473,6 +474,11 @@ def train(
             recorded in ``run.json`` with the other settings.
         keep_epochs: keep every epoch's model as ``out_dir/epochs/epoch_NNN.keras``, besides
             ``best.keras`` and ``last.keras``.
+        jit_compile: compile the training step with XLA: ``"auto"`` (Keras' choice: on a GPU
+            yes, on a CPU or under a distribution strategy no), ``True`` or ``False``. Its speed
+            on a CPU depends on the machine and the model: 0.63-1.27x on one 2-core CPU, slower
+            for every model on another (BENCHMARKS.md). A speed setting, not recorded in
+            ``run.json``: a resumed run may change it.
         callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
             (:func:`default_callbacks`), so they see the validation image scores in the logs.
 
@@ -501,6 +507,13 @@ def train(
         )
     name = model if isinstance(model, str) else model.name
     check_trainer_kwargs(name, adversarial, trainer_kwargs)
+    if not (jit_compile == "auto" or isinstance(jit_compile, bool)):
+        raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}")
+    if jit_compile is True and strategy is not None:
+        raise ValueError(
+            "jit_compile=True (--jit-compile on) with a distribution strategy: Keras compiles the step with XLA "
+            "only without one (a TPU compiles it with XLA anyway); leave jit_compile at 'auto'"
+        )
     if strategy == "multiworker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise ValueError(MULTIWORKER_BROKEN.format(keras=keras.__version__))
     strategy = get_strategy(strategy)
@@ -559,6 +572,8 @@ def train(
     with strategy.scope():
         loss = info.recipe["loss_from_data"](train_data, model) if "loss_from_data" in info.recipe else None
         trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
+    if jit_compile != "auto":
+        trainable.jit_compile = jit_compile  # read when fit first makes the train function
     _write_json_atomically(
         os.path.join(out_dir, "run.json"),
         {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,

@@ -33,7 +33,7 @@ def test_save_load_identical_outputs(name, tmp_path):
 def test_config_round_trip(name):
     model, _ = small_model(name)
     rebuilt = keras.Model.from_config(model.get_config())
-    assert rebuilt.count_params() == model.count_params()
+    assert rebuilt.get_config() == model.get_config() and rebuilt.count_params() == model.count_params()
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 
@@ -44,8 +45,25 @@ def run_dir(tmp_path_factory):
     return out
 
 
+def _copy_whose_best_is_epoch_1(run_dir, copy):
+    """A copy of ``run_dir`` in which training chose epoch 1 (``best.keras``, checkpoint_state.json),
+    so that shipping the last epoch in place of the best would show."""
+    shutil.copytree(run_dir, copy)
+    shutil.copyfile(training.epoch_checkpoint(copy, 1), os.path.join(copy, "best.keras"))
+    state_path = os.path.join(copy, "checkpoint_state.json")
+    with open(state_path) as handle:
+        state = json.load(handle)
+    with open(os.path.join(copy, "log.csv")) as handle:
+        first = next(csv.DictReader(handle))
+    with open(state_path, "w") as handle:
+        json.dump({**state, "epoch": 1, "best": float(first[state["monitor"]])}, handle)
+    return str(copy)
+
+
 @pytest.mark.parametrize("checkpoint", ["best", "last", 1])
 def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, checkpoint):
+    if checkpoint == "best":
+        run_dir = _copy_whose_best_is_epoch_1(run_dir, tmp_path / "run")
     ship_weights = _script("ship_weights")
     weights_dir = str(tmp_path / "weights")
     ship_weights.ship(run_dir, checkpoint, weights_dir=weights_dir)
@@ -54,10 +72,9 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
     entry = json.loads((tmp_path / "weights" / "manifest.json").read_text())["unet_sequential"]
     with open(os.path.join(run_dir, "log.csv")) as handle:
         val_losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
-    best_epoch = int(np.argmin(val_losses)) + 1
     label = "kept" if checkpoint == 1 else checkpoint
     assert entry["checkpoint"] == label and entry["epochs_trained"] == 2 and entry["learning_rate"] == 3e-4
-    assert entry["shipped_epoch"] == {"best": best_epoch, "last": 2, 1: 1}[checkpoint]
+    assert entry["shipped_epoch"] == {"best": 1, "last": 2, 1: 1}[checkpoint]
     assert entry["validation"]["val_loss"] == pytest.approx(val_losses[entry["shipped_epoch"] - 1], abs=1e-4)
     shipped = colorzoo.pretrained("unet_sequential", weights_dir=weights_dir)
     source = colorzoo.hub.load_model(
@@ -65,6 +82,9 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
     )
     for shipped_weight, source_weight in zip(shipped.get_weights(), source.get_weights()):
         np.testing.assert_array_equal(shipped_weight, source_weight)
+    last = colorzoo.hub.load_model(os.path.join(run_dir, "last.keras"))
+    differs_from_last = any(np.any(a != b) for a, b in zip(shipped.get_weights(), last.get_weights()))
+    assert differs_from_last == (checkpoint != "last")
     card = (tmp_path / "weights" / "README.md").read_text()
     assert f"| {entry['shipped_epoch']} ({label}) |" in card and "learning rate 0.0003" in card
 
@@ -115,10 +135,8 @@ def test_ship_over_the_size_limit_keeps_the_shipped_file_and_manifest(run_dir, t
 
 def test_ship_takes_the_epochs_training_kept(run_dir, tmp_path):
     """best: the epoch of checkpoint_state.json (training's choice); last: the last finite epoch."""
-    import shutil
-
     run = tmp_path / "run"
-    shutil.copytree(run_dir, run)
+    _copy_whose_best_is_epoch_1(run_dir, run)
     with open(run / "log.csv") as handle:
         rows = list(csv.DictReader(handle))
     rows.append({**rows[-1], "epoch": "2", "loss": "nan"})  # a diverged third epoch: last.keras is epoch 2
@@ -127,8 +145,7 @@ def test_ship_takes_the_epochs_training_kept(run_dir, tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     ship_weights = _script("ship_weights")
-    state = json.loads((run / "checkpoint_state.json").read_text())
-    for checkpoint, epoch in (("best", state["epoch"]), ("last", 2)):
+    for checkpoint, epoch in (("best", 1), ("last", 2)):
         ship_weights.ship(str(run), checkpoint, weights_dir=str(tmp_path / "weights"), replace=True)
         manifest = json.loads((tmp_path / "weights" / "manifest.json").read_text())
         assert manifest["unet_sequential"]["shipped_epoch"] == epoch
@@ -171,19 +188,19 @@ def test_ship_replaces_shipped_weights_only_when_asked(run_dir, tmp_path):
 def test_ship_checks_every_run_before_writing_anything(run_dir, tmp_path, monkeypatch, capsys):
     """A bad second run, or a run without logs, leaves weights/ as it was (before: the first run's file
     was replaced, or the file replaced and the manifest not, which made the shipped model unloadable)."""
-    import shutil
-
     weights_dir = tmp_path / "weights"
     ship_weights = _script("ship_weights")
     ship_weights.ship(run_dir, "best", weights_dir=str(weights_dir))
     before = _weights_folder(weights_dir)
     monkeypatch.setattr(ship_weights.hub, "WEIGHTS_DIR", str(weights_dir))
-    for runs in ([run_dir, str(tmp_path / "typo")], [run_dir, run_dir]):
+    for runs, refusal in (([run_dir, str(tmp_path / "typo")], "typo: not a colorzoo training run"),
+                          ([run_dir, run_dir], "two runs of unet_sequential")):
         monkeypatch.setattr(sys, "argv", ["ship_weights", "--replace", "--checkpoint", "last", *runs])
-        with pytest.raises(SystemExit, match="typo: not a colorzoo training run|^2$"):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:
             runpy.run_path(os.path.join(ROOT, "scripts", "ship_weights.py"), run_name="__main__")
+        assert refusal in str(exit_.value.code) + capsys.readouterr().err
         assert _weights_folder(weights_dir) == before
-    assert "two runs of unet_sequential" in capsys.readouterr().err
 
     without_logs = tmp_path / "copied run"
     shutil.copytree(run_dir, without_logs)
@@ -195,8 +212,6 @@ def test_ship_checks_every_run_before_writing_anything(run_dir, tmp_path, monkey
 
 
 def test_wall_minutes_come_from_the_event_times_not_the_file_times(run_dir, tmp_path):
-    import shutil
-
     ship_weights = _script("ship_weights")
     copied = tmp_path / "run"
     shutil.copytree(run_dir, copied)
@@ -206,8 +221,6 @@ def test_wall_minutes_come_from_the_event_times_not_the_file_times(run_dir, tmp_
 
 
 def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
-    import shutil
-
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)
     with open(run / "log.csv") as handle:

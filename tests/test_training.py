@@ -368,6 +368,36 @@ def test_train_gan_recipe_saves_the_generator_and_resumes(tmp_path):
     assert _log_epochs(out) == [0, 1]
 
 
+@pytest.mark.parametrize("name, jit_compile", [("zhang_classification", True), ("pix2pix", True), ("resnet18_decoder", False)])
+def test_train_compiles_the_step_with_xla_when_asked(tmp_path, monkeypatch, name, jit_compile):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
+    # Keras' own choice ("auto") made the opposite one, so an ignored jit_compile shows
+    monkeypatch.setattr(keras.Model, "_resolve_auto_jit_compile", lambda self: not jit_compile)
+    seen = []
+
+    class RecordJit(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(self.model.jit_compile)
+
+    history = training.train(
+        name, data, image_size=32, batch_size=2, epochs=1, steps_per_epoch=2, out_dir=str(tmp_path / "run"),
+        model_kwargs=TINY, jit_compile=jit_compile, callbacks=[RecordJit()], verbose=0,
+    )
+    assert seen == [jit_compile] * 2 and np.isfinite(history.history["loss" if name != "pix2pix" else "g_loss"]).all()
+
+
+@pytest.mark.parametrize("jit_compile, strategy, message", [
+    ("yes", None, "jit_compile must be 'auto', True or False, got 'yes'"),
+    (1, None, "jit_compile must be 'auto', True or False, got 1"),
+    (True, "mirrored", "with a distribution strategy"),
+])
+def test_train_refuses_a_wrong_jit_compile(tmp_path, jit_compile, strategy, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        training.train("resnet18_decoder", str(tmp_path), out_dir=str(tmp_path / "run"), jit_compile=jit_compile,
+                       strategy=strategy)
+    assert not os.path.exists(tmp_path / "run")
+
+
 def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
     assert training.trainer_options("pix2pix") == (
         "l1_weight", "adversarial_weight", "chroma_weight", "chroma_per_pixel", "chroma_along_true_hue",
@@ -394,10 +424,11 @@ def test_trainer_options_reach_the_gan_trainer_and_run_json(tmp_path):
 
     data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
     out = str(tmp_path / "run")
-    training.train(
+    history = training.train(
         "pix2pix", data, image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY,
         trainer_kwargs={"l1_weight": 10.0}, verbose=0,
     )
+    assert history.model.l1_weight == 10.0  # the trainer fit trained (default 100)
     with open(os.path.join(out, "run.json")) as handle:
         assert json.load(handle)["trainer_kwargs"] == {"l1_weight": 10.0}
 
@@ -422,16 +453,32 @@ def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
     val = tmp_path / "val"
     write_photo_folder(str(val), size=40, count=3)
     Image.fromarray(np.full((40, 40), 90, np.uint8)).save(val / "gray.png")  # dropped: 3 photos, 2 batches
+
+    class CountValidationBatches(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.counts = []
+
+        def on_test_begin(self, logs=None):
+            self.counts.append(0)
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.counts[-1] += 1
+
     for steps_per_epoch in (2, None):  # None: an epoch is one pass over the training photos
+        counter = CountValidationBatches()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             history = training.train(
                 "unet_sequential", data, val=str(val), image_size=32, batch_size=2, epochs=2,
                 steps_per_epoch=steps_per_epoch, out_dir=str(tmp_path / f"run_{steps_per_epoch}"), model_kwargs=TINY,
-                verbose=0,
+                callbacks=[counter], verbose=0,
             )
-        assert len(history.history["val_loss"]) == 2
-        assert not [warning for warning in caught if "ran out of data" in str(warning.message)]
+        assert len(history.history["val_loss"]) == 2 and counter.counts == [2, 2]
+        # train() silences Keras's "ran out of data" only for an epoch of one pass (None); with a
+        # step count, an unknown validation length would warn
+        if steps_per_epoch is not None:
+            assert not [warning for warning in caught if "ran out of data" in str(warning.message)]
 
     gray_only = tmp_path / "gray_only"
     gray_only.mkdir()

@@ -40,6 +40,7 @@ import functools
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 from scipy.spatial import ConvexHull, cKDTree
 
@@ -79,7 +80,9 @@ def gamut_bins():
     """The 313 in-gamut ab bin centres in Lab units, shape ``(313, 2)``, sorted by a then b."""
     levels = np.linspace(0.0, 1.0, 33, dtype="float32")
     rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
-    hull = ConvexHull(np.asarray(color.rgb_to_lab(rgb))[:, 1:].astype("float64"))
+    with tf.init_scope():  # eager even when first needed inside a traced function (a loss under XLA)
+        lab = np.asarray(color.rgb_to_lab(rgb))
+    hull = ConvexHull(lab[:, 1:].astype("float64"))
     normals, offsets = hull.equations[:, :2], hull.equations[:, 2]
     axis = np.arange(-13, 14) * GRID
     grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
@@ -224,6 +227,15 @@ def rebalancing_weights(prior, lam=LAMBDA, sigma=SIGMA, bins="gamut313"):
 # === Loss ===
 
 
+def _area_downsampled(ab, size):
+    """``ab`` averaged over blocks down to ``size`` (area interpolation): an average pooling where
+    the factor is a whole number (the model's 4), which XLA compiles; its resize op does not."""
+    factors = [None if None in (big, small) or big % small else big // small for big, small in zip(ab.shape[1:3], size)]
+    if None in factors:
+        return ops.image.resize(ab, size, interpolation="area")
+    return ops.average_pool(ab, factors, strides=factors, padding="valid")
+
+
 @keras.saving.register_keras_serializable(package="colorzoo")
 class RebalancedCrossEntropy(keras.losses.Loss):
     """Class-rebalanced cross-entropy of ab-bin logits against soft-encoded ab.
@@ -263,7 +275,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         logits = ops.cast(y_pred, "float32")
         bins = _bins_for_logits(logits.shape[-1]) if self.bins is None else self.bins
-        ab = ops.image.resize(ops.cast(y_true, "float32"), logits.shape[1:3], interpolation="area")
+        ab = _area_downsampled(ops.cast(y_true, "float32"), logits.shape[1:3])
         if _is_meda(bins):
             if self.weights is not None:  # bins inferred from 128 logits: the weights would be dropped
                 raise ValueError("bins='meda64' takes no rebalancing weights (128 logits: per-channel meda64 bins)")

@@ -128,6 +128,22 @@ def test_loss_is_cross_entropy_against_pooled_soft_targets():
     np.testing.assert_allclose(float(doubled(chroma, logits)), 2 * expected, rtol=1e-5)
 
 
+def test_loss_compiles_under_xla_with_the_same_value():
+    _, chroma = sample_batch(SIZE)
+    logits = random_logits((2, SIZE // 4, SIZE // 4, 313))
+    loss = zhang.RebalancedCrossEntropy()
+    compiled = tf.function(loss, jit_compile=True)  # its area resize of the target did not compile
+    np.testing.assert_allclose(float(compiled(chroma, logits)), float(loss(chroma, logits)), rtol=1e-5)
+
+
+def test_target_is_area_averaged_by_pooling_or_resizing():
+    chroma = np.random.default_rng(0).uniform(-1, 1, (2, 12, 20, 2)).astype("float32")
+    resized = np.asarray(tf.image.resize(chroma, (3, 5), method="area"))
+    np.testing.assert_allclose(np.asarray(zhang._area_downsampled(chroma, (3, 5))), resized, atol=1e-6)  # pooled
+    uneven = np.asarray(tf.image.resize(chroma, (5, 7), method="area"))
+    np.testing.assert_allclose(np.asarray(zhang._area_downsampled(chroma, (5, 7))), uneven, atol=1e-6)  # resized
+
+
 def test_loss_weights_each_pixel_by_its_nearest_bin():
     chroma = np.zeros((1, 4, 4, 2), "float32")
     chroma[0, :2] = [30 / 128, -40 / 128]  # half the pixels on bin (30, -40), half on (0, 0)
@@ -266,7 +282,10 @@ def test_decode_ab_resizes_bilinearly():
     logits = random_logits((2, 8, 8, 313))
     ab = np.asarray(zhang.decode_ab(logits, size=(32, 32)))
     assert ab.shape == (2, 32, 32, 2)
-    np.testing.assert_allclose(ab.mean((1, 2)), np.asarray(zhang.decode_ab(logits)).mean((1, 2)), atol=1e-3)
+    bilinear = tf.image.resize(zhang.decode_ab(logits), (32, 32), method="bilinear")
+    np.testing.assert_allclose(ab, np.asarray(bilinear), atol=1e-6)
+    nearest = tf.image.resize(zhang.decode_ab(logits), (32, 32), method="nearest")
+    assert np.abs(ab - np.asarray(nearest)).max() > 1e-2  # the check tells the two apart
 
 
 def test_to_ab_model_saves_and_loads(tmp_path):
