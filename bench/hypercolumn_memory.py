@@ -14,22 +14,17 @@ Usage:
 
 import argparse
 import os
-import resource
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import common  # noqa: E402  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow loads)
 import numpy as np  # noqa: E402
 
 from colorzoo.cli import positive_int  # noqa: E402
 from colorzoo.models import build_model  # noqa: E402
 from colorzoo.training import compile_model  # noqa: E402
-
-
-def peak_rss_gib():
-    """Peak resident set size of this process so far (``ru_maxrss`` is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def main(argv=None):
@@ -48,17 +43,17 @@ def main(argv=None):
     luminance = rng.random((*shape, 1), dtype=np.float32)
     chroma = rng.uniform(-0.5, 0.5, (*shape, 2)).astype(np.float32)
     print(f"hypercolumn at {args.image_size} px, batch {args.batch_size}: {model.count_params():,} parameters")
-    print(f"peak RSS after building: {peak_rss_gib():.2f} GiB")
+    print(f"peak RSS after building: {common.peak_rss_mib() / 1024:.2f} GiB")
 
     start = time.perf_counter()
     model.train_on_batch(luminance, chroma)
-    print(f"first step (traces the graph): {time.perf_counter() - start:.1f} s, peak RSS {peak_rss_gib():.2f} GiB")
+    print(f"first step (traces the graph): {time.perf_counter() - start:.1f} s, peak RSS {common.peak_rss_mib() / 1024:.2f} GiB")
 
     start = time.perf_counter()
     for _ in range(args.steps):
         loss = model.train_on_batch(luminance, chroma)
     seconds = (time.perf_counter() - start) / args.steps
-    print(f"{args.steps} steps: {seconds:.2f} s/step, loss {float(loss):.4f}, peak RSS {peak_rss_gib():.2f} GiB")
+    print(f"{args.steps} steps: {seconds:.2f} s/step, loss {float(loss):.4f}, peak RSS {common.peak_rss_mib() / 1024:.2f} GiB")
     return 0
 
 

@@ -24,37 +24,17 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np
-import skimage.color
-import skimage.data
-import tensorflow as tf
-from PIL import Image
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import common  # noqa: E402  (puts the checkout on sys.path, quiets TensorFlow's log)
+import numpy as np  # noqa: E402
+import skimage.color  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from colorzoo import color, data  # noqa: E402
 from colorzoo.cli import positive_int  # noqa: E402
 
-SHARED = os.path.normpath(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "train", "imagenette")
-)
 AUTOTUNE = tf.data.AUTOTUNE
-
-
-def generated_folder(folder, count, size=224, seed=0):
-    """``count`` varied ``size`` px JPEGs cut from scikit-image's colour photos."""
-    rng = np.random.default_rng(seed)
-    photos = [getattr(skimage.data, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")]
-    for index in range(count):
-        photo = photos[index % len(photos)]
-        side = int(rng.integers(size, min(photo.shape[:2]) + 1))
-        top = int(rng.integers(0, photo.shape[0] - side + 1))
-        left = int(rng.integers(0, photo.shape[1] - side + 1))
-        crop = Image.fromarray(photo[top : top + side, left : left + side]).resize((size, size), Image.BILINEAR)
-        crop.save(os.path.join(folder, f"photo_{index:05d}.jpg"), quality=90)
-    return data.image_files(folder)
 
 
 def decoded_images(files, image_size, drop_grayscale):
@@ -111,13 +91,14 @@ def main(argv=None):
         parser.error(f"--data {args.data}: no such folder")
 
     with tempfile.TemporaryDirectory() as scratch:
-        folder = args.data or (SHARED if os.path.isdir(SHARED) else None)
+        shared = os.path.normpath(common.SHARED_PHOTOS)
+        folder = args.data or (shared if os.path.isdir(shared) else None)
         if folder:
             files = data.image_files(folder)
             files = [files[i] for i in np.linspace(0, len(files) - 1, min(args.files, len(files))).astype(int)]
         else:
             folder = f"generated in {scratch}"
-            files = generated_folder(scratch, args.files)
+            files = data.image_files(common.generated_photo_folder(scratch, args.files))
         print(f"{len(files)} files from {folder} -> {args.image_size} px, batches of {args.batch_size}")
         print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
 

@@ -6,8 +6,8 @@ compiles it with the registry recipe (``colorzoo.training.compile_model``; pix2p
 ddcolor_lite get their recipe's GAN trainer, generator and discriminator, via
 ``make_trainable``), and trains it with ``fit`` on one fixed batch held in memory
 (``Dataset.from_tensors(batch).repeat()``: no input pipeline, ``bench/pipeline_vs_models.py``
-compares that). ``fit`` rather than ``train_on_batch``, because colorzoo's GAN trainer cannot
-take ``train_on_batch``'s ``(x, y, sample_weight)`` triple. The first one-step ``fit`` (tracing,
+compares that). ``fit`` rather than ``train_on_batch``, so that a callback can time each step
+inside one call, as training runs. The first one-step ``fit`` (tracing,
 and XLA compilation when on) is timed apart, and a second one estimates the step time; then one
 ``fit`` of 1 + ``--runs`` x ``steps`` steps is timed step by step (a callback reads the clock
 after each step), and the median images/s of the ``--runs`` windows is quoted with their spread.

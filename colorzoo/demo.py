@@ -81,6 +81,7 @@ class DemoOutputs:
         return [path for name, path in paths if os.path.lexists(path) and self.record.get(name) != _sha256(path)]
 
     def write(self, name, write):
+        """Write demo output ``name`` atomically (``write(handle)``) and record its sha256."""
         path = os.path.join(self.out_dir, name)
         files.write_atomically(path, write)
         self.record[name] = hub.sha256_of(path)
@@ -92,12 +93,13 @@ def _sha256(path):
     return hub.sha256_of(path) if os.path.isfile(path) else None
 
 
-def run_demo(out_dir="demo", model_name=None):
-    """Colorize the sample photos into ``out_dir``; returns a process exit code.
+def run_demo(out_dir="demo"):
+    """Colorize the sample photos into ``out_dir`` with the best shipped model; returns a process
+    exit code.
 
     Files of the user's under the demo's output names stop it before any work (exit 1).
     """
-    model_name = model_name or best_shipped_model()
+    model_name = best_shipped_model()
     if model_name is None:
         print("colorzoo: error: no shipped weights in weights/ (see weights/README.md)", file=sys.stderr)
         return 1

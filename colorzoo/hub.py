@@ -75,8 +75,8 @@ def _float32_without_gpu(model):
     """``model`` with float32 layers if it was saved under ``mixed_float16`` and no GPU is present.
 
     A model trained on a GPU under ``mixed_float16`` keeps that policy in its file; on a CPU its
-    float16 compute is slower than float32 (1.4x for resnet18_decoder on this machine's AVX-512
-    cores, more without native float16) and rounds to 3 digits. Its weights are float32 either way.
+    float16 compute is usually slower than float32 (most CPUs have no native float16 arithmetic)
+    and rounds to 3 digits. Its weights are float32 either way.
     """
     config = keras.saving.serialize_keras_object(model)
     float32_config = _float32_policies(config)
@@ -133,6 +133,7 @@ def load_weights_file(model, path):
 
 
 def sha256_of(path, chunk_size=1 << 20):
+    """The hex SHA-256 of the file at ``path``, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(chunk_size), b""):

@@ -48,7 +48,7 @@ GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1
 _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
 REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
-UNKNOWN_STRIDE = 32  # the largest total stride of the registered models
+UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does not know (see model_spec)
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
 
 
@@ -456,7 +456,7 @@ def predict_chroma(model, luminance, size=None):
     if model_spec(model).output == "ab_bins":
         from colorzoo.models.zhang_classification import decode_ab
 
-        output = decode_ab(output)  # annealed mean, T = 0.38
+        output = decode_ab(output)  # annealed mean at the bins' own temperature
     output = tf.cast(output, tf.float32)
     if not bool(tf.reduce_all(tf.math.is_finite(output))):
         raise ValueError(f"{model.name} predicted NaN or infinite colours: broken weights (a diverged training?)")

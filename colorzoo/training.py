@@ -316,9 +316,9 @@ class ValidationImageMetrics(keras.callbacks.Callback):
     callback list: they see the values it adds.
     """
 
-    def __init__(self, dataset, color_space="lab", max_batches=None):
+    def __init__(self, dataset, color_space="lab"):
         super().__init__()
-        self.dataset = dataset if max_batches is None else dataset.take(max_batches)
+        self.dataset = dataset
         self.color_space = color_space
         self.reference = None  # the gray baseline's PSNR and the truths' colourfulness: measured once
 
@@ -405,13 +405,19 @@ def _check_same_run(out_dir, settings):
     return recorded
 
 
-def _photos_or_refuse(source, purpose, count):
-    """``count()`` (a pass over a :func:`colorzoo.data.make_dataset` of ``source``), with the
-    dataset's error for a source without colour photos turned into a ``ValueError``."""
+def count_batches(dataset, source, purpose):
+    """The batches in one pass over ``dataset`` (a :func:`colorzoo.data.make_dataset` of
+    ``source``); a ``ValueError`` naming ``source`` and ``purpose`` if it holds no colour photo.
+
+    Example:
+
+    >>> val = make_dataset("val/", 128, 16, shuffle=False).cache()
+    >>> count_batches(val, "val/", "validate on")   # fills the cache; ValueError if all gray
+    """
     from colorzoo.data import NO_PHOTOS
 
     try:
-        return count()
+        return int(dataset.reduce(0, lambda count, _: count + 1))
     except tf.errors.InvalidArgumentError as error:
         if NO_PHOTOS not in error.message:
             raise
@@ -426,7 +432,7 @@ def _check_colour_photos(data, image_size, color_space, data_kwargs):
     with warnings.catch_warnings():  # the training dataset warns about skipped files once, not this probe
         warnings.simplefilter("ignore")
         first = make_dataset(data, image_size, 1, color_space=color_space, shuffle=False, **data_kwargs).take(1)
-        _photos_or_refuse(data, "train on", lambda: first.reduce(0, lambda count, _: count + 1))
+        count_batches(first, data, "train on")
 
 
 def train(
@@ -564,7 +570,7 @@ def train(
         ).cache()
         # One pass fills the cache and counts the batches left after grayscale photos are dropped:
         # with a known length Keras does not warn that the validation input "ran out of data".
-        batches = int(_photos_or_refuse(val, "validate on", lambda: val_data.reduce(0, lambda count, _: count + 1)))
+        batches = count_batches(val_data, val, "validate on")
         if not batches:
             raise ValueError(f"{val}: fewer colour photos than one batch of {batch_size} to validate on")
         val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))

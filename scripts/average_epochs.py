@@ -29,9 +29,11 @@ def average_epochs(run_dir, first, last, val=None):
         raise SystemExit(f"{run_dir}: no kept epoch file {missing[0]} (train with --keep-epochs)")
     model = training.average_checkpoints(paths)
     color_space = model_info(model.name).color_space
-    dataset = None if val is None else make_dataset(  # a folder without photos is refused before any file is written
-        val, run["image_size"], run["batch_size"], color_space=color_space, shuffle=False
-    )
+    dataset = None
+    if val is not None:  # a folder without (colour) photos is refused before any file is written
+        dataset = make_dataset(val, run["image_size"], run["batch_size"], color_space=color_space, shuffle=False)
+        dataset = dataset.cache()
+        training.count_batches(dataset, val, "score the average on")
     target = os.path.join(run_dir, "averaged", f"epochs_{first:03d}-{last:03d}.keras")
     os.makedirs(os.path.dirname(target), exist_ok=True)
     training.save_atomically(model, target)
@@ -60,6 +62,6 @@ if __name__ == "__main__":
         parser.error(f"--val {args.val}: no such folder")
     try:
         path, scores = average_epochs(args.run, *args.epochs, val=args.val)
-    except ValueError as error:  # e.g. no colour photos in --val
+    except ValueError as error:  # e.g. no (colour) photos in --val
         parser.exit(1, f"{parser.prog}: error: {error}\n")
     print(path, json.dumps({key: round(value, 4) for key, value in (scores or {}).items()}))

@@ -39,10 +39,12 @@ COLOURFUL_MODELS = ("zhang_classification", "pix2pix", "ddcolor_lite")  # held t
 
 
 def truth_colorfulness(files):
+    """The mean colourfulness (Hasler-Suesstrunk) of the original photos ``files``."""
     return float(np.mean([metrics.colorfulness(inference.to_float_rgb(inference.load_image(f))) for f in files]))
 
 
 def table(set_name, means, truth):
+    """The markdown results table of one evaluation set: a row per method, the truth's colourfulness beside."""
     lines = [f"### {set_name}\n", "| method | " + " | ".join(label for _, label, _ in COLUMNS) + " |"]
     lines.append("| --- |" + " ---: |" * len(COLUMNS))
     for method, scores in means.items():
@@ -59,6 +61,7 @@ def gain_over_gray(results, set_name, name, spaces):
 
 
 def verdicts(results, truths, spaces):
+    """One line per model: whether it beats the gray baseline on both sets and whether it is desaturated."""
     lines = []
     for name in spaces:
         parts = []
@@ -98,6 +101,7 @@ def targets(results, truths, spaces):
 
 
 def figure(models, photos, path):
+    """Save the grid gray | each model | original of ``photos`` (one row each) to ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -10,6 +10,7 @@ from colorzoo.inference import model_stride  # noqa: E402
 
 
 def trainable_count(model):
+    """The number of trainable parameters of ``model``."""
     return sum(int(w.numpy().size) for w in model.trainable_weights)
 
 

@@ -177,6 +177,7 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
 
 
 def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):
+    """Write ``entries`` (model name -> manifest entry) as ``weights_dir``'s manifest, atomically."""
     text = json.dumps(entries, indent=2, sort_keys=True) + "\n"
     files.write_atomically(os.path.join(weights_dir, hub.MANIFEST), lambda handle: handle.write(text.encode()))
 

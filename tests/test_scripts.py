@@ -312,6 +312,11 @@ def test_average_epochs_writes_the_mean_model_and_scores_it(run_dir):
     os.makedirs(empty)
     with pytest.raises(ValueError, match="no decodable images"):  # before: after writing the average
         average_epochs.average_epochs(run_dir, 1, 1, val=empty)
+    gray = os.path.join(os.path.dirname(run_dir), "gray photos")
+    os.makedirs(gray)
+    keras.utils.save_img(os.path.join(gray, "gray.png"), np.full((40, 40, 3), 90, np.uint8), scale=False)
+    with pytest.raises(ValueError, match="gray photos: no colour photos to score the average on"):
+        average_epochs.average_epochs(run_dir, 1, 1, val=gray)  # before: a TensorFlow traceback, after writing
     assert not os.path.exists(os.path.join(run_dir, "averaged", "epochs_001-001.keras"))
     with pytest.raises(argparse.ArgumentTypeError, match="FIRST-LAST"):
         average_epochs._epoch_range("14-8")

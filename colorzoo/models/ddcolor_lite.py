@@ -36,7 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colorzoo.color import AB_SCALE, L_SCALE
+from colorzoo import color
 from colorzoo.encoders import (
     IMAGENET_RGB_MEAN,
     IMAGENET_RGB_STD,
@@ -82,8 +82,8 @@ COLOURFULNESS_WEIGHT = 0.5
 class LuminanceToGrayRGB(keras.layers.Layer):
     """Normalised L (L / 100) -> the sRGB gray of (L, a = 0, b = 0), three channels in [0, 1].
 
-    The inverse CIELAB companding of L and the sRGB gamma, as ``colorzoo.color.lab_to_rgb`` gives
-    for zero chroma; DDColor's encoder sees the gray image this way.
+    ``colorzoo.color.lab_to_rgb`` at zero chroma (computed in float32); DDColor's encoder sees
+    the gray image this way.
 
     Example:
 
@@ -91,12 +91,9 @@ class LuminanceToGrayRGB(keras.layers.Layer):
     """
 
     def call(self, luminance):
-        f = (ops.cast(luminance, self.compute_dtype) * L_SCALE + 16.0) / 116.0
-        linear = ops.where(f > 6.0 / 29.0, f * f * f, (f - 16.0 / 116.0) / 7.787)
-        linear = ops.clip(linear, 0.0, 1.0)
-        curve = 1.055 * ops.power(ops.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055
-        gray = ops.where(linear > 0.0031308, curve, 12.92 * linear)
-        return ops.concatenate([gray, gray, gray], axis=-1)
+        lightness = ops.cast(luminance, "float32") * color.L_SCALE
+        lab = ops.concatenate([lightness, ops.zeros_like(lightness), ops.zeros_like(lightness)], axis=-1)
+        return ops.cast(color.lab_to_rgb(lab), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 3)
@@ -378,7 +375,7 @@ def ddcolor_trainer(
         "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
         **chroma_shortfall_losses(chroma_weight, chroma_per_pixel, chroma_along_true_hue),
     }
-    l1_weight = pixel_weight * AB_SCALE
+    l1_weight = pixel_weight * color.AB_SCALE
     if rebalancing is not None:
         rebalanced_l1 = RebalancedL1(_rebalancing_weights(rebalancing))
         extra_losses["rebalanced_l1"] = (l1_weight, lambda ab_true, ab_pred, _: rebalanced_l1.call(ab_true, ab_pred))
@@ -438,6 +435,9 @@ def ddcolor_lite(
     backbone="convnext",
 ):
     """Build DDColor (ConvNeXt or VGG16 encoder): normalised L (B, H, W, 1) -> normalised ab (B, H, W, 2).
+
+    The default preset is the paper's DDColor-tiny (55,018,476 parameters at 256 px);
+    ``preset="lite"`` is the CPU-sized model the shipped weights use (2,857,068 at 128 px).
 
     Args:
         image_size: input side; a multiple of 32.
