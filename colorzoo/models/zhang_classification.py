@@ -230,7 +230,9 @@ def rebalancing_weights(prior, lam=LAMBDA, sigma=SIGMA, bins="gamut313"):
 def _area_downsampled(ab, size):
     """``ab`` averaged over blocks down to ``size`` (area interpolation): an average pooling where
     the factor is a whole number (the model's 4), which XLA compiles; its resize op does not."""
-    factors = [None if None in (big, small) or big % small else big // small for big, small in zip(ab.shape[1:3], size)]
+    factors = [
+        None if None in (big, small) or big % small else big // small for big, small in zip(ab.shape[1:3], size)
+    ]
     if None in factors:
         return ops.image.resize(ab, size, interpolation="area")
     return ops.average_pool(ab, factors, strides=factors, padding="valid")
@@ -490,7 +492,8 @@ def zhang_classification(image_size=256, width=1.0, bins="gamut313"):
     Eight blocks: conv1-conv3 (64, 128, 256 filters) end with a stride-2 convolution, conv4
     512, conv5 and conv6 512 with dilation 2, conv7 512, each followed by batch norm; conv8
     upsamples with a 4 x 4 transposed convolution to 256 filters, then two 3 x 3 convolutions of
-    256 (conv8_2, conv8_3), and a 1 x 1 convolution gives the logits. At 256 px and ``width=1`` it has 32,240,377 parameters (incl. BN statistics).
+    256 (conv8_2, conv8_3), and a 1 x 1 convolution gives the logits. At 256 px and ``width=1``
+    it has 32,240,377 parameters (incl. BN statistics).
 
     Args:
         image_size: input side; any multiple of 8.
