@@ -448,7 +448,7 @@ def _batch_converter(color_space):
     if color_space not in _CONVERTERS:
 
         def convert(batch):
-            return color.rgb_to_model_input(tf.cast(batch, tf.float32) / 255.0, color_space)
+            return color.rgb_to_model_input(batch, color_space)
 
         _CONVERTERS[color_space] = tf.function(convert, jit_compile=True)
     return _CONVERTERS[color_space]

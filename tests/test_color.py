@@ -39,6 +39,19 @@ def test_rgb_to_lab_matches_skimage(name):
     assert np.abs(actual[:, 1:] - expected[:, 1:]).max() <= 0.1
 
 
+def test_every_uint8_level_matches_skimage():
+    """uint8 input takes a lookup table, not the float curve: each channel's 256 levels, and gray."""
+    ramps = np.zeros((4, 256, 3), np.uint8)
+    for channel in range(3):
+        ramps[channel, :, channel] = np.arange(256)
+    ramps[3] = np.arange(256)[:, None]
+    expected = skimage.color.rgb2lab(ramps / 255.0)
+    actual = color.rgb_to_lab(ramps).numpy()
+    assert actual.dtype == np.float32
+    np.testing.assert_allclose(actual, expected, atol=2e-3)
+    np.testing.assert_allclose(actual, color.rgb_to_lab(ramps / np.float32(255.0)).numpy(), atol=2e-3)
+
+
 def test_integer_and_double_inputs_are_read_as_what_they_are():
     rgb8 = np.random.default_rng(2).integers(0, 256, (64, 3), dtype=np.uint8)
     unit = rgb8 / 255.0
