@@ -200,24 +200,26 @@ def spread(low_high, median):
 # === Memory ===
 
 
-def peak_rss_mib():
-    """Peak resident set size of this process so far, in MiB (``VmHWM``; ``ru_maxrss`` elsewhere)."""
+def _status_mib(field):
+    """A memory field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``) in MiB; ``None`` without /proc."""
     if os.path.exists("/proc/self/status"):
         with open("/proc/self/status") as file:
-            match = re.search(r"^VmHWM:\s*(\d+) kB", file.read(), re.MULTILINE)
+            match = re.search(rf"^{field}:\s*(\d+) kB", file.read(), re.MULTILINE)
         if match:
             return int(match.group(1)) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return None
+
+
+def peak_rss_mib():
+    """Peak resident set size of this process so far, in MiB (``VmHWM``; ``ru_maxrss`` elsewhere)."""
+    peak = _status_mib("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def current_rss_mib():
-    """Resident set size of this process now, in MiB."""
-    if os.path.exists("/proc/self/status"):
-        with open("/proc/self/status") as file:
-            match = re.search(r"^VmRSS:\s*(\d+) kB", file.read(), re.MULTILINE)
-        if match:
-            return int(match.group(1)) / 1024
-    return float("nan")
+    """Resident set size of this process now, in MiB (NaN without /proc)."""
+    current = _status_mib("VmRSS")
+    return current if current is not None else float("nan")
 
 
 # glibc keeps freed blocks below its (adaptive, up to 32 MiB) mmap threshold for reuse, so after
@@ -448,43 +450,37 @@ def photo_batches(image_size, batch_size, count, color_space="lab", seed=0):
 
     from colorzoo.data import make_dataset
 
-    rng = np.random.default_rng(seed)
-    photos = [photo(name=name) for name in ("astronaut", "coffee", "chelsea", "rocket")]
-    crops = []
-    for index in range(batch_size * count):
-        image = photos[index % len(photos)]
-        side = int(rng.integers(min(image.shape[:2]) // 2, min(image.shape[:2]) + 1))
-        top = int(rng.integers(0, image.shape[0] - side + 1))
-        left = int(rng.integers(0, image.shape[1] - side + 1))
-        crops.append(_resized(image[top : top + side, left : left + side], image_size))
-    dataset = make_dataset(np.stack(crops), image_size, batch_size, color_space=color_space, shuffle=False,
-                           drop_grayscale=False)
+    crops = np.stack(list(_photo_crops(batch_size * count, image_size, seed)))
+    dataset = make_dataset(crops, image_size, batch_size, color_space=color_space, shuffle=False, drop_grayscale=False)
     return [(luminance.numpy(), chroma.numpy()) for luminance, chroma in dataset]
-
-
-def _resized(image, size):
-    import numpy as np
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
 
 
 def generated_photo_folder(folder, count, size=224, seed=0):
     """Write ``count`` JPEG crops (``size`` px) of scikit-image's colour photos into ``folder``."""
+    from PIL import Image
+
+    os.makedirs(folder, exist_ok=True)
+    for index, crop in enumerate(_photo_crops(count, size, seed, min_side=size // 2)):
+        Image.fromarray(crop).save(os.path.join(folder, f"photo_{index:05d}.jpg"), quality=90)
+    return folder
+
+
+def _photo_crops(count, size, seed, min_side=None):
+    """``count`` random square crops of scikit-image's colour photos (in turn), resized to ``size``
+    px; a crop's side is at least ``min_side`` (default: half the photo's shorter side)."""
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(seed)
     photos = [photo(name=name) for name in ("astronaut", "coffee", "chelsea", "rocket")]
-    os.makedirs(folder, exist_ok=True)
     for index in range(count):
         image = photos[index % len(photos)]
-        side = int(rng.integers(size // 2, min(image.shape[:2]) + 1))
+        shorter = min(image.shape[:2])
+        side = int(rng.integers(shorter // 2 if min_side is None else min_side, shorter + 1))
         top = int(rng.integers(0, image.shape[0] - side + 1))
         left = int(rng.integers(0, image.shape[1] - side + 1))
-        crop = Image.fromarray(_resized(image[top : top + side, left : left + side], size))
-        crop.save(os.path.join(folder, f"photo_{index:05d}.jpg"), quality=90)
-    return folder
+        crop = Image.fromarray(image[top : top + side, left : left + side])
+        yield np.asarray(crop.resize((size, size), Image.BILINEAR))
 
 
 # === Output ===

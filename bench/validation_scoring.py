@@ -4,7 +4,8 @@ For each model (random weights, ``encoder_weights=None``) on the same in-memory 
 scikit-image photo crops, per validation photo:
 
 - ``eager``: the forward pass as an eager ``model(x, training=False)`` call per batch, which is
-  how ``colorzoo.training.predict_chroma`` ran the model before 2026-11-28;
+  how ``colorzoo.training.predict_batch_chroma`` (then ``predict_chroma``) ran the model before
+  2026-11-28;
 - ``traced``: the same through ``colorzoo.inference.traced_predictor`` (a ``tf.function``
   traced once), how it runs now;
 - ``scoring``: the whole ``colorzoo.training.validation_scores`` (traced forward pass, RGB

@@ -428,6 +428,20 @@ def traced_predictor(model):
     return predict
 
 
+def chroma_of_output(output, kind, size=None):
+    """A model's raw output as normalised float32 chroma: ``"ab_bins"`` logits decoded by their
+    annealed mean at the bins' own temperature (resized bilinearly to ``size`` when given),
+    ``"ab"`` as it is.
+
+    >>> chroma = chroma_of_output(model(luminance), model_info(model.name).output)
+    """
+    if kind == "ab_bins":
+        from colorzoo.models.zhang_classification import decode_ab
+
+        output = decode_ab(output, size=size)
+    return tf.cast(output, tf.float32)
+
+
 def predict_chroma(model, luminance, size=None):
     """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
 
@@ -453,11 +467,7 @@ def predict_chroma(model, luminance, size=None):
             f"{model.name} failed at {shape[0]}x{shape[1]} ({_graph_error_reason(error)}): a model that down-samples needs "
             "its stride registered (register_model(..., stride=N)) or a size it accepts"
         ) from None
-    if model_spec(model).output == "ab_bins":
-        from colorzoo.models.zhang_classification import decode_ab
-
-        output = decode_ab(output)  # annealed mean at the bins' own temperature
-    output = tf.cast(output, tf.float32)
+    output = chroma_of_output(output, model_spec(model).output)
     if not bool(tf.reduce_all(tf.math.is_finite(output))):
         raise ValueError(f"{model.name} predicted NaN or infinite colours: broken weights (a diverged training?)")
     return tf.image.resize(output[0], (height, width), method="bilinear").numpy()

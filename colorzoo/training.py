@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorzoo import color, files
-from colorzoo.inference import traced_predictor
+from colorzoo.inference import chroma_of_output, traced_predictor
 from colorzoo.models import build_model, model_info
 
 STRATEGIES = ("mirrored", "multiworker", "tpu")
@@ -200,7 +200,7 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if _diverged(logs):  # TerminateOnNaN stopped a NaN epoch: keep the last good last.keras
+        if diverged(logs):  # TerminateOnNaN stopped a NaN epoch: keep the last good last.keras
             return
         artifact = artifact_of(self.model)
         save_atomically(artifact, os.path.join(self.directory, "last.keras"))
@@ -219,7 +219,7 @@ def epoch_checkpoint(run_dir, epoch):
     return os.path.join(run_dir, "epochs", f"epoch_{epoch:03d}.keras")
 
 
-def _diverged(logs):
+def diverged(logs):
     """Whether an epoch's or batch's training losses (not its ``val_`` scores) hold a NaN or infinity."""
     return bool(_non_finite(logs))
 
@@ -235,7 +235,7 @@ class StopOnDivergence(keras.callbacks.TerminateOnNaN):
     ``g_loss``, ``d_loss`` and their terms, and no ``loss``."""
 
     def on_batch_end(self, batch, logs=None):
-        if _diverged(logs):
+        if diverged(logs):
             print(f"Batch {batch}: NaN or infinite {', '.join(_non_finite(logs))}; stopping")
             self.model.stop_training = True
 
@@ -253,7 +253,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().on_train_begin(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not _diverged(logs):  # a resumed run must restore the last good weights, not NaN ones
+        if not diverged(logs):  # a resumed run must restore the last good weights, not NaN ones
             super().on_epoch_end(epoch, logs)
 
     def _save_model(self):
@@ -263,15 +263,12 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         )
 
 
-def predict_chroma(model, luminance):
-    """Normalised chroma predicted by ``model`` (decoding bin logits), at the input's resolution."""
+def predict_batch_chroma(model, luminance):
+    """Normalised chroma predicted by ``model`` for a batch (decoding bin logits), at the batch's
+    resolution; :func:`colorzoo.inference.predict_chroma` is its full-resolution, one-photo form."""
     artifact = artifact_of(model)
     output = traced_predictor(artifact)(tf.cast(luminance, tf.float32))  # a dataset's batch may be float64
-    if model_info(artifact.name).output == "ab_bins":
-        from colorzoo.models.zhang_classification import decode_ab
-
-        output = decode_ab(output, size=luminance.shape[1:3])
-    return tf.cast(output, tf.float32)
+    return chroma_of_output(output, model_info(artifact.name).output, size=luminance.shape[1:3])
 
 
 def validation_scores(model, dataset, color_space="lab", reference=None):
@@ -289,7 +286,7 @@ def validation_scores(model, dataset, color_space="lab", reference=None):
 
     totals, count = {}, 0
     for luminance, chroma in dataset:
-        scores = image_metrics(luminance, chroma, predict_chroma(model, luminance), color_space, reference is None)
+        scores = image_metrics(luminance, chroma, predict_batch_chroma(model, luminance), color_space, reference is None)
         size = scores.pop("images")
         for key, value in scores.items():
             totals[key] = totals.get(key, 0.0) + value * size
@@ -340,7 +337,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.color_space = color_space
 
     def on_epoch_end(self, epoch, logs=None):
-        prediction = predict_chroma(self.model, self.luminance)
+        prediction = predict_batch_chroma(self.model, self.luminance)
         gray = color.model_output_to_rgb(self.luminance, tf.zeros_like(self.chroma), self.color_space)
         predicted = color.model_output_to_rgb(self.luminance, prediction, self.color_space)
         truth = color.model_output_to_rgb(self.luminance, self.chroma, self.color_space)

@@ -18,19 +18,13 @@ with the highest ``val_colourfulness_ratio`` among those whose ``val_psnr_over_g
 import argparse
 import csv
 import json
-import math
 import os
 
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
 from colorzoo import files, hub
-from colorzoo.training import epoch_checkpoint
-
-
-def _diverged(row):
-    """Whether a log.csv row's training losses (not its ``val_`` scores) hold a NaN or infinity."""
-    return any(value and not math.isfinite(float(value)) for key, value in row.items() if not key.startswith("val_"))
+from colorzoo.training import diverged, epoch_checkpoint
 
 
 MAX_FILE_BYTES = 50_000_000
@@ -95,7 +89,8 @@ def prepare(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_ov
             best_epoch = json.load(file)["epoch"]
         shipped = next(row for row in log if int(row["epoch"]) + 1 == best_epoch)
     elif checkpoint == "last":  # last.keras is the last epoch whose training losses were finite
-        finite = [row for row in log if not _diverged(row)]
+        # log.csv holds strings, and "NA" for a val_ score an epoch did not log
+        finite = [row for row in log if not diverged({k: float(v) for k, v in row.items() if not k.startswith("val_")})]
         if not finite:
             raise SystemExit(f"{run_dir}: every epoch's training loss is NaN or infinite: nothing to ship")
         shipped = finite[-1]

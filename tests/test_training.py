@@ -216,7 +216,7 @@ def test_validation_metrics_score_gray_and_true_predictions(tmp_path, monkeypatc
     assert gray["val_psnr_over_gray"] == pytest.approx(0.0, abs=1e-6) and gray["val_colourfulness_ratio"] < 1e-3
 
     for scale in (1.0, 0.5):
-        monkeypatch.setattr(training, "predict_chroma", lambda model, luminance: scale * truths[luminance.numpy().tobytes()])
+        monkeypatch.setattr(training, "predict_batch_chroma", lambda model, luminance: scale * truths[luminance.numpy().tobytes()])
         scores = {}
         callback.on_epoch_end(1, scores)
         if scale == 1.0:
@@ -322,18 +322,18 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_predict_chroma_traces_once_and_follows_the_weights_as_they_train():
+def test_predict_batch_chroma_traces_once_and_follows_the_weights_as_they_train():
     import tensorflow as tf
 
     from colorzoo.inference import traced_predictor
 
     model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
     luminance = np.random.default_rng(0).uniform(-1, 1, (3, 32, 32, 1)).astype("float32")
-    np.testing.assert_allclose(training.predict_chroma(model, luminance), model(luminance), atol=1e-6)
+    np.testing.assert_allclose(training.predict_batch_chroma(model, luminance), model(luminance), atol=1e-6)
     model.set_weights([weight * 0.5 for weight in model.get_weights()])  # as an epoch of fit would
-    np.testing.assert_allclose(training.predict_chroma(model, luminance[:2]), model(luminance[:2]), atol=1e-6)
+    np.testing.assert_allclose(training.predict_batch_chroma(model, luminance[:2]), model(luminance[:2]), atol=1e-6)
     as_float64 = tf.constant(luminance, tf.float64)  # a dataset's batch that eager calls accepted
-    np.testing.assert_allclose(training.predict_chroma(model, as_float64), model(luminance), atol=1e-6)
+    np.testing.assert_allclose(training.predict_batch_chroma(model, as_float64), model(luminance), atol=1e-6)
     assert traced_predictor(model).experimental_get_tracing_count() == 1
 
 
