@@ -62,7 +62,8 @@ def _parser():
     train.add_argument("--image-size", type=positive_int,
                        help="training size in pixels (default: the model's native size)")
     train.add_argument("--epochs", type=positive_int, default=10)
-    train.add_argument("--batch-size", type=positive_int, default=16)
+    train.add_argument("--batch-size", type=positive_int, default=16,
+                       help="photos per step, over all replicas of --strategy (default: 16)")
     train.add_argument("--steps-per-epoch", type=positive_int, help="batches per epoch (default: one pass over --data)")
     train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
     train.add_argument("--width", type=float, help="width multiplier of models that have one")

@@ -135,27 +135,52 @@ MULTIWORKER_BROKEN = (
 )
 
 
+_STRATEGIES = {}  # one per name and process: a second MirroredStrategy would share the first's collective keys,
+# a second TPU initialisation would lose the first's variables
+
+
 def get_strategy(strategy):
     """A ``tf.distribute`` strategy from a name (``"mirrored"``, ``"multiworker"``, ``"tpu"``),
-    an instance (returned as is) or ``None`` (the default strategy)."""
+    an instance (returned as is) or ``None`` (the default strategy). A name gives the same
+    instance on every call in one process."""
     if strategy is None or isinstance(strategy, tf.distribute.Strategy):
         return strategy or tf.distribute.get_strategy()
-    if strategy == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if strategy == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if strategy == "tpu":
-        try:
-            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        except ValueError as error:  # TensorFlow's says only "Please provide a TPU Name to connect to."
-            raise ValueError(
-                f"strategy 'tpu' found no TPU ({error}): run on a TPU machine (Colab: Runtime > Change runtime "
-                "type > TPU) or set TPU_NAME to your TPU's name; for GPUs use 'mirrored'"
-            ) from error
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"strategy must be one of {STRATEGIES}, a tf.distribute.Strategy or None; got {strategy!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, a tf.distribute.Strategy or None; got {strategy!r}")
+    if strategy not in _STRATEGIES:
+        if strategy == "mirrored":
+            _STRATEGIES[strategy] = tf.distribute.MirroredStrategy()
+        elif strategy == "multiworker":
+            _STRATEGIES[strategy] = tf.distribute.MultiWorkerMirroredStrategy()
+        else:
+            resolver = _tpu_resolver()
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+            _STRATEGIES[strategy] = tf.distribute.TPUStrategy(resolver)
+    return _STRATEGIES[strategy]
+
+
+def _tpu_resolver():
+    """The cluster resolver of a named Cloud TPU (``TPU_NAME``) or, on a TPU VM (Colab's TPU
+    runtime, Kaggle), of the TPU attached to this machine (``tpu="local"``)."""
+    try:
+        return tf.distribute.cluster_resolver.TPUClusterResolver()
+    except ValueError as error:  # TensorFlow's says only "Please provide a TPU Name to connect to."
+        if _tpu_attached():
+            return tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
+        raise ValueError(
+            f"strategy 'tpu' found no TPU ({error}): run on a TPU machine (Colab: Runtime > Change runtime "
+            "type > TPU) or set TPU_NAME to your TPU's name; for GPUs use 'mirrored'"
+        ) from error
+
+
+def _tpu_attached():
+    """Whether this machine is a TPU VM: its TPU runtime (libtpu) is installed or its TPU chips
+    show as devices (``/dev/accel*`` on v2-v4, ``/dev/vfio`` on v5e and later)."""
+    import glob
+    import importlib.util
+
+    return importlib.util.find_spec("libtpu") is not None or bool(glob.glob("/dev/accel*"))
 
 
 # === Callbacks ===
@@ -240,12 +265,16 @@ class StopOnDivergence(keras.callbacks.TerminateOnNaN):
             self.model.stop_training = True
 
 
+LOSS_FILE = "loss.json"
+BACKUP_WEIGHTS = "latest.weights.h5"  # keras.callbacks.BackupAndRestore's weights file in its backup_dir
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``keras.callbacks.BackupAndRestore`` whose backup files are replaced atomically.
 
-    The weights are written to a temporary file and renamed, then the epoch counter; a kill at
-    any moment leaves a consistent (weights, epoch) pair, so a resumed run repeats no finished
-    epoch and never loads a half-written file.
+    The weights are written to a temporary file and renamed, then the epoch counter: a resumed
+    run never loads a half-written file. A kill in the instant between the two renames leaves an
+    epoch's weights with the counter before it, so that one epoch is trained again.
     """
 
     def on_train_begin(self, logs=None):
@@ -382,9 +411,10 @@ def _check_same_run(out_dir, settings):
     """The run.json of the run in ``out_dir`` (``{}`` for none); ``ValueError`` if that run was started
     with other settings than ``settings``: the architecture (and its parameter count: a built
     model's options are not recorded), the stage (L1 or GAN), the learning rate (the backup restores
-    the optimizer's), whether there was validation (``best.keras`` was chosen by it), the GAN
-    trainer's options, or, where ``settings`` names one, the initial weights. Settings a run.json of
-    an older colorzoo did not record are not compared."""
+    the optimizer's), the dtype policy (the optimizer's backup loads only under its own), whether
+    there was validation (``best.keras`` was chosen by it), the GAN trainer's options, or, where
+    ``settings`` names one, the initial weights. Settings a run.json of an older colorzoo did not
+    record are not compared."""
     path = os.path.join(out_dir, "run.json")
     if not os.path.exists(path):
         return {}
@@ -396,8 +426,12 @@ def _check_same_run(out_dir, settings):
         for key, value in as_recorded.items() if key in recorded and recorded[key] != value
     ]
     if changed:
+        policy = "dtype_policy" in recorded and recorded["dtype_policy"] != as_recorded.get("dtype_policy")
         raise ValueError(
             f"{out_dir}: resume=True (--resume) continues the run with its own settings; changed: {', '.join(changed)}"
+            + ("; its optimizer state loads only under the same policy (mixed_float16 is used on a GPU): resume it "
+               "on the same kind of device, or start a new run from its last.keras (initial_weights, --init)"
+               if policy else "")
         )
     return recorded
 
@@ -422,14 +456,36 @@ def count_batches(dataset, source, purpose):
         raise ValueError(f"{where}: no colour photos to {purpose} (all grayscale or unreadable)") from None
 
 
-def _check_colour_photos(data, image_size, color_space, data_kwargs):
-    """Raise ``ValueError`` unless ``data`` holds a colour photo, before the run starts."""
+def _loss_from_data(recipe, train_data, model, out_dir, resume):
+    """The recipe's loss estimated from the training data (zhang_classification's class
+    rebalancing), or ``None``. ``train()`` keeps it in ``out_dir/loss.json``: a resumed run trains
+    on with the same loss, not one estimated anew from other shuffled batches."""
+    if "loss_from_data" not in recipe:
+        return None
+    path = os.path.join(out_dir, LOSS_FILE)
+    if resume and os.path.exists(path):
+        with open(path) as handle:
+            return keras.losses.deserialize(json.load(handle))
+    return recipe["loss_from_data"](train_data, model)
+
+
+def _check_colour_photos(data, image_size, batch_size, color_space, data_kwargs):
+    """Raise ``ValueError`` unless ``data`` holds a colour photo (a whole batch of them when the
+    last short batch is dropped, as with several replicas), before the run starts."""
     from colorzoo.data import make_dataset
 
+    whole_batches = data_kwargs.get("drop_remainder", False)
     with warnings.catch_warnings():  # the training dataset warns about skipped files once, not this probe
         warnings.simplefilter("ignore")
-        first = make_dataset(data, image_size, 1, color_space=color_space, shuffle=False, **data_kwargs).take(1)
-        count_batches(first, data, "train on")
+        first = make_dataset(
+            data, image_size, batch_size if whole_batches else 1, color_space=color_space, shuffle=False, **data_kwargs
+        ).take(1)
+        if not count_batches(first, data, "train on"):
+            where = data if isinstance(data, (str, os.PathLike)) else "the data"
+            raise ValueError(
+                f"{where}: fewer colour photos than one batch of {batch_size}, and the last short batch is dropped "
+                "(drop_remainder, as with several replicas): an epoch would train on nothing; lower batch_size"
+            )
 
 
 def train(
@@ -540,6 +596,8 @@ def train(
         "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
         "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
         "trainer_kwargs": trainer_kwargs or {},
+        # mixed_float16 (on a GPU) wraps the optimizer for loss scaling: its backup does not load into another policy's
+        "dtype_policy": model.dtype_policy.name,
     }
     if initial_weights is not None:  # compared on resume only when given: resuming without it takes the run's
         settings["initial_weights"] = os.fspath(initial_weights)
@@ -547,15 +605,16 @@ def train(
         recorded = _check_same_run(out_dir, settings)
         settings["initial_weights"] = recorded.get("initial_weights", settings.get("initial_weights"))
     backup = os.path.join(out_dir, "backup")
-    restoring = resume and os.path.isdir(backup) and bool(os.listdir(backup))  # the backup holds the weights
+    # The backup holds the weights once its first save finished (a kill during it leaves a temporary file only).
+    restoring = resume and os.path.isfile(os.path.join(backup, BACKUP_WEIGHTS))
     if settings.get("initial_weights") is not None and not restoring:  # a run killed before its first backup too
         with strategy.scope():
             _load_weights_from(model, settings["initial_weights"])
     data_kwargs = dict(data_kwargs or {})
-    _check_colour_photos(data, image_size, info.color_space, data_kwargs)
     # With several replicas a short last batch could leave one without images (TensorFlow's
     # oneDNN convolutions fail on an empty batch): it is dropped.
     data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)
+    _check_colour_photos(data, image_size, batch_size, info.color_space, data_kwargs)
     train_data = make_dataset(
         data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
         repeat=steps_per_epoch is not None, **data_kwargs,
@@ -573,7 +632,7 @@ def train(
         val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
         samples = next(iter(val_data))
     with strategy.scope():
-        loss = info.recipe["loss_from_data"](train_data, model) if "loss_from_data" in info.recipe else None
+        loss = _loss_from_data(info.recipe, train_data, model, out_dir, resume)
         trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
     if jit_compile != "auto":
         trainable.jit_compile = jit_compile  # read when fit first makes the train function
@@ -582,6 +641,8 @@ def train(
         {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
          "initial_weights": settings.get("initial_weights")},
     )
+    if loss is not None:
+        _write_json_atomically(os.path.join(out_dir, LOSS_FILE), keras.losses.serialize(loss))
     with warnings.catch_warnings():
         if steps_per_epoch is None:
             # An epoch is one pass over a file list whose length is known only once grayscale

@@ -60,8 +60,49 @@ def test_get_strategy_rejects_unknown_names():
 
 def test_tpu_strategy_without_a_tpu_says_what_to_do(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.setattr(training, "_tpu_attached", lambda: False)
     with pytest.raises(ValueError, match="found no TPU .*Please provide a TPU Name.*Colab.*'mirrored'"):
         training.get_strategy("tpu")
+
+
+class _FakeTPUClusterResolver:
+    """Stands in for TensorFlow's: a Cloud TPU name is needed unless the TPU is ``"local"``."""
+
+    made = []
+
+    def __init__(self, tpu=None):
+        if tpu is None:
+            raise ValueError("Please provide a TPU Name to connect to.")
+        self.made.append(tpu)
+
+
+def test_tpu_strategy_on_a_tpu_vm_uses_the_attached_tpu_once(monkeypatch):
+    """Colab's TPU runtime is a TPU VM: no TPU name, the TPU is local (before: "found no TPU")."""
+    import tensorflow as tf
+
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.setattr(training, "_STRATEGIES", {})
+    monkeypatch.setattr(training, "_tpu_attached", lambda: True)
+    monkeypatch.setattr(_FakeTPUClusterResolver, "made", [])
+    monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", _FakeTPUClusterResolver)
+    initialised = []
+    monkeypatch.setattr(tf.config, "experimental_connect_to_cluster", lambda resolver: None)
+    monkeypatch.setattr(tf.tpu.experimental, "initialize_tpu_system", initialised.append)
+    monkeypatch.setattr(tf.distribute, "TPUStrategy", lambda resolver: ("tpu strategy", resolver))
+    strategy = training.get_strategy("tpu")
+    assert _FakeTPUClusterResolver.made == ["local"] and strategy[1] is initialised[0]
+    assert training.get_strategy("tpu") is strategy and len(initialised) == 1  # a second init would lose variables
+
+
+def test_a_named_strategy_is_made_once_per_process(monkeypatch):
+    """Two MirroredStrategy objects in one process mix up their collective ops: a name gives one."""
+    import tensorflow as tf
+
+    monkeypatch.setattr(training, "_STRATEGIES", {})
+    made = []
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: made.append(object()) or made[-1])
+    assert training.get_strategy("mirrored") is training.get_strategy("mirrored") is made[0]
+    assert len(made) == 1
 
 
 def _log_epochs(out_dir):
@@ -128,6 +169,50 @@ def test_best_checkpoint_is_the_epoch_with_the_best_monitored_score(tmp_path):
     assert json.loads((tmp_path / "checkpoint_state.json").read_text())["epoch"] == 1
 
 
+def test_resume_under_another_dtype_policy_is_refused_saying_why(tmp_path):
+    """A mixed_float16 run (GPU) resumed in float32 (CPU, TPU) would drop its optimizer state."""
+    settings = {"model": "unet_sequential", "image_size": 32, "dtype_policy": "mixed_float16"}
+    (tmp_path / "run.json").write_text(json.dumps(settings))
+    message = "changed: dtype_policy 'mixed_float16' -> 'float32'; its optimizer state loads only under the same policy"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        training._check_same_run(str(tmp_path), {**settings, "dtype_policy": "float32"})
+
+
+def test_a_short_training_set_under_dropped_remainders_is_refused(tmp_path):
+    """With several replicas the last short batch is dropped: fewer photos than a batch would
+    train nothing and still save a "best" model (before: 0.0 losses, exit 0)."""
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=3)
+    options = {"image_size": 32, "epochs": 1, "model_kwargs": TINY, "verbose": 0}
+    with pytest.raises(ValueError, match=r"fewer colour photos than one batch of 4, and the last short batch is dropped"):
+        training.train("unet_sequential", data, batch_size=4, out_dir=str(tmp_path / "a"),
+                       data_kwargs={"drop_remainder": True}, **options)
+    history = training.train("unet_sequential", data, batch_size=2, out_dir=str(tmp_path / "b"),
+                             data_kwargs={"drop_remainder": True}, **options)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_a_resumed_run_keeps_the_loss_it_estimated_from_the_data(tmp_path, monkeypatch):
+    """zhang_classification's rebalancing weights come from shuffled batches: a resumed run reads
+    them from loss.json instead of estimating others."""
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
+    out = str(tmp_path / "run")
+    options = {"image_size": 32, "batch_size": 2, "out_dir": out, "model_kwargs": TINY, "verbose": 0}
+    training.train("zhang_classification", data, epochs=1, **options)
+    path = os.path.join(out, training.LOSS_FILE)
+    recorded = json.loads(open(path).read())
+    weights = recorded["config"]["weights"]
+    assert len(weights) == 313 and min(weights) != max(weights)
+    recorded["config"]["weights"] = [2.0] * 313  # a value no estimate gives
+    open(path, "w").write(json.dumps(recorded))
+    used = []
+    make_trainable = training.make_trainable
+    monkeypatch.setattr(training, "make_trainable",
+                        lambda *args, loss=None, **kwargs: used.append(loss) or make_trainable(*args, loss=loss, **kwargs))
+    training.train("zhang_classification", data, epochs=2, resume=True, **options)
+    assert used[0].weights == [2.0] * 313
+    assert _log_epochs(out) == [0, 1]
+
+
 def test_resume_compares_settings_as_run_json_holds_them(tmp_path):
     """hypercolumn's documented ``hidden=(128, 64)`` is a list in run.json; the same tuple resumes."""
     settings = {"model": "hypercolumn", "model_kwargs": {"hidden": (128, 64)}, "image_size": 32}
@@ -158,7 +243,12 @@ def test_resume_takes_the_runs_initial_weights_and_refuses_other_trainer_options
     init = os.path.join(l1, "best.keras")
     out = str(tmp_path / "gan")
     training.train("pix2pix", data, epochs=1, out_dir=out, initial_weights=init, **options)
-    shutil.rmtree(os.path.join(out, "backup"))  # as if killed during its first epoch
+    # As if killed while writing its first backup: only the temporary weights file is there.
+    backup = os.path.join(out, "backup")
+    assert training.AtomicBackupAndRestore(backup)._weights_path == os.path.join(backup, training.BACKUP_WEIGHTS)
+    shutil.rmtree(backup)
+    os.makedirs(backup)
+    open(os.path.join(backup, f"{files.TEMPORARY_PREFIX}123-abc.weights.h5"), "wb").close()
     loaded = []
     load = training._load_weights_from
     monkeypatch.setattr(training, "_load_weights_from", lambda model, path: loaded.append(path) or load(model, path))
