@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from colorzoo import hub, inference, metrics  # noqa: E402
+from colorzoo import hub, inference, metrics, notebook  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
 from ship_weights import write_manifest, write_model_card  # noqa: E402
 
@@ -100,27 +100,6 @@ def targets(results, truths, spaces):
     return "\n".join(lines)
 
 
-def figure(models, photos, path):
-    """Save the grid gray | each model | original of ``photos`` (one row each) to ``path``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    columns = ["gray", *models, "original"]
-    fig = Figure(figsize=(2.6 * len(columns), 2.2 * len(photos)))
-    FigureCanvasAgg(fig)
-    for row, photo in enumerate(photos):
-        truth = inference.to_float_rgb(inference.load_image(photo))
-        images = [inference.to_gray(truth)] + [inference.colorize(m, truth) for m in models.values()] + [truth]
-        for column, (title, image) in enumerate(zip(columns, images)):
-            axes = fig.add_subplot(len(photos), len(columns), row * len(columns) + column + 1)
-            axes.imshow(image)
-            axes.axis("off")
-            if row == 0:
-                axes.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=70)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.path.join("..", "shared", "data", "eval"),
@@ -163,7 +142,8 @@ def main():
     goals = targets(results, truths, spaces)
     print(summary, "\n\n" + goals)
     os.makedirs(args.out, exist_ok=True)
-    figure(models, photos, os.path.join(args.out, "results.png"))
+    grid = notebook.colorize_grid(models, photos)
+    grid.savefig(os.path.join(args.out, "results.png"), dpi=70)
     with open(os.path.join(args.out, "results.md"), "w") as file:
         file.write("# Results\n\n")
         file.write(
