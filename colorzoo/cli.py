@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import sys
+import warnings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 MAX_RUN_SIZE = 8192  # --size: a 67-megapixel model input; larger is a typo, not a photo
@@ -98,6 +99,8 @@ def _parser():
     evaluate.add_argument("--data", required=True, help="folder of colour photos to evaluate on")
     evaluate.add_argument("--csv", help="write per-image rows and means to this CSV file")
     evaluate.add_argument("--json", help="write per-image rows and means to this JSON file")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace a --csv or --json file that already exists "
+                          "(without it, an existing file stops the run before any work)")
     colorize = commands.choices["colorize"]
     colorize.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     colorize.add_argument("-o", "--output", required=True, help="output folder (created if missing)")
@@ -165,11 +168,17 @@ def _command_list(args):
     from colorzoo.models import build_model, list_models, model_info
 
     shipped = hub.shipped_weights()
-    print(f"{'model':24} {'parameters':>12} {'space':6} {'native':>6}  weights")
+    print(f"{'model':24} {'parameters':>12} {'space':6} {'native':>6}  shipped weights (colorzoo.pretrained)")
     for name in list_models():
         info = model_info(name)
         parameters = build_model(name, image_size=info.native_size, encoder_weights=None).count_params()  # no download
-        print(f"{name:24} {parameters:12,d} {info.color_space:6} {info.native_size:6d}  {'yes' if name in shipped else '-'}")
+        entry = shipped.get(name)
+        weights = "-" if entry is None else (
+            f"{entry['parameters']:,d} parameters, trained at {entry['image_size']} px, runs at "
+            f"{entry.get('run_size') or entry['image_size']} px"
+        )
+        print(f"{name:24} {parameters:12,d} {info.color_space:6} {info.native_size:6d}  {weights}")
+    print("parameters and native size: the default build (build_model(name)); shipped weights have their own options")
     return EXIT_OK
 
 
@@ -209,6 +218,9 @@ def _command_train(args):
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
     )
+    if not history.epoch:
+        print(f"nothing trained: {args.out} already holds {args.epochs} or more epochs; "
+              "give a larger --epochs to continue")
     losses = [value for key, values in history.history.items() if not key.startswith("val_") for value in values]
     if not all(map(_finite, losses)):
         print(f"colorzoo: error: training diverged (loss became NaN); see {args.out}/log.csv", file=sys.stderr)
@@ -262,7 +274,8 @@ def _command_evaluate(args):
     # like any other unreadable one instead of ending the run.
     # The progress bar redraws with terminal escapes: only on a terminal, not in a redirected table.
     progress = sys.stdout.isatty()
-    result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json, progress=progress)
+    result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json, progress=progress,
+                      overwrite=args.overwrite)
     print(format_table(result))
     if not result["images"]:
         print(f"colorzoo: error: {args.data}: no colour photo could be scored", file=sys.stderr)
@@ -304,6 +317,11 @@ COMMANDS = {
 }
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning (skipped files, a model's note) as one line, not Python's file:line and source line."""
+    print(f"colorzoo: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     """Run the command line; returns the exit code."""
     try:
@@ -317,8 +335,10 @@ def main(argv=None):
     from colorzoo.hub import ModelFileError
 
     try:
-        _import_user_code(getattr(args, "imports", []))
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():  # restores Python's warning display when the command ends
+            warnings.showwarning = _show_warning
+            _import_user_code(getattr(args, "imports", []))
+            return COMMANDS[args.command](args)
     except UsageError as error:
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_USAGE

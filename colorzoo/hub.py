@@ -41,6 +41,12 @@ def load_model(path):
         raise ModelFileError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a .keras model archive")
+    if path.endswith(".npz"):  # a zip too: save_trained_layers' trained part of a shipped model
+        stem = os.path.basename(path).split(".")[0]
+        raise ModelFileError(
+            f"{path}: the trained layers of a model, not a whole .keras model; a shipped one loads by its name: "
+            f"colorzoo.pretrained({stem!r}) (--model {stem})"
+        )
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises ValueError, TypeError, KeyError ... for bad archives

@@ -520,11 +520,14 @@ def expand_inputs(inputs):
 
 def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     """``([(input, output, figure or None)], [inputs left out])``; folders keep their layout, clashing
-    names keep their extension; the images of an input folder that lie in the output folder inside
+    names keep their extension, a photo given twice is colorized once; the images of an input folder that lie in the output folder inside
     it are left out (earlier outputs, or the user's photos: either way not this run's inputs)."""
     output_root = os.path.realpath(output_dir)
-    jobs, left_out = [], []
+    jobs, left_out, taken = [], [], set()
     for path, folder in expand_inputs(inputs):
+        if os.path.realpath(path) in taken:  # the same photo given twice (a folder and a file in it): once
+            continue
+        taken.add(os.path.realpath(path))
         if folder is not None and os.path.realpath(folder) == output_root:
             raise ValueError(
                 f"the output folder is the input folder {folder}: a later run would take its outputs "
@@ -552,7 +555,7 @@ def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     sources = {os.path.realpath(path): path for path, _ in jobs}
     for target in writers:
         if target in sources:
-            raise ValueError(f"refusing to overwrite the input {sources[target]}; choose another output_dir or suffix")
+            raise ValueError(f"refusing to overwrite the input {sources[target]}; choose another output folder")
     return plan, left_out
 
 

@@ -237,7 +237,7 @@ def image_scores(true_rgb, pred_rgb):
     return {key: float(value) for key, value in scores.items()}
 
 
-def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=None, progress=True):
+def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=None, progress=True, overwrite=False):
     """Score ``model`` on image files against their own colours, beside the gray baseline.
 
     Each image is reduced to its luminance and colorized with
@@ -255,6 +255,8 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
         json_path: write the whole result as JSON. Neither may be a folder or one of the
             photos (an ``IsADirectoryError`` or ``ValueError`` before any scoring).
         progress: show a ``keras.utils.Progbar``.
+        overwrite: replace a ``csv_path`` or ``json_path`` file that exists; without it such a
+            file is a ``FileExistsError`` before any scoring, and never replaced.
 
     Returns:
         ``{"model", "color_space", "images", "skipped", "grayscale", "rows", "means"}``: ``rows`` holds one dict per image
@@ -283,7 +285,7 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     # bytes paths too, as str: rows go to JSON
     paths = [os.fsdecode(path) for path, _ in inference.expand_inputs(files)]
     csv_path, json_path = (None if path is None else os.fsdecode(path) for path in (csv_path, json_path))
-    _check_result_paths([csv_path, json_path], paths)
+    _check_result_paths([csv_path, json_path], paths, overwrite)
     rows, skipped, grayscale, traced = [], [], [], set()
     bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
     for path in paths:
@@ -331,14 +333,16 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     }
     if csv_path is not None:
         mean_rows = [{"file": "(mean)", "method": method, **scores} for method, scores in means.items()]
-        write_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows))
+        write_atomically(csv_path, lambda handle: _write_csv(handle, rows + mean_rows), replace=overwrite)
     if json_path is not None:
-        write_atomically(json_path, lambda handle: handle.write(json.dumps(result, indent=2).encode()))
+        text = json.dumps(result, indent=2).encode()
+        write_atomically(json_path, lambda handle: handle.write(text), replace=overwrite)
     return result
 
 
-def _check_result_paths(result_paths, image_paths):
-    """Refuse, before any scoring, result files that would replace a photo or cannot be files."""
+def _check_result_paths(result_paths, image_paths, overwrite):
+    """Refuse, before any scoring, result files that would replace a photo or cannot be files, and
+    (without ``overwrite``) files that exist."""
     images = {os.path.realpath(path): path for path in image_paths}
     named = [(path, os.path.realpath(path)) for path in filter(None, result_paths)]
     for path, real in named:
@@ -351,6 +355,8 @@ def _check_result_paths(result_paths, image_paths):
             raise NotADirectoryError(f"{path}: {folder} is not a folder; name a file in a folder to write the scores to")
         if real in images:
             raise ValueError(f"refusing to overwrite the photo {images[real]} with scores")
+        if os.path.lexists(path) and not overwrite:
+            raise FileExistsError(f"{path}: exists already; left alone (overwrite=True, --overwrite, replaces it)")
     if len({real for _, real in named}) < len(named):
         raise ValueError("the CSV and JSON results would be the same file")
 

@@ -550,6 +550,8 @@ def train(
                        ("image_size", image_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
             raise ValueError(f"{key} must be a positive whole number, got {value!r}")
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        raise NotADirectoryError(f"{out_dir}: a file, not a folder; choose a new or empty folder for the run (out_dir)")
     if not resume and os.path.exists(os.path.join(out_dir, "last.keras")):
         raise FileExistsError(
             f"{out_dir} already holds a training run; continue it with resume=True (--resume) or choose another out_dir"
@@ -583,7 +585,6 @@ def train(
             f"{name} was built outside the strategy's scope: build it inside `with strategy.scope():` and pass "
             "that strategy, or pass the model's name (train() then builds it in the scope)"
         )
-    os.makedirs(out_dir, exist_ok=True)
     info = model_info(name)
     if image_size is None:  # a built model trains at its input size, a name at its native size
         image_size = model.input_shape[1] if not isinstance(model, str) and model.input_shape[1] else info.native_size
@@ -592,6 +593,7 @@ def train(
         use_mixed_precision_on_gpu()
         with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
             model = build_model(name, image_size=image_size, **(model_kwargs or {}))
+    os.makedirs(out_dir, exist_ok=True)  # after the build: a refused option leaves no folder behind
     settings = {
         "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
         "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,

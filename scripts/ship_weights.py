@@ -10,7 +10,8 @@ only with ``--replace``.
 ``--checkpoint last`` ships the last epoch (with finite losses) instead of the best, the epoch
 training chose (checkpoint_state.json: by validation loss, or the training loss without --val):
 a GAN run's best.keras is chosen by val_l1, which favours its least colourful epochs. ``--checkpoint N``
-ships epoch N of a run trained with ``--keep-epochs``; ``--checkpoint colourful`` the kept epoch
+ships epoch N (counted from 1: log.csv's ``epoch`` column + 1) of a run trained with
+``--keep-epochs``; ``--checkpoint colourful`` the kept epoch
 with the highest ``val_colourfulness_ratio`` among those whose ``val_psnr_over_gray`` is at least
 ``--min-psnr-over-gray`` (default -1.8 dB), the rule that picked the shipped ddcolor_lite epoch.
 """

@@ -131,13 +131,21 @@ def test_offline_imagenet_weights_are_one_line_saying_what_to_use(capsys, monkey
 def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     data = str(tmp_path / "train")
     write_photo_folder(data, size=40, count=6)
+    open(os.path.join(data, "broken.jpg"), "wb").write(b"not a photo")
     run = str(tmp_path / "run")
-    assert main([
-        "train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
-        "--epochs", "1", "--width", "0.125", "--out", run, "--keep-epochs",
-    ]) == 0
+    argv = ["train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
+            "--epochs", "1", "--width", "0.125", "--out", run, "--keep-epochs"]
+    capsys.readouterr()
+    assert main(argv) == 0
     weights = os.path.join(run, "best.keras")
     assert os.path.exists(weights) and os.listdir(os.path.join(run, "epochs")) == ["epoch_001.keras"]
+    # a warning is one line (before: "colorzoo/training.py:618: UserWarning: ..." and the source line)
+    err = capsys.readouterr().err
+    assert "colorzoo: warning: colorzoo.data: skipped 1 of 7 files" in err and "broken.jpg: not an image" in err
+    assert "UserWarning" not in err and "make_dataset(" not in err
+    assert main([*argv, "--resume"]) == 0  # before: "best model: ..." alone, as if it had trained
+    assert capsys.readouterr().out.startswith(f"nothing trained: {run} already holds 1 or more epochs")
+    os.remove(os.path.join(data, "broken.jpg"))  # evaluate below scores every photo of data
 
     photo = tmp_path / "in put ü" / "photo.jpg"
     photo.parent.mkdir()
@@ -164,7 +172,32 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     assert "gray" in out_text.lower() and "psnr" in out_text.lower()
     # stdout is not a terminal: the table alone, no progress bar's escapes (before: "\r\x1b[1m1/6...")
     assert out_text.startswith("method") and "\x1b" not in out_text and "\r" not in out_text
-    assert csv_path.exists()
+    scores = csv_path.read_text()
+    csv_path.write_text("the user's own notes")
+    evaluate = ["evaluate", "--weights", weights, "--data", data, "--size", "32", "--csv", str(csv_path)]
+    assert main(evaluate) == 1  # before: replaced without a word
+    assert "exists already; left alone" in capsys.readouterr().err and csv_path.read_text() == "the user's own notes"
+    assert main([*evaluate, "--overwrite"]) == 0
+    rescored = csv_path.read_text().splitlines()
+    assert rescored[0] == scores.splitlines()[0] and len(rescored) == len(scores.splitlines())  # seconds differ
+
+
+def test_list_describes_the_shipped_weights(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name, entry in colorzoo.hub.shipped_weights().items():
+        line = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert f"{entry['parameters']:,d} parameters, trained at {entry['image_size']} px" in line
+
+
+def test_trained_layers_file_as_weights_says_to_load_it_by_name(tmp_path, capsys):
+    npz = tmp_path / "hypercolumn.trained.npz"
+    np.savez(npz, kernel=np.zeros(3))
+    Image.fromarray(photo_array(40, 40)).save(tmp_path / "photo.png")
+    assert main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"), "--weights", str(npz)]) == 1
+    # before: "File format not supported ... use keras.layers.TFSMLayer"
+    assert "a shipped one loads by its name: colorzoo.pretrained('hypercolumn') (--model hypercolumn)" in (
+        capsys.readouterr().err)
 
 
 def test_train_strategy_mirrored_by_name_trains_under_that_strategy(tmp_path, monkeypatch):
@@ -189,6 +222,7 @@ def test_train_strategy_mirrored_by_name_trains_under_that_strategy(tmp_path, mo
 
 def test_train_strategy_tpu_without_a_tpu_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.setattr(training, "_tpu_attached", lambda: False)
     write_photo_folder(str(tmp_path / "train"), size=40, count=2)
     argv = ["train", "--model", "unet_sequential", "--data", str(tmp_path / "train"), "--strategy", "tpu",
             "--out", str(tmp_path / "run")]

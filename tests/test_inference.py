@@ -354,6 +354,14 @@ def test_two_outputs_of_one_name_are_refused_before_any_work(model, tmp_path, la
     assert not (tmp_path / "out").exists()
 
 
+def test_a_photo_given_twice_is_colorized_once(model, tmp_path):
+    (tmp_path / "in").mkdir()
+    photo(32, 32).save(tmp_path / "in" / "photo.png")
+    # before: "in/photo.png and in/photo.png would both be written to ...; colorize those inputs separately"
+    inference.colorize_files(model, [tmp_path / "in", tmp_path / "in" / "photo.png"], tmp_path / "out", progress=False)
+    assert os.listdir(tmp_path / "out") == ["photo.png"]
+
+
 def test_outputs_inside_an_input_folder_are_not_inputs(model, tmp_path):
     photo(32, 32).save(tmp_path / "a.jpg")
     first = inference.colorize_files(model, tmp_path, tmp_path / "color", output_format="jpeg", progress=False)

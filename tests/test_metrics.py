@@ -214,3 +214,16 @@ def test_evaluate_takes_bytes_paths_and_refuses_a_result_file_under_a_file_befor
     for path in (tmp_path / "a.png" / "s.csv", tmp_path / "a.png" / "new" / "s.csv"):
         with pytest.raises(NotADirectoryError, match=f"{path}: {tmp_path / 'a.png'} is not a folder"):
             metrics.evaluate(model, tmp_path, csv_path=path)  # before: FileExistsError after the scoring
+
+
+def test_evaluate_never_replaces_a_result_file_unless_asked(tmp_path, monkeypatch):
+    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    Image.fromarray((sample_rgb(24)[0] * 255).round().astype(np.uint8)).save(tmp_path / "a.png")
+    mine = tmp_path / "scores.json"
+    mine.write_text('{"mine": 1}')
+    with pytest.raises(FileExistsError, match="scores.json: exists already; left alone"):
+        metrics.evaluate(model, tmp_path / "a.png", json_path=mine, progress=False)  # before: replaced
+    assert mine.read_text() == '{"mine": 1}'
+    metrics.evaluate(model, tmp_path / "a.png", json_path=mine, progress=False, overwrite=True)
+    assert json.loads(mine.read_text())["images"] == 1
+

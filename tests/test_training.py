@@ -178,6 +178,18 @@ def test_resume_under_another_dtype_policy_is_refused_saying_why(tmp_path):
         training._check_same_run(str(tmp_path), {**settings, "dtype_policy": "float32"})
 
 
+def test_an_out_dir_that_is_a_file_or_a_refused_build_leaves_nothing(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(NotADirectoryError, match="notes.txt: a file, not a folder"):  # before: [Errno 17] File exists
+        training.train("unet_sequential", data, image_size=32, out_dir=str(tmp_path / "notes.txt"), model_kwargs=TINY)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    with pytest.raises(ValueError):
+        training.train("vgg16_autoencoder", data, image_size=32, out_dir=str(tmp_path / "run"),
+                       model_kwargs={"encoder_weights": str(tmp_path / "notes.txt")})
+    assert not (tmp_path / "run").exists()  # before: an empty folder left behind
+
+
 def test_a_short_training_set_under_dropped_remainders_is_refused(tmp_path):
     """With several replicas the last short batch is dropped: fewer photos than a batch would
     train nothing and still save a "best" model (before: 0.0 losses, exit 0)."""
