@@ -520,8 +520,9 @@ def expand_inputs(inputs):
 
 def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     """``([(input, output, figure or None)], [inputs left out])``; folders keep their layout, clashing
-    names keep their extension, a photo given twice is colorized once; the images of an input folder that lie in the output folder inside
-    it are left out (earlier outputs, or the user's photos: either way not this run's inputs)."""
+    names keep their extension, a photo given twice is colorized once; the images of an input
+    folder that lie in the output folder inside it are left out (earlier outputs, or the user's
+    photos: either way not this run's inputs)."""
     output_root = os.path.realpath(output_dir)
     jobs, left_out, taken = [], [], set()
     for path, folder in expand_inputs(inputs):

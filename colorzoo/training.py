@@ -135,8 +135,9 @@ MULTIWORKER_BROKEN = (
 )
 
 
-_STRATEGIES = {}  # one per name and process: a second MirroredStrategy would share the first's collective keys,
-# a second TPU initialisation would lose the first's variables
+# One strategy per name and process: a second MirroredStrategy would share the first's collective
+# keys, and a second TPU initialisation would lose the first's variables.
+_STRATEGIES = {}
 
 
 def get_strategy(strategy):
@@ -175,8 +176,8 @@ def _tpu_resolver():
 
 
 def _tpu_attached():
-    """Whether this machine is a TPU VM: its TPU runtime (libtpu) is installed or its TPU chips
-    show as devices (``/dev/accel*`` on v2-v4, ``/dev/vfio`` on v5e and later)."""
+    """Whether this machine is a TPU VM: its TPU runtime (libtpu) is installed, or its TPU chips
+    show as ``/dev/accel*`` devices (v2-v4)."""
     import glob
     import importlib.util
 

@@ -195,7 +195,7 @@ def test_a_short_training_set_under_dropped_remainders_is_refused(tmp_path):
     train nothing and still save a "best" model (before: 0.0 losses, exit 0)."""
     data = write_photo_folder(str(tmp_path / "train"), size=40, count=3)
     options = {"image_size": 32, "epochs": 1, "model_kwargs": TINY, "verbose": 0}
-    with pytest.raises(ValueError, match=r"fewer colour photos than one batch of 4, and the last short batch is dropped"):
+    with pytest.raises(ValueError, match="fewer colour photos than one batch of 4, and the last short batch is dropped"):
         training.train("unet_sequential", data, batch_size=4, out_dir=str(tmp_path / "a"),
                        data_kwargs={"drop_remainder": True}, **options)
     history = training.train("unet_sequential", data, batch_size=2, out_dir=str(tmp_path / "b"),
@@ -218,8 +218,12 @@ def test_a_resumed_run_keeps_the_loss_it_estimated_from_the_data(tmp_path, monke
     open(path, "w").write(json.dumps(recorded))
     used = []
     make_trainable = training.make_trainable
-    monkeypatch.setattr(training, "make_trainable",
-                        lambda *args, loss=None, **kwargs: used.append(loss) or make_trainable(*args, loss=loss, **kwargs))
+
+    def recording_make_trainable(*args, loss=None, **kwargs):
+        used.append(loss)
+        return make_trainable(*args, loss=loss, **kwargs)
+
+    monkeypatch.setattr(training, "make_trainable", recording_make_trainable)
     training.train("zhang_classification", data, epochs=2, resume=True, **options)
     assert used[0].weights == [2.0] * 313
     assert _log_epochs(out) == [0, 1]

@@ -343,8 +343,8 @@ def ddcolor_trainer(
     GAN loss and ``colourfulness_weight`` :class:`~colorzoo.losses.ColourfulnessLoss` (DDColor:
     0.1, 5, 1, 0.5). Every term here is a mean over the batch; DDColor sums its colourfulness term
     over each GPU's batch, so at the same weight it pulls harder there, by that batch size (raise
-    ``colourfulness_weight`` to match it). Generator: AdamW (0.9, 0.99, weight decay 0.01); discriminator: Adam
-    (0.9, 0.99); both at ``learning_rate`` (1e-4) with :func:`step_decay`. The discriminator is
+    ``colourfulness_weight`` to match it). Generator: AdamW (0.9, 0.99, weight decay 0.01);
+    discriminator: Adam (0.9, 0.99); both at ``learning_rate`` (1e-4) with :func:`step_decay`. The discriminator is
     the pix2pix PatchGAN on (L, ab) (DDColor's is a U-Net discriminator on RGB).
 
     Args:
