@@ -526,15 +526,16 @@ def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     output_root = os.path.realpath(output_dir)
     jobs, left_out, taken = [], [], set()
     for path, folder in expand_inputs(inputs):
-        if os.path.realpath(path) in taken:  # the same photo given twice (a folder and a file in it): once
+        real = os.path.realpath(path)
+        if real in taken:  # the same photo given twice (a folder and a file in it): once
             continue
-        taken.add(os.path.realpath(path))
+        taken.add(real)
         if folder is not None and os.path.realpath(folder) == output_root:
             raise ValueError(
                 f"the output folder is the input folder {folder}: a later run would take its outputs "
                 "for photos; choose another output folder (a subfolder of it is fine)"
             )
-        inside_output = os.path.realpath(path).startswith(output_root + os.sep)
+        inside_output = real.startswith(output_root + os.sep)
         if folder is not None and inside_output and output_root.startswith(os.path.realpath(folder) + os.sep):
             left_out.append(path)
             continue

@@ -453,8 +453,13 @@ def count_batches(dataset, source, purpose):
     except tf.errors.InvalidArgumentError as error:
         if NO_PHOTOS not in error.message:
             raise
-        where = source if isinstance(source, (str, os.PathLike)) else "the data"
+        where = _source_name(source)
         raise ValueError(f"{where}: no colour photos to {purpose} (all grayscale or unreadable)") from None
+
+
+def _source_name(source):
+    """A dataset source as error messages name it: its path, or "the data" for arrays."""
+    return source if isinstance(source, (str, os.PathLike)) else "the data"
 
 
 def _loss_from_data(recipe, train_data, model, out_dir, resume):
@@ -482,9 +487,8 @@ def _check_colour_photos(data, image_size, batch_size, color_space, data_kwargs)
             data, image_size, batch_size if whole_batches else 1, color_space=color_space, shuffle=False, **data_kwargs
         ).take(1)
         if not count_batches(first, data, "train on"):
-            where = data if isinstance(data, (str, os.PathLike)) else "the data"
             raise ValueError(
-                f"{where}: fewer colour photos than one batch of {batch_size}, and the last short batch is dropped "
+                f"{_source_name(data)}: fewer colour photos than one batch of {batch_size}, and the last short batch is dropped "
                 "(drop_remainder, as with several replicas): an epoch would train on nothing; lower batch_size"
             )
 

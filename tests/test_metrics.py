@@ -216,7 +216,7 @@ def test_evaluate_takes_bytes_paths_and_refuses_a_result_file_under_a_file_befor
             metrics.evaluate(model, tmp_path, csv_path=path)  # before: FileExistsError after the scoring
 
 
-def test_evaluate_never_replaces_a_result_file_unless_asked(tmp_path, monkeypatch):
+def test_evaluate_never_replaces_a_result_file_unless_asked(tmp_path):
     model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
     Image.fromarray((sample_rgb(24)[0] * 255).round().astype(np.uint8)).save(tmp_path / "a.png")
     mine = tmp_path / "scores.json"
