@@ -67,6 +67,8 @@ def _parser():
                        help="photos per step, over all replicas of --strategy (default: 16)")
     train.add_argument("--steps-per-epoch", type=positive_int, help="batches per epoch (default: one pass over --data)")
     train.add_argument("--learning-rate", type=float, help="override the recipe's learning rate")
+    train.add_argument("--optimizer", help="a Keras optimizer's name (adam, rmsprop, ...) in place of the recipe's "
+                       "(not for a GAN stage)")
     train.add_argument("--width", type=float, help="width multiplier of models that have one")
     train.add_argument("--encoder-weights", help="imagenet | hed | a VGG16 or ConvNeXt weights file (models with a pretrained encoder; --init restores a whole model)")
     train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -186,7 +188,7 @@ def _command_train(args):
     import keras
 
     from colorzoo.models import model_info
-    from colorzoo.training import MULTIWORKER_BROKEN, check_trainer_kwargs, train, trainer_options
+    from colorzoo.training import MULTIWORKER_BROKEN, check_optimizer, check_trainer_kwargs, train, trainer_options
 
     try:
         model_info(args.model)
@@ -207,6 +209,7 @@ def _command_train(args):
     trainer_kwargs = {key: value for key, value in trainer_kwargs.items() if value is not None}
     try:
         check_trainer_kwargs(args.model, not args.no_gan, trainer_kwargs)
+        check_optimizer(args.model, not args.no_gan, args.optimizer)
         _check_model_options(args.model, args.image_size, model_kwargs)
     except ValueError as error:
         raise UsageError(str(error)) from error
@@ -214,7 +217,7 @@ def _command_train(args):
         args.model, args.data, val=args.val, image_size=args.image_size, batch_size=args.batch_size,
         epochs=args.epochs, out_dir=args.out, resume=args.resume, learning_rate=args.learning_rate,
         strategy=args.strategy, steps_per_epoch=args.steps_per_epoch, model_kwargs=model_kwargs,
-        adversarial=not args.no_gan, initial_weights=args.init,
+        adversarial=not args.no_gan, initial_weights=args.init, optimizer=args.optimizer,
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
     )

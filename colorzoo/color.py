@@ -26,6 +26,7 @@ AB_SCALE = 128.0
 U_MAX = 0.436
 V_MAX = 0.615
 COLOR_SPACES = ("lab", "yuv")
+FLOAT_SLACK = 0.1  # float pixels this far outside [0, 1] (resampling overshoot) are clipped, not refused
 
 # skimage.color: sRGB (linear) -> XYZ, and the D65 / 2 degree reference white.
 _XYZ_FROM_RGB = np.array(
@@ -97,6 +98,25 @@ def _lab_f(xyz):
     return _select(xyz > _EPSILON, cube_root, _KAPPA * xyz + 16.0 / 116.0)
 
 
+def check_unit_floats(array, what):
+    """Raise ``ValueError`` if float pixels are NaN or infinite, or lie outside [0, 1] by more than
+    FLOAT_SLACK (0-255 data)."""
+    low, high = float(array.min()), float(array.max())
+    if not (np.isfinite(low) and np.isfinite(high)):  # NaN spreads to both, an infinity reaches one: no extra pass
+        count = array.size - np.count_nonzero(np.isfinite(array))
+        raise ValueError(f"{what} must be numbers in [0, 1]: {count} are NaN or infinite")
+    if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+        raise ValueError(
+            f"{what} must be in [0, 1], got values from {low:g} to {high:g} (0-255 data: divide by 255 or pass uint8)"
+        )
+
+
+def _check_channels(values, channels, what):
+    """Raise ``ValueError`` unless the last axis of ``values`` holds ``channels`` (when known)."""
+    if values.shape.rank == 0 or (values.shape.rank is not None and values.shape[-1] not in (None, channels)):
+        raise ValueError(f"{what} must hold {channels} channels on the last axis, got shape {tuple(values.shape)}")
+
+
 def _float32(values, what):
     """``values`` as a float32 tensor; float tensors of any precision are cast, integers refused."""
     values = tf.convert_to_tensor(values)
@@ -106,11 +126,16 @@ def _float32(values, what):
 
 
 def _unit_rgb(rgb):
-    """sRGB as float32 in [0, 1]: uint8 and uint16 are scaled by their largest value, floats cast."""
+    """sRGB as float32 in [0, 1]: uint8 and uint16 are scaled by their largest value, floats cast
+    (and, outside a traced function, checked: 0-255 floats would silently turn white)."""
     rgb = tf.convert_to_tensor(rgb)
+    _check_channels(rgb, 3, "sRGB")
     if rgb.dtype in (tf.uint8, tf.uint16):
         return tf.image.convert_image_dtype(rgb, tf.float32)
-    return _float32(rgb, "sRGB values other than uint8 and uint16")
+    rgb = _float32(rgb, "sRGB values other than uint8 and uint16")
+    if tf.executing_eagerly():
+        check_unit_floats(rgb.numpy(), "sRGB floats")
+    return rgb
 
 
 _UINT8_LEVELS = np.arange(256) / 255.0
@@ -128,6 +153,7 @@ def _linear_rgb(rgb):
     """
     rgb = tf.convert_to_tensor(rgb)
     if rgb.dtype == tf.uint8:
+        _check_channels(rgb, 3, "sRGB")
         return tf.gather(tf.constant(_UINT8_TO_LINEAR), tf.cast(rgb, tf.int32))
     return _srgb_to_linear(_unit_rgb(rgb))
 
@@ -148,7 +174,9 @@ def _lab_to_linear_rgb(lab):
 
 def lab_to_rgb(lab):
     """CIELAB -> sRGB in [0, 1]; out-of-gamut colours are clipped to [0, 1]."""
-    return _linear_to_srgb(_lab_to_linear_rgb(_float32(lab, "Lab values")))
+    lab = _float32(lab, "Lab values")
+    _check_channels(lab, 3, "Lab")
+    return _linear_to_srgb(_lab_to_linear_rgb(lab))
 
 
 def rgb_to_yuv(rgb):
@@ -158,11 +186,14 @@ def rgb_to_yuv(rgb):
 
 def yuv_to_rgb(yuv):
     """YUV -> sRGB, clipped to [0, 1]."""
-    rgb = _apply_matrix(_float32(yuv, "YUV values"), _YUV_TO_RGB)
+    yuv = _float32(yuv, "YUV values")
+    _check_channels(yuv, 3, "YUV")
+    rgb = _apply_matrix(yuv, _YUV_TO_RGB)
     return tf.clip_by_value(rgb, 0.0, 1.0)
 
 
-def _check_space(color_space):
+def check_color_space(color_space):
+    """Raise ``ValueError`` unless ``color_space`` is one of :data:`COLOR_SPACES`."""
     if color_space not in COLOR_SPACES:
         raise ValueError(f"color_space must be one of {COLOR_SPACES}, got {color_space!r}")
 
@@ -173,7 +204,7 @@ def rgb_to_model_input(rgb, color_space="lab"):
     Returns ``(L / L_SCALE, ab / AB_SCALE)`` for ``"lab"`` and ``(Y, UV / (U_MAX, V_MAX))``
     for ``"yuv"``; shapes ``(..., 1)`` and ``(..., 2)``.
     """
-    _check_space(color_space)
+    check_color_space(color_space)
     if color_space == "lab":
         lab = rgb_to_lab(rgb)
         return lab[..., :1] / L_SCALE, lab[..., 1:] / AB_SCALE
@@ -183,9 +214,11 @@ def rgb_to_model_input(rgb, color_space="lab"):
 
 def model_output_to_rgb(luminance, chroma, color_space="lab"):
     """Inverse of :func:`rgb_to_model_input`: normalised luminance and chroma -> sRGB in [0, 1]."""
-    _check_space(color_space)
+    check_color_space(color_space)
     luminance = _float32(luminance, "luminance")
     chroma = _float32(chroma, "chroma")
+    _check_channels(luminance, 1, "luminance")
+    _check_channels(chroma, 2, "chroma")
     if color_space == "lab":
         return lab_to_rgb(tf.concat([luminance * L_SCALE, chroma * AB_SCALE], axis=-1))
     return yuv_to_rgb(tf.concat([luminance, chroma * tf.constant([U_MAX, V_MAX])], axis=-1))
@@ -199,7 +232,7 @@ def clipped_luminance(luminance, chroma, color_space="lab"):
     cheaper for Lab: clipping sRGB to [0, 1] is clipping linear RGB to [0, 1], so the sRGB
     transfer curve is skipped both ways.
     """
-    _check_space(color_space)
+    check_color_space(color_space)
     if color_space == "yuv":
         return rgb_to_luminance(model_output_to_rgb(luminance, chroma, "yuv"), "yuv")
     lab = tf.concat([luminance * L_SCALE, chroma * AB_SCALE], axis=-1)
@@ -210,7 +243,7 @@ def clipped_luminance(luminance, chroma, color_space="lab"):
 
 def rgb_to_luminance(rgb, color_space="lab"):
     """The normalised luminance channel alone (L / L_SCALE or Y), shape ``(..., 1)``."""
-    _check_space(color_space)
+    check_color_space(color_space)
     if color_space == "lab":
         return rgb_to_lab(rgb)[..., :1] / L_SCALE
     return rgb_to_yuv(rgb)[..., :1]

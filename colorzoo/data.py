@@ -32,7 +32,6 @@ from colorzoo import color
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 RESIZE_MODES = ("center_crop", "random_crop", "pad", "resize")
-FLOAT_SLACK = 0.1  # float pixels this far outside [0, 1] (resampling overshoot) are clipped, not refused
 # PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images are skipped.
 MAX_PIXELS = 89_478_485
 # /work/shared/data/README.md: grayscale means a mean inter-channel difference under 2 of 255.
@@ -79,11 +78,27 @@ def image_files(root):
     return sorted(found)
 
 
+def file_list(files):
+    """``files`` as a list of paths: a folder's image files (:func:`image_files`, recursively), a
+    single file, or the paths of a list (``str``, ``bytes`` or ``os.PathLike`` alike).
+
+    Example:
+
+    >>> file_list("photos/") == image_files("photos/")
+    True
+    """
+    if isinstance(files, (str, bytes, os.PathLike)):
+        path = os.fsdecode(files)
+        return [path] if os.path.isfile(path) else image_files(path)
+    return [os.fsdecode(path) for path in files]
+
+
 def split_files(files, val_fraction=0.1, seed=0):
     """Deterministic ``(train, val)`` split: the same files and seed give the same split.
 
-    The files are sorted, permuted with ``seed`` and ``round(len(files) * val_fraction)`` of them
-    go to ``val``; both lists come back sorted.
+    ``files``: a folder, a file or a list (:func:`file_list`). They are sorted, permuted with
+    ``seed`` and ``round(len(files) * val_fraction)`` of them go to ``val``; both lists come
+    back sorted.
 
     Example:
 
@@ -91,7 +106,7 @@ def split_files(files, val_fraction=0.1, seed=0):
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    files = sorted(map(os.fspath, files))
+    files = sorted(file_list(files))
     order = np.random.default_rng(seed).permutation(len(files))
     count = int(round(len(files) * val_fraction))
     val = {files[index] for index in order[:count]}
@@ -188,7 +203,7 @@ def _scan(files, max_pixels=MAX_PIXELS):
     entries, skipped = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        for path in map(os.fspath, files):
+        for path in file_list(files):
             route, reason = _inspect(path, max_pixels)
             if reason is None:
                 entries.append((path, route))
@@ -198,7 +213,8 @@ def _scan(files, max_pixels=MAX_PIXELS):
 
 
 def scan_files(files, max_pixels=MAX_PIXELS):
-    """Sort ``files`` into decodable ones and skipped ``(path, reason)`` pairs. Corrupt data inside
+    """Sort ``files`` (a folder, a file or a list: :func:`file_list`) into decodable ones and
+    skipped ``(path, reason)`` pairs. Corrupt data inside
     a complete-looking file is found: JPEGs are decoded at 1/8 scale, PNGs' chunk checksums are
     verified, other formats are decoded.
 
@@ -276,18 +292,25 @@ def _decode(path, route, any_converted):
 def grayscale_score(rgb):
     """Mean absolute difference between the colour channels, in [0, 1]: 0 for a gray image.
 
-    ``rgb``: ``(..., H, W, 3)``, uint8 or float in [0, 1]; returns shape ``(...)``. Photos under
-    :data:`GRAYSCALE_THRESHOLD` (2 / 255) count as grayscale.
+    ``rgb``: ``(..., H, W, 3)``, uint8, uint16 or float in [0, 1] (an ``(H, W)`` gray image
+    scores 0); returns shape ``(...)``. Photos under :data:`GRAYSCALE_THRESHOLD` (2 / 255) count
+    as grayscale.
 
     Example:
 
     >>> grayscale_score(load_rgb("photos/cat.jpg"))   # e.g. 0.05
     """
     rgb = tf.convert_to_tensor(rgb)
+    if rgb.shape.rank == 2:  # one gray image, as load_image gives it
+        return tf.constant(0.0)
+    if rgb.shape.rank is not None and (rgb.shape.rank < 3 or rgb.shape[-1] not in (None, 3)):
+        raise ValueError(f"grayscale_score takes (..., H, W, 3) RGB, got shape {tuple(rgb.shape)}")
+    if rgb.dtype.is_floating and tf.executing_eagerly():
+        color.check_unit_floats(rgb.numpy(), "float RGB")
     red, green, blue = tf.unstack(rgb, axis=-1)
-    # |r - g| + |g - b| + |b - r| = 2 (max - min): fewer passes, and exact on uint8.
+    # |r - g| + |g - b| + |b - r| = 2 (max - min): fewer passes, and exact on integers.
     spread = tf.maximum(tf.maximum(red, green), blue) - tf.minimum(tf.minimum(red, green), blue)
-    scale = (2.0 / 3.0) / (255.0 if rgb.dtype == tf.uint8 else 1.0)
+    scale = (2.0 / 3.0) / {tf.uint8: 255.0, tf.uint16: 65535.0}.get(rgb.dtype, 1.0)
     return tf.reduce_mean(tf.cast(spread, tf.float32), axis=[-2, -1]) * scale
 
 
@@ -328,8 +351,10 @@ def _hue_band(hue):
         if hue not in HUE_BANDS:
             raise ValueError(f"unknown hue {hue!r}; known: {sorted(HUE_BANDS)} or a (low, high) pair in degrees")
         return HUE_BANDS[hue]
-    low, high = hue
-    return float(low), float(high)
+    low, high = float(hue[0]), float(hue[1])
+    if not (0.0 <= low <= 360.0 and 0.0 <= high <= 360.0):  # (-20, 20) is the band (340, 20) across 0
+        low, high = low % 360.0, high % 360.0
+    return low, high
 
 
 def _hue_shares(rgb, hue):
@@ -378,6 +403,8 @@ def select_by_dominant_hue(files, hue, min_fraction=0.5, min_saturated=0.1, size
     >>> data = make_dataset(yellow, 128, 16)
     """
     _hue_band(hue)
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"size must be a positive whole number of pixels, got {size!r}")
     files, _ = scan_files(files)
 
     def keep(path):
@@ -457,19 +484,6 @@ def _batch_converter(color_space):
 # === Pipeline ===
 
 
-def check_unit_floats(array, what):
-    """Raise ``ValueError`` if float pixels are NaN or infinite, or lie outside [0, 1] by more than
-    FLOAT_SLACK (0-255 data)."""
-    low, high = float(array.min()), float(array.max())
-    if not (np.isfinite(low) and np.isfinite(high)):  # NaN spreads to both, an infinity reaches one: no extra pass
-        count = array.size - np.count_nonzero(np.isfinite(array))
-        raise ValueError(f"{what} must be numbers in [0, 1]: {count} are NaN or infinite")
-    if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
-        raise ValueError(
-            f"{what} must be in [0, 1], got values from {low:g} to {high:g} (0-255 data: divide by 255 or pass uint8)"
-        )
-
-
 def _as_uint8_images(array):
     array = np.asarray(array)
     if array.ndim != 4 or array.shape[-1] != 3 or 0 in array.shape:
@@ -478,7 +492,7 @@ def _as_uint8_images(array):
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"an image array must be uint8 or float in [0, 1], got {array.dtype}")
-    check_unit_floats(array, "a float image array")
+    color.check_unit_floats(array, "a float image array")
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -498,15 +512,12 @@ def _stacked(images):
 
 
 def _file_source(source):
-    if isinstance(source, (str, os.PathLike)):
-        files = [os.fspath(source)] if os.path.isfile(source) else image_files(source)
-    else:
-        files = list(map(os.fspath, source))
+    files = file_list(source)
     entries, skipped = _scan(files)
     if skipped:
         warnings.warn(_skipped_message(skipped, len(files)), stacklevel=3)
     if not entries:
-        where = f"{os.fspath(source)}: " if isinstance(source, (str, os.PathLike)) else ""
+        where = f"{os.fsdecode(source)}: " if isinstance(source, (str, bytes, os.PathLike)) else ""
         raise ValueError(f"{where}no decodable images among the {len(files)} files given")
     paths = np.array([os.fsencode(path) for path, _ in entries], dtype=object)
     routes = np.array([route for _, route in entries], dtype=np.int32)
@@ -615,10 +626,14 @@ def make_dataset(
     >>> data = make_dataset("photos/", image_size=128, batch_size=16, augment=True, seed=0)
     >>> model.fit(data, epochs=10)
     """
-    color._check_space(color_space)
+    color.check_color_space(color_space)
     for key, value in (("image_size", image_size), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{key} must be a positive whole number, got {value!r}")
+    if image_size**2 > MAX_PIXELS:
+        raise ValueError(f"image_size {image_size} is over the limit of {MAX_PIXELS:,} pixels per image")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise ValueError(f"seed must be a whole number or None, got {seed!r}")
     if resize not in RESIZE_MODES:
         raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
     if _is_image_list(source):

@@ -19,6 +19,8 @@ Example:
 >>> trainer.generator.save("pix2pix.keras")
 """
 
+import numbers
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -78,6 +80,22 @@ class GANTrainer(keras.Model):
 
     def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, extra_generator_losses=None, **kwargs):
         super().__init__(**kwargs)
+        for network, role in ((generator, "generator"), (discriminator, "discriminator")):
+            if not isinstance(network, keras.Model):
+                raise TypeError(f"GANTrainer's {role} must be a built keras.Model, got {network!r}")
+        judged = discriminator.input_shape
+        judged = judged[0] if isinstance(judged, list) else judged  # [luminance, ab]: the first
+        sizes = {tuple(generator.input_shape[1:3]), tuple(judged[1:3])}
+        if len(sizes) > 1 and all(None not in size for size in sizes):
+            raise ValueError(f"the generator and the discriminator take other image sizes: {sorted(sizes)}")
+        weights = {"l1_weight": l1_weight, **{name: entry[0] if isinstance(entry, tuple) and len(entry) == 2 else None
+                                              for name, entry in (extra_generator_losses or {}).items()}}
+        for name, weight in weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
+                raise ValueError(
+                    f"GANTrainer: {name} must be a weight of at least 0 (extra_generator_losses: name -> "
+                    f"(weight, fn)), got {weight if name == 'l1_weight' else extra_generator_losses[name]!r}"
+                )
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
@@ -215,6 +233,8 @@ def pix2pix_trainer(
     """
     if generator is None:
         generator = build_model("pix2pix", image_size=image_size, backbone=backbone, width=width, **generator_kwargs)
+    elif not isinstance(generator, keras.Model):
+        raise TypeError(f"pix2pix_trainer's generator must be a built keras.Model or None, got {generator!r}")
     if discriminator_width is None:
         first_conv = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D))
         discriminator_width = first_conv.filters / 64

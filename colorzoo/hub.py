@@ -36,7 +36,7 @@ def load_model(path):
     """
     import colorzoo.models  # noqa: F401  registers every custom object
 
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
@@ -161,6 +161,7 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
 
     Its input size is the manifest's ``run_size`` if it has one, else the size it was trained at.
     """
+    weights_dir = os.fsdecode(weights_dir)
     if not os.path.isfile(os.path.join(weights_dir, MANIFEST)):
         raise ModelFileError(f"{os.path.join(weights_dir, MANIFEST)}: no such manifest of shipped weights (for {name!r})")
     entries = shipped_weights(weights_dir)
@@ -173,7 +174,11 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
         raise ModelFileError(f"{path}: shipped weights file is missing (git lfs or a partial clone?)")
     actual = sha256_of(path)
     if actual != entry["sha256"]:
-        raise ModelFileError(f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...")
+        raise ModelFileError(
+            f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...: the file was "
+            "changed, or a scripts/ship_weights.py run stopped between the file and the manifest; restore both "
+            "(`git checkout weights/`) or ship the run again with `ship_weights.py --replace`"
+        )
     model = _rebuild_with_trained_layers(name, entry["rebuild"], path) if "rebuild" in entry else load_model(path)
     if "run_size" in entry:  # chosen on validation photos (scripts/run_sizes.py)
         model = at_input_size(model, (entry["run_size"], entry["run_size"]))

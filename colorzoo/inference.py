@@ -18,6 +18,7 @@ Example:
 import collections
 import logging
 import math
+import numbers
 import os
 import re
 import stat
@@ -30,7 +31,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorzoo import color, files
-from colorzoo.data import MAX_PIXELS, check_unit_floats, image_files
+from colorzoo.data import MAX_PIXELS, image_files
 from colorzoo.models import model_info
 from colorzoo.models.registry import ModelInfo
 
@@ -103,7 +104,7 @@ def _pil_pixels(image):
     if image.mode in ("1", "L", "LA", "La"):
         return np.asarray(image if image.mode == "L" else image.convert("L"))
     if image.mode.startswith("I"):  # 16-bit gray: I;16, I;16B, or I holding 0..65535
-        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+        return _sixteen_bit(np.clip(np.asarray(image), 0, 65535).astype(np.uint16))
     if image.mode == "F":
         return _array_pixels(np.asarray(image))
     return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
@@ -119,10 +120,22 @@ def _array_pixels(array):
     if array.dtype == bool:
         return array.astype(np.uint8) * 255
     if array.dtype.kind == "f":
-        check_unit_floats(array, "float pixels")
+        color.check_unit_floats(array, "float pixels")
         return np.clip(array.astype(np.float32, copy=False), 0.0, 1.0)
     if array.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"expected uint8, uint16, bool or float pixels in [0, 1], got {array.dtype}")
+    return _sixteen_bit(array) if array.dtype == np.uint16 else array
+
+
+def _sixteen_bit(array):
+    """``array`` (uint16), with a warning when no value exceeds 255: 8-bit data in a 16-bit array
+    (``Image.convert("I")``), which reads as a nearly black 16-bit picture."""
+    if 0 < array.max() <= 255:
+        warnings.warn(
+            "16-bit pixels no higher than 255 are read as 16-bit (nearly black): 8-bit data in a 16-bit array "
+            "or a PIL 'I' image? pass it as uint8",
+            stacklevel=4,
+        )
     return array
 
 
@@ -204,6 +217,8 @@ def luminance_of(pixels, color_space="lab"):
 
     A colour image gives the luminance of its gray version, computed a block of pixels at a time.
     """
+    color.check_color_space(color_space)
+    pixels = _array_pixels(np.asarray(pixels))
     height, width = pixels.shape[:2]
     flat = pixels.reshape(height * width, -1)
     luminance = np.empty(height * width, np.float32)
@@ -237,6 +252,7 @@ def recombine(luminance, chroma, color_space="lab"):
     Works in float32 on blocks of pixels, writing into the output array; out-of-gamut colours
     lose chroma rather than lightness.
     """
+    color.check_color_space(color_space)
     luminance, chroma = np.asarray(luminance, np.float32), np.asarray(chroma, np.float32)
     if luminance.ndim != 2 or chroma.shape != (*luminance.shape, 2):
         raise ValueError(f"recombine takes luminance (H, W) and chroma (H, W, 2), got {luminance.shape} and {chroma.shape}")
@@ -252,6 +268,7 @@ def recombine(luminance, chroma, color_space="lab"):
 def to_gray(image, color_space="lab"):
     """The gray RGB uint8 image (R = G = B) with the luminance of ``image``: chroma 0, the
     "no colour" baseline."""
+    color.check_color_space(color_space)
     luminance = luminance_of(load_image(image), color_space)
     flat = luminance.reshape(-1, 1)
     gray = np.empty(len(flat), np.uint8)
@@ -262,6 +279,22 @@ def to_gray(image, color_space="lab"):
 
 
 # === Prediction ===
+
+
+def artifact_of(trainable):
+    """The model that colorizes and is saved: the generator of a GAN trainer, else the model itself."""
+    return getattr(trainable, "generator", trainable)
+
+
+def colorizing_model(model, caller):
+    """``model`` as the ``keras.Model`` that colorizes (a GAN trainer's generator); a
+    ``TypeError`` naming ``caller`` for anything else (a model's name, ``None``, ...)."""
+    model = artifact_of(model)
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"{caller} takes a built keras.Model (colorzoo.build_model, pretrained or load_model), got {model!r}"
+        )
+    return model
 
 
 def model_spec(model):
@@ -286,11 +319,15 @@ def model_stride(model):
 
 
 def _pair(size):
-    if np.ndim(size) == 0:
-        return int(size), int(size)
-    if np.shape(size) != (2,):
-        raise ValueError(f"size must be a number or a (height, width) pair, got {size!r}")
-    return int(size[0]), int(size[1])
+    """``size`` (one side or a ``(height, width)`` pair of whole numbers) as a pair of ints."""
+    sides = [size] * 2 if np.ndim(size) == 0 else list(size) if np.shape(size) == (2,) else None
+    if sides is None or any(isinstance(side, (bool, np.bool_)) or not isinstance(side, numbers.Integral)
+                            for side in sides):
+        raise ValueError(f"size must be a whole number of pixels or a (height, width) pair of them, got {size!r}")
+    height, width = int(sides[0]), int(sides[1])
+    if min(height, width) < 1 or height * width > MAX_PIXELS:
+        raise ValueError(f"size must be positive and at most {MAX_PIXELS:,} pixels in all, got {size!r}")
+    return height, width
 
 
 def run_size(model, size=None, image_shape=None):
@@ -309,10 +346,10 @@ def run_size(model, size=None, image_shape=None):
     """
     stride = model_stride(model)
     fixed = tuple(model.input_shape[1:3])
+    if image_shape is not None and (len(image_shape) < 2 or min(image_shape[:2]) < 1):
+        raise ValueError(f"image_shape must be a (height, width) of at least one pixel each, got {image_shape!r}")
     if size is not None:
         height, width = _pair(size)
-        if min(height, width) < 1:
-            raise ValueError(f"size must be positive, got {size}")
     elif None not in fixed:
         height, width = fixed
     else:
@@ -328,7 +365,7 @@ class RunShapeError(ValueError):
 
 
 def at_input_size(model, size):
-    """``model``'s network for a ``size`` = ``(height, width)`` input, sharing its weights.
+    """``model``'s network for a ``size`` = ``(height, width)`` (or square ``size``) input, sharing its weights.
 
     A functional model's input size is fixed when it is built (every shipped model is fixed at
     its trained size), while its layers work at any multiple of the registered stride: the
@@ -344,7 +381,7 @@ def at_input_size(model, size):
     >>> at_input_size(model, (256, 256)).output_shape             # (None, 256, 256, 2)
     """
     fixed = tuple(model.input_shape[1:3])
-    size = tuple(size)
+    size = _pair(size)
     if None in fixed or fixed == size:
         return model
     rebuilt = _REBUILT.setdefault(model, collections.OrderedDict())
@@ -451,6 +488,7 @@ def predict_chroma(model, luminance, size=None):
     ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
     upsampled bilinearly back to ``(H, W)``.
     """
+    model = colorizing_model(model, "predict_chroma")
     height, width = luminance.shape
     shape = run_size(model, size, image_shape=(height, width))
     try:
@@ -495,6 +533,7 @@ def colorize(model, image, size=None):
     >>> rgb = colorize(colorzoo.build_model("unet_sequential"), "portrait_1890.jpg")
     >>> Image.fromarray(rgb).save("portrait_1890_color.png")
     """
+    model = colorizing_model(model, "colorize")
     color_space = model_spec(model).color_space
     luminance = luminance_of(load_image(image), color_space)
     return recombine(luminance, predict_chroma(model, luminance, size), color_space)
@@ -504,11 +543,12 @@ def colorize(model, image, size=None):
 
 
 def expand_inputs(inputs):
-    """``(path, folder it came from or None)`` for each file and each image inside each folder."""
-    if isinstance(inputs, (str, os.PathLike)):
+    """``(path, folder it came from or None)`` for each file and each image inside each folder
+    (paths as ``str``, given as ``str``, ``bytes`` or ``os.PathLike``)."""
+    if isinstance(inputs, (str, bytes, os.PathLike)):
         inputs = [inputs]
     expanded = []
-    for item in map(os.fspath, inputs):
+    for item in map(os.fsdecode, inputs):
         if os.path.isdir(item):
             expanded += [(path, item) for path in image_files(item)]
         elif os.path.exists(item):
@@ -609,6 +649,8 @@ def colorize_files(
     >>> summary = colorize_files(model, ["scans/"], "colorized/", suffix="_color")
     >>> len(summary["written"]), summary["failed"]
     """
+    model = colorizing_model(model, "colorize_files")
+    output_dir = os.fsdecode(output_dir)
     if str(output_format).lower() not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {sorted(OUTPUT_FORMATS)}, got {output_format!r}")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
@@ -694,13 +736,14 @@ def error_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def compare_figure(gray, colorized, original=None, *, path, color_space="lab", overwrite=True):
+def compare_figure(gray, colorized, original=None, *, path, color_space="lab", overwrite=False):
     """Save a side-by-side figure gray | colorized | original (if given) to ``path``.
 
     Each image may be a path, PIL image or array; ``gray`` is shown as its luminance in
     ``color_space`` (what a model of that colour space sees: Lab's L or YUV's Y).
-    Uses matplotlib's Agg canvas, without pyplot or any global state. With ``overwrite=False``
-    an existing ``path`` is left alone (``FileExistsError``).
+    Uses matplotlib's Agg canvas, without pyplot or any global state. An existing ``path`` is
+    left alone (``FileExistsError``) unless ``overwrite``; one of the figure's own photos never
+    is (``ValueError``).
 
     Example:
 
@@ -709,6 +752,10 @@ def compare_figure(gray, colorized, original=None, *, path, color_space="lab", o
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    color.check_color_space(color_space)
+    for source in (gray, colorized, original):
+        if isinstance(source, (str, os.PathLike)) and os.path.realpath(source) == os.path.realpath(path):
+            raise ValueError(f"{os.fspath(path)}: refusing to replace a photo of the figure with the figure")
     panels = [("gray", to_gray(gray, color_space)), ("colorized", to_float_rgb(load_image(colorized)))]
     if original is not None:
         panels.append(("original", to_float_rgb(load_image(original))))

@@ -17,6 +17,8 @@ Example:
 ... })
 """
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -114,6 +116,9 @@ class ColourfulnessLoss(keras.losses.Loss):
 
     def __init__(self, scale=1.0, color_space="lab", name="colourfulness", **kwargs):
         super().__init__(name=name, **kwargs)
+        color.check_color_space(color_space)
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale!r}")
         self.scale = scale
         self.color_space = color_space
 
@@ -182,6 +187,8 @@ def chroma_shortfall_losses(weight, per_pixel=False, along_true_hue=False):
 
     >>> extra = {"perceptual": (1.0, with_luminance(PerceptualLoss())), **chroma_shortfall_losses(20, per_pixel=True)}
     """
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
+        raise ValueError(f"chroma_weight must be a number of at least 0, got {weight!r}")
     if not weight:
         return {}
     return {"chroma_shortfall": (weight, with_luminance(ChromaShortfallLoss(per_pixel, along_true_hue)))}
@@ -206,8 +213,10 @@ class PerceptualLoss(keras.losses.Loss):
 
     After DDColor (and BasicSR): ``sum_k w_k mean|phi_k(RGB(y_pred)) - phi_k(RGB(y_true))|``
     over the layers of ``layer_weights`` (default: each block's first convolution with DDColor's
-    weights 1/16 ... 1). The true features get no gradient. DDColor uses batch-normalised VGG16
-    features before the ReLU; these are keras.applications VGG16's, after it.
+    weights 1/16 ... 1). The true features get no gradient. DDColor takes the convolution outputs
+    of a batch-normalised VGG16 (before its BatchNorm) on ImageNet-normalised RGB; these are
+    keras.applications VGG16's features after the ReLU, on caffe-preprocessed input: another
+    scale, so a weight means something else than DDColor's.
 
     Args:
         layer_weights: dict from VGG16 layer name (``block3_conv1``) to weight.

@@ -33,7 +33,7 @@ import skimage.color
 import tensorflow as tf
 
 from colorzoo import color, inference
-from colorzoo.data import check_unit_floats, is_grayscale
+from colorzoo.data import is_grayscale
 from colorzoo.files import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _checked_rgb(rgb, what="rgb"):
         raise ValueError(f"{what} must hold at least one pixel, got shape {tuple(rgb.shape)}")
     if dtype.kind == "f":
         if not tf.is_tensor(rgb) or tf.executing_eagerly():
-            check_unit_floats(np.asarray(rgb), f"{what} (float)")
+            color.check_unit_floats(np.asarray(rgb), f"{what} (float)")
     elif dtype not in (np.uint8, np.uint16):
         raise ValueError(f"{what} must be uint8, uint16 or float in [0, 1], got {dtype}")
     return rgb
@@ -125,18 +125,31 @@ def _ssim(true_rgb, pred_rgb):
     )
 
 
+def _same_shape(true, pred, channels, what):
+    """``true`` and ``pred`` as float64 arrays of one shape ``(..., H, W, channels)``, else ``ValueError``."""
+    true, pred = np.asarray(true, np.float64), np.asarray(pred, np.float64)
+    if true.shape != pred.shape or true.ndim < 3 or true.shape[-1] != channels:
+        raise ValueError(
+            f"{what} must be two arrays of one shape (..., H, W, {channels}), got {true.shape} and {pred.shape}"
+        )
+    return true, pred
+
+
 def ab_l1(true_ab, pred_ab):
     """Mean absolute chroma error per image, in the units of the inputs (``(..., H, W, 2)``)."""
-    return np.mean(np.abs(np.asarray(true_ab, np.float64) - pred_ab), axis=(-3, -2, -1))
+    true_ab, pred_ab = _same_shape(true_ab, pred_ab, 2, "ab_l1's chroma")
+    return np.mean(np.abs(true_ab - pred_ab), axis=(-3, -2, -1))
 
 
 def ab_mse(true_ab, pred_ab):
     """Mean squared chroma error per image, in the units of the inputs squared."""
-    return np.mean(np.square(np.asarray(true_ab, np.float64) - pred_ab), axis=(-3, -2, -1))
+    true_ab, pred_ab = _same_shape(true_ab, pred_ab, 2, "ab_mse's chroma")
+    return np.mean(np.square(true_ab - pred_ab), axis=(-3, -2, -1))
 
 
 def mean_ciede2000(true_lab, pred_lab):
     """Mean CIEDE2000 colour difference per image (``skimage.color.deltaE_ciede2000``) of Lab images."""
+    true_lab, pred_lab = _same_shape(true_lab, pred_lab, 3, "mean_ciede2000's Lab images")
     return np.mean(skimage.color.deltaE_ciede2000(true_lab, pred_lab, channel_axis=-1), axis=(-2, -1))
 
 
@@ -152,6 +165,12 @@ def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab", refere
     out of the means (the gray baseline's PSNR on them is inf); ``images`` counts those scored,
     and with none the other scores are missing.
     """
+    shapes = [tuple(luminance.shape[:-1]), tuple(true_chroma.shape[:-1]), tuple(pred_chroma.shape[:-1])]
+    if len(set(shapes)) > 1 or [luminance.shape[-1], true_chroma.shape[-1], pred_chroma.shape[-1]] != [1, 2, 2]:
+        raise ValueError(
+            "image_metrics takes luminance (B, H, W, 1) and true and predicted chroma (B, H, W, 2) of one size, got "
+            f"{tuple(luminance.shape)}, {tuple(true_chroma.shape)} and {tuple(pred_chroma.shape)}"
+        )
     truth = color.model_output_to_rgb(luminance, true_chroma, color_space)
     colour = ~np.atleast_1d(is_grayscale(truth))
     if not colour.all():
@@ -209,6 +228,8 @@ def _colorfulness(unit_rgb, form):
 
 def delta_colorfulness(pred_rgb, true_rgb, form="hasler"):
     """``|colorfulness(pred) - colorfulness(truth)|`` per image."""
+    if np.shape(pred_rgb) != np.shape(true_rgb):
+        raise ValueError(f"pred_rgb and true_rgb must have one shape, got {np.shape(pred_rgb)} and {np.shape(true_rgb)}")
     return np.abs(colorfulness(pred_rgb, form) - colorfulness(true_rgb, form))
 
 
@@ -221,6 +242,8 @@ def image_scores(true_rgb, pred_rgb):
     ab errors and CIEDE2000 are in Lab units (skimage ``rgb2lab``).
     """
     checked = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)  # once: the scores below take them as they are
+    if len(checked[0].shape) != 3:
+        raise ValueError(f"image_scores takes one (H, W, 3) image each, got shape {tuple(checked[0].shape)}")
     true_rgb, pred_rgb = (_unit_array(rgb).astype(np.float32) for rgb in checked)
     true_lab, pred_lab = skimage.color.rgb2lab(true_rgb), skimage.color.rgb2lab(pred_rgb)
     scores = {
@@ -273,8 +296,7 @@ def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=
     >>> result = evaluate(model, "val/", image_size=256, json_path="val_scores.json")
     >>> result["means"]["gray"]["ciede2000"] > result["means"][model.name]["ciede2000"]
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"evaluate takes a built keras.Model (build_model, pretrained or load_model), got {model!r}")
+    model = inference.colorizing_model(model, "evaluate")
     if image_size is not None and (
         isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or image_size < SSIM_WINDOW
     ):

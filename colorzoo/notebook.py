@@ -21,6 +21,7 @@ Example:
 
 import csv
 import dataclasses
+import io
 import os
 
 import keras
@@ -32,10 +33,12 @@ import tensorflow as tf
 from PIL import Image
 
 from colorzoo import inference
+from colorzoo.data import file_list, find_grayscale, image_files, split_files
+from colorzoo.files import write_atomically
 from colorzoo.metrics import GRAY_BASELINE, GRAY_ROWS
 from colorzoo.models import model_info
 from colorzoo.models.zhang_classification import GRID, gamut_bins
-from colorzoo.training import use_mixed_precision_on_gpu
+from colorzoo.training import tpu_attached, use_mixed_precision_on_gpu
 
 SMOKE_ENV = "COLORZOO_SMOKE"
 FALSE_VALUES = ("0", "false", "no", "off")
@@ -52,6 +55,10 @@ IMAGENETTE_SIZES = {None: "", 320: "-320", 160: "-160"}
 KODAK_URL = "https://r0k.us/graphics/kodak/kodak/kodim{index:02d}.png"
 KODAK_COUNT = 24
 DEFAULT_SCORES = ("psnr", "ssim", "ciede2000", "colorfulness_hasler")
+# Full-run settings that differ from run_config's defaults: DDColor-tiny's GAN step at 256 px
+# needs about 5.5 GiB per 4 photos in float32 (BENCHMARKS.md), too much at 16 for a 16 GB T4.
+FULL_OVERRIDES = {"ddcolor_lite": {"batch_size": 8}}
+VAL_COUNT = 500  # full runs validate on this many photos (seeded), not on all of Imagenette's 3,925
 
 
 # === Mode and hardware ===
@@ -61,7 +68,8 @@ def smoke_mode():
     """Whether to run the notebook's smoke version: ``COLORZOO_SMOKE`` if set, else "no GPU".
 
     ``COLORZOO_SMOKE=1`` forces the smoke run (tiny data, small models, a few steps);
-    ``COLORZOO_SMOKE=0`` forces the full run even on a CPU.
+    ``COLORZOO_SMOKE=0`` forces the full run even on a CPU. A TPU runtime has no GPU, so it gets
+    the smoke run: the full runs train on one GPU (:func:`setup_gpu` says so).
 
     Example:
 
@@ -84,8 +92,12 @@ def setup_gpu():
     """
     gpus = tf.config.list_physical_devices("GPU")
     mixed = use_mixed_precision_on_gpu()
-    names = ", ".join(gpu.name for gpu in gpus) or "none (CPU only)"
+    names = ", ".join(gpu.name for gpu in gpus) or ("none (a TPU machine)" if tpu_attached() else "none (CPU only)")
     print(f"GPUs: {names}; mixed precision: {'on' if mixed else 'off'}")
+    if not gpus and tpu_attached():
+        print("The notebooks' full runs train on one GPU, so on a TPU they run in smoke mode (COLORZOO_SMOKE=0 "
+              "would train on the host's CPU). Train on the TPU with `colorzoo train --strategy tpu` or "
+              "`colorzoo.training.train(name, ..., strategy=\"tpu\")`.")
     return mixed
 
 
@@ -100,15 +112,17 @@ class RunConfig:
     epochs: int
     steps_per_epoch: int | None
     eval_count: int
+    val_count: int | None
 
 
 def run_config(name, smoke, **overrides):
     """Training settings of architecture ``name`` for a smoke or a full run.
 
     Smoke: the registry's ``small`` configuration (64 px), batches of 2, one epoch of 2 steps,
-    2 evaluation photos. Full: the native size and the builder's defaults (the report's
-    network), batches of 16, 10 epochs over the data, 100 evaluation photos. ``overrides``
-    replace any field, e.g. ``epochs=30``.
+    2 evaluation photos, every other validation photo. Full: the native size and the builder's
+    defaults (the report's network), batches of 16 (8 for ddcolor_lite, :data:`FULL_OVERRIDES`),
+    10 epochs over the data, 100 evaluation photos and :data:`VAL_COUNT` validation photos
+    (:func:`split_evaluation`). ``overrides`` replace any field, e.g. ``epochs=30``.
 
     Example:
 
@@ -120,10 +134,11 @@ def run_config(name, smoke, **overrides):
     if smoke:
         kwargs = dict(info.small)
         settings = dict(image_size=kwargs.pop("image_size", 64), model_kwargs=kwargs, batch_size=2, epochs=1,
-                        steps_per_epoch=2, eval_count=2)
+                        steps_per_epoch=2, eval_count=2, val_count=None)
     else:
         settings = dict(image_size=info.native_size, model_kwargs={}, batch_size=16, epochs=10,
-                        steps_per_epoch=None, eval_count=100)
+                        steps_per_epoch=None, eval_count=100, val_count=VAL_COUNT)
+        settings.update(FULL_OVERRIDES.get(name, {}))
     settings.update(overrides)
     return RunConfig(name=name, **settings)
 
@@ -144,6 +159,26 @@ def new_run_dir(base):
         index += 1
         candidate = f"{base}_{index}"
     return candidate
+
+
+def run_folder(base, resume=False):
+    """The folder a notebook's training cell trains into: a fresh one (:func:`new_run_dir`), or
+    with ``resume`` the newest run made from ``base`` (``base``, ``base_2``, ...; one holding
+    ``run.json``), to continue with ``train(..., resume=True)`` after an interruption. With
+    ``resume`` and no run yet, a fresh folder: ``train`` starts a run there.
+
+    Example:
+
+    >>> run_dir = run_folder("runs/unet_sequential", resume=RESUME)
+    >>> train(model, photos, out_dir=run_dir, resume=RESUME)
+    """
+    newest, candidate, index = None, base, 1
+    while os.path.isdir(candidate):
+        if os.path.isfile(os.path.join(candidate, "run.json")):
+            newest = candidate
+        index += 1
+        candidate = f"{base}_{index}"
+    return newest if resume and newest else new_run_dir(base)
 
 
 def find_run(base):
@@ -197,7 +232,8 @@ def sample_photo_folder(folder, size=64):
     with its hues turned yellow and green (so that :func:`colorzoo.data.select_by_dominant_hue`
     finds blue, yellow and green subsets) and one grayscale photo (``camera``, which
     ``make_dataset(drop_grayscale=True)`` and :func:`colorzoo.data.find_grayscale` catch):
-    22 JPEG files of ``size`` x ``size`` pixels. Existing files are overwritten.
+    22 JPEG files of ``size`` x ``size`` pixels. A file already there is kept if it is the one this
+    writes (a re-run), and refused (``FileExistsError``) if it is another: nobody's photo is replaced.
 
     Example:
 
@@ -213,11 +249,23 @@ def sample_photo_folder(folder, size=64):
         for index in range(len(CROPS)):
             images[f"rocket_{tint}_{index}"] = _rotate_hue(images[f"rocket_{index}"], degrees)
     images[f"{GRAY_PHOTO}_gray"] = _resized(getattr(skimage.data, GRAY_PHOTO)(), size)
-    paths = []
+    encoded = {}
     for name, image in images.items():
-        paths.append(os.path.join(folder, f"{name}.jpg"))
-        Image.fromarray(image).save(paths[-1], quality=95)
-    return sorted(paths)
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=95)
+        encoded[os.path.join(folder, f"{name}.jpg")] = buffer.getvalue()
+    for path, content in encoded.items():  # all checked before any file is written
+        if os.path.lexists(path) and not (os.path.isfile(path) and _read_bytes(path) == content):
+            raise FileExistsError(f"{path}: not a sample photo of this function; refusing to replace it")
+    for path, content in encoded.items():
+        if not os.path.exists(path):
+            write_atomically(path, lambda handle, content=content: handle.write(content))
+    return sorted(encoded)
+
+
+def _read_bytes(path):
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def _find_folder_with(root, names):
@@ -250,6 +298,42 @@ def download_imagenette(cache_dir="data", size=320):
     path = keras.utils.get_file(origin=url, extract=True, cache_dir=os.path.abspath(cache_dir))
     # Where Keras extracts differs between versions: look for train/ and val/ near the archive.
     return _find_folder_with(path if os.path.isdir(path) else os.path.dirname(path), ("train", "val"))
+
+
+def training_photos(cache_dir="data", data_dir=None):
+    """The training and validation files of a full run: ``data_dir``'s photos split 90 / 10
+    (seed 0), or Imagenette's own split (:func:`download_imagenette`, shorter side 320 px).
+
+    Example:
+
+    >>> train_files, val_files = training_photos("data", os.environ.get("COLORZOO_DATA"))
+    """
+    if data_dir:
+        return split_files(image_files(data_dir), val_fraction=0.1, seed=0)
+    root = download_imagenette(cache_dir, size=320)
+    return image_files(os.path.join(root, "train")), image_files(os.path.join(root, "val"))
+
+
+def split_evaluation(val_files, eval_count, val_count=None, seed=0):
+    """``(validation files, evaluation files)``: a seeded draw of ``eval_count`` colour photos of
+    ``val_files`` to evaluate on, and the rest (at most ``val_count`` of them, also drawn) to
+    validate on, so that the photos scored in the end did not pick the checkpoint. Both lists
+    keep the drawn order, so their first photos (the figures, ``train``'s sample grid) vary too.
+
+    A draw, not the first files: sorted folders of classes (Imagenette's ``val/n01440764`` holds
+    387 photos of tench) would otherwise give photos of one class. Grayscale photos go to neither
+    list.
+
+    Example:
+
+    >>> val_files, eval_files = split_evaluation(val_files, eval_count=100, val_count=500)
+    """
+    gray = set(find_grayscale(val_files))
+    colour = [path for path in val_files if path not in gray]
+    order = np.random.default_rng(seed).permutation(len(colour))
+    drawn = [colour[index] for index in order]
+    validation = drawn[eval_count:] if val_count is None else drawn[eval_count : eval_count + val_count]
+    return validation, drawn[:eval_count]  # in drawn order: the first few are as varied as the rest
 
 
 def download_kodak24(folder="data/kodak24"):
@@ -299,7 +383,10 @@ def _history_dict(history):
     if isinstance(history, (str, os.PathLike)):
         with open(history, newline="") as file:
             rows = list(csv.DictReader(file))
-        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"} if rows else {}
+        # Keras's CSVLogger writes "NA" for a metric an epoch did not log (val_loss without validation)
+        columns = {key: [np.nan if row[key] in ("NA", "") else float(row[key]) for row in rows]
+                   for key in (rows[0] if rows else ()) if key != "epoch"}
+        return {key: values for key, values in columns.items() if not np.isnan(values).all()}
     return dict(getattr(history, "history", history))
 
 
@@ -321,6 +408,8 @@ def plot_history(history, keys=None, title=None):
     """
     logs = _history_dict(history)
     keys = keys or [key for key in logs if not key.startswith("val_") and key != "learning_rate"]
+    if not keys:
+        raise ValueError("plot_history: no metric to plot (an empty history, or a run that logged no epoch yet)")
     figure, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3), squeeze=False)
     for axis, key in zip(axes[0], keys):
         for name in (key, f"val_{key}"):
@@ -409,6 +498,9 @@ def show_images(images, titles=None, columns=None, size=2.4):
     >>> show_images(train_files[:8], titles=[os.path.basename(f) for f in train_files[:8]])
     """
     images = [inference.load_image(image) for image in images]
+    if not images or (titles is not None and len(titles) != len(images)):
+        raise ValueError(f"show_images needs images and one title per image, got {len(images)} images and "
+                         f"{'no' if titles is None else len(titles)} titles")
     columns = columns or min(len(images), 6)
     rows = -(-len(images) // columns)
     aspect = max(image.shape[0] / image.shape[1] for image in images)  # height / width of a panel
@@ -428,22 +520,32 @@ def colorize_grid(models, files, size=None):
     """One row per photo: gray input | each model's colorization | original; returns the figure.
 
     Args:
-        models: ``{title: model}`` (or a list of models, titled by their name).
-        files: photos with their true colours.
+        models: ``{title: model}``, a list of models or one model (titled by their name).
+        files: photos with their true colours: a list, a folder or one file.
         size: model run size (see :func:`colorzoo.inference.colorize`).
+
+    The gray input is the luminance the models see: YUV's Y if every model is a YUV one, else
+    Lab's L.
 
     Example:
 
     >>> colorize_grid({"unet": model}, eval_files[:3])
     """
+    if isinstance(models, keras.Model):
+        models = [models]
     if not isinstance(models, dict):
         models = {model.name: model for model in models}
-    files = list(files)
+    files = file_list(files)
+    if not models or not files:
+        raise ValueError(f"colorize_grid needs models and photos, got {len(models)} models and {len(files)} photos")
+    spaces = {inference.model_spec(inference.colorizing_model(model, "colorize_grid")).color_space
+              for model in models.values()}
+    gray_space = spaces.pop() if len(spaces) == 1 else "lab"
     columns = len(models) + 2
     figure, axes = plt.subplots(len(files), columns, figsize=(2.4 * columns, 2.4 * len(files)), squeeze=False)
     for row, path in enumerate(files):
         original = inference.load_image(path)
-        panels = [("gray", inference.to_gray(original))]
+        panels = [("gray", inference.to_gray(original, gray_space))]
         panels += [(title, inference.colorize(model, original, size)) for title, model in models.items()]
         panels.append(("original", original))
         for axis, (title, image) in zip(axes[row], panels):
@@ -498,7 +600,8 @@ def group_means(result, groups, score="psnr", method=None):
 
     Args:
         result: an ``evaluate`` result.
-        groups: ``{group: files}``; files the result did not score are ignored.
+        groups: ``{group: files}`` (a list, a folder or one file); files the result did not
+            score are ignored.
         method: the model's name (default) or ``"gray"`` for the baseline.
 
     Example:
@@ -510,7 +613,7 @@ def group_means(result, groups, score="psnr", method=None):
     rows = [row for row in result["rows"] if row["method"] == method]
     means = {}
     for group, files in groups.items():
-        members = set(map(os.fspath, files))
+        members = set(file_list(files))
         values = [row[score] for row in rows if row["file"] in members]
         means[group] = float(np.mean(values)) if values else float("nan")
     means["all"] = float(np.mean([row[score] for row in rows])) if rows else float("nan")

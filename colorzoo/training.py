@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorzoo import color, files
-from colorzoo.inference import chroma_of_output, traced_predictor
+from colorzoo.inference import artifact_of, chroma_of_output, model_spec, traced_predictor
 from colorzoo.models import build_model, model_info
 
 STRATEGIES = ("mirrored", "multiworker", "tpu")
@@ -61,20 +61,40 @@ def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=Non
     return model
 
 
-def make_trainable(model, learning_rate=None, adversarial=True, loss=None, **trainer_kwargs):
+def make_trainable(model, learning_rate=None, adversarial=True, loss=None, optimizer=None, **trainer_kwargs):
     """The compiled object ``fit`` trains: ``model`` itself, or the GAN trainer its recipe names.
 
     A recipe with a ``"trainer"`` entry (pix2pix, ddcolor_lite) wraps the generator in a
     ``keras.Model`` whose ``train_step`` trains generator and discriminator; the generator stays
     the artifact that is saved. ``adversarial=False`` compiles the generator alone with the
-    recipe's pixel loss: the L1 pretraining stage of the two-stage recipe. ``trainer_kwargs`` go
-    to the trainer (e.g. ``perceptual_weights="hed"`` for ddcolor_lite offline).
+    recipe's pixel loss: the L1 pretraining stage of the two-stage recipe. ``optimizer`` replaces
+    the recipe's (see :func:`compile_model`; not for a GAN trainer, which has two).
+    ``trainer_kwargs`` go to the trainer (e.g. ``perceptual_weights="hed"`` for ddcolor_lite offline).
     """
     recipe = model_info(model.name).recipe
     check_trainer_kwargs(model.name, adversarial, trainer_kwargs)
+    check_optimizer(model.name, adversarial, optimizer)
     if adversarial and "trainer" in recipe:
         return recipe["trainer"](model, learning_rate=learning_rate, **trainer_kwargs)
-    return compile_model(model, learning_rate=learning_rate, loss=loss)
+    return compile_model(model, optimizer=optimizer, learning_rate=learning_rate, loss=loss)
+
+
+def check_optimizer(name, adversarial, optimizer):
+    """Raise ``ValueError`` unless ``optimizer`` may replace ``name``'s recipe optimizer: ``None``, or
+    a Keras optimizer's name for a stage that is not a GAN's (whose trainer has two optimizers)."""
+    if optimizer is None:
+        return
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return  # compile_model and make_trainable take an instance; train() records names only
+    if adversarial and "trainer" in model_info(name).recipe:
+        raise ValueError(
+            f"optimizer {optimizer!r} given for {name}'s GAN stage, whose trainer has its recipe's two "
+            "optimizers; an optimizer applies to its L1 stage (adversarial=False) or to a model that is not a GAN"
+        )
+    try:
+        keras.optimizers.get(optimizer)
+    except ValueError as error:
+        raise ValueError(f"optimizer {optimizer!r}: not a Keras optimizer name (e.g. 'adam', 'rmsprop')") from error
 
 
 def check_trainer_kwargs(name, adversarial, trainer_kwargs):
@@ -111,11 +131,6 @@ def trainer_options(name):
         return ()
     fixed = {"generator", "discriminator", "learning_rate"}
     return tuple(parameter for parameter in inspect.signature(trainer).parameters if parameter not in fixed)
-
-
-def artifact_of(trainable):
-    """The model to save: the generator of a GAN trainer, else the model itself."""
-    return getattr(trainable, "generator", trainable)
 
 
 def use_mixed_precision_on_gpu():
@@ -167,7 +182,7 @@ def _tpu_resolver():
     try:
         return tf.distribute.cluster_resolver.TPUClusterResolver()
     except ValueError as error:  # TensorFlow's says only "Please provide a TPU Name to connect to."
-        if _tpu_attached():
+        if tpu_attached():
             return tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
         raise ValueError(
             f"strategy 'tpu' found no TPU ({error}): run on a TPU machine (Colab: Runtime > Change runtime "
@@ -175,7 +190,7 @@ def _tpu_resolver():
         ) from error
 
 
-def _tpu_attached():
+def tpu_attached():
     """Whether this machine is a TPU VM: its TPU runtime (libtpu) is installed, or its TPU chips
     show as ``/dev/accel*`` devices (v2-v4)."""
     import glob
@@ -301,8 +316,14 @@ def predict_batch_chroma(model, luminance):
     return chroma_of_output(output, model_info(artifact.name).output, size=luminance.shape[1:3])
 
 
-def validation_scores(model, dataset, color_space="lab", reference=None):
-    """Mean image scores of ``model`` on the ``(luminance, chroma)`` batches of ``dataset``.
+def _own_color_space(model, color_space):
+    """``color_space``, or by default that of ``model`` (a GAN trainer: its generator's)."""
+    return color_space or model_spec(artifact_of(model)).color_space
+
+
+def validation_scores(model, dataset, color_space=None, reference=None):
+    """Mean image scores of ``model`` on the ``(luminance, chroma)`` batches of ``dataset``, whose
+    chroma is of ``color_space`` (default: the model's own, ``"lab"`` or ``"yuv"``).
 
     Returns ``(scores, reference)``: ``scores`` holds ``val_psnr``, ``val_ssim``,
     ``val_psnr_over_gray`` (the PSNR gain over the gray baseline, ab = 0, on the same photos) and
@@ -314,6 +335,7 @@ def validation_scores(model, dataset, color_space="lab", reference=None):
     """
     from colorzoo.metrics import image_metrics
 
+    color_space = _own_color_space(model, color_space)
     totals, count = {}, 0
     for luminance, chroma in dataset:
         scores = image_metrics(luminance, chroma, predict_batch_chroma(model, luminance), color_space, reference is None)
@@ -343,7 +365,7 @@ class ValidationImageMetrics(keras.callbacks.Callback):
     callback list: they see the values it adds.
     """
 
-    def __init__(self, dataset, color_space="lab"):
+    def __init__(self, dataset, color_space=None):
         super().__init__()
         self.dataset = dataset
         self.color_space = color_space
@@ -357,9 +379,10 @@ class ValidationImageMetrics(keras.callbacks.Callback):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Save a gray | prediction | truth grid of a fixed validation batch after every epoch."""
+    """Save a gray | prediction | truth grid of a fixed validation batch after every epoch
+    (``color_space``: the batch's; default the model's own)."""
 
-    def __init__(self, luminance, chroma, directory, color_space="lab"):
+    def __init__(self, luminance, chroma, directory, color_space=None):
         super().__init__()
         self.luminance = tf.convert_to_tensor(luminance[:6], tf.float32)
         self.chroma = tf.convert_to_tensor(chroma[:6], tf.float32)
@@ -368,9 +391,10 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         prediction = predict_batch_chroma(self.model, self.luminance)
-        gray = color.model_output_to_rgb(self.luminance, tf.zeros_like(self.chroma), self.color_space)
-        predicted = color.model_output_to_rgb(self.luminance, prediction, self.color_space)
-        truth = color.model_output_to_rgb(self.luminance, self.chroma, self.color_space)
+        space = _own_color_space(self.model, self.color_space)
+        gray = color.model_output_to_rgb(self.luminance, tf.zeros_like(self.chroma), space)
+        predicted = color.model_output_to_rgb(self.luminance, prediction, space)
+        truth = color.model_output_to_rgb(self.luminance, self.chroma, space)
         rows = tf.concat([gray, predicted, truth], axis=2)  # each row: gray | prediction | truth
         grid = tf.reshape(rows, (-1, rows.shape[2], 3))
         os.makedirs(self.directory, exist_ok=True)
@@ -510,6 +534,7 @@ def train(
     adversarial=True,
     initial_weights=None,
     trainer_kwargs=None,
+    optimizer=None,
     keep_epochs=False,
     jit_compile="auto",
     callbacks=None,
@@ -536,6 +561,8 @@ def train(
             start from (e.g. the L1-pretrained generator before the GAN stage).
         trainer_kwargs: passed to the recipe's GAN trainer (names: :func:`trainer_options`);
             recorded in ``run.json`` with the other settings.
+        optimizer: the name of a Keras optimizer (e.g. ``"rmsprop"``) in place of the recipe's, at
+            ``learning_rate`` or the recipe's rate; recorded in ``run.json``. Not for a GAN stage.
         keep_epochs: keep every epoch's model as ``out_dir/epochs/epoch_NNN.keras``, besides
             ``best.keras`` and ``last.keras``.
         jit_compile: compile the training step with XLA: ``"auto"`` (Keras' choice: on a GPU
@@ -555,6 +582,18 @@ def train(
                        ("image_size", image_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
             raise ValueError(f"{key} must be a positive whole number, got {value!r}")
+    out_dir = os.fsdecode(out_dir)
+    if callbacks is not None and (
+        isinstance(callbacks, keras.callbacks.Callback)
+        or not all(isinstance(callback, keras.callbacks.Callback) for callback in callbacks)
+    ):
+        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {callbacks!r}")
+    reserved = sorted({"color_space", "shuffle", "augment", "repeat"} & set(data_kwargs or {}))
+    if reserved:
+        raise ValueError(f"data_kwargs may not set {reserved}: train() sets them (the model's colour space, "
+                         "shuffled and augmented training data)")
+    if "image_size" in (model_kwargs or {}):
+        raise ValueError("model_kwargs may not hold image_size: give it to train() as image_size")
     if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
         raise NotADirectoryError(f"{out_dir}: a file, not a folder; choose a new or empty folder for the run (out_dir)")
     if not resume and os.path.exists(os.path.join(out_dir, "last.keras")):
@@ -573,6 +612,11 @@ def train(
         )
     name = model if isinstance(model, str) else model.name
     check_trainer_kwargs(name, adversarial, trainer_kwargs)
+    if optimizer is not None and not isinstance(optimizer, str):
+        raise ValueError(
+            f"optimizer must be a Keras optimizer's name (e.g. 'adam'), which run.json records; got {optimizer!r}"
+        )
+    check_optimizer(name, adversarial, optimizer)
     if not (jit_compile == "auto" or isinstance(jit_compile, bool)):
         raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}")
     if jit_compile is True and strategy is not None:
@@ -593,6 +637,13 @@ def train(
     info = model_info(name)
     if image_size is None:  # a built model trains at its input size, a name at its native size
         image_size = model.input_shape[1] if not isinstance(model, str) and model.input_shape[1] else info.native_size
+    built_sides = () if isinstance(model, str) else tuple(side for side in model.input_shape[1:3] if side)
+    if built_sides and built_sides != (image_size, image_size):
+        raise ValueError(
+            f"{name} is built for {' x '.join(map(str, built_sides))} inputs, not image_size={image_size}: leave "
+            f"image_size out, or train a copy at that size, colorzoo.inference.at_input_size(model, "
+            f"({image_size}, {image_size})), which shares the weights"
+        )
     gan = adversarial and "trainer" in info.recipe
     if isinstance(model, str):
         use_mixed_precision_on_gpu()
@@ -602,7 +653,7 @@ def train(
     settings = {
         "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
         "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
-        "trainer_kwargs": trainer_kwargs or {},
+        "trainer_kwargs": trainer_kwargs or {}, "optimizer": optimizer,
         # mixed_float16 (on a GPU) wraps the optimizer for loss scaling: its backup does not load into another policy's
         "dtype_policy": model.dtype_policy.name,
     }
@@ -640,7 +691,8 @@ def train(
         samples = next(iter(val_data))
     with strategy.scope():
         loss = _loss_from_data(info.recipe, train_data, model, out_dir, resume)
-        trainable = make_trainable(model, learning_rate, adversarial, loss=loss, **(trainer_kwargs or {}))
+        trainable = make_trainable(model, learning_rate, adversarial, loss=loss, optimizer=optimizer,
+                                   **(trainer_kwargs or {}))
     if jit_compile != "auto":
         trainable.jit_compile = jit_compile  # read when fit first makes the train function
     _write_json_atomically(
@@ -700,7 +752,9 @@ def average_checkpoints(paths):
     """
     from colorzoo.hub import load_model
 
-    paths = [os.fspath(path) for path in paths]
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError(f"average_checkpoints takes a list of .keras files, got one path: {os.fsdecode(paths)!r}")
+    paths = [os.fsdecode(path) for path in paths]
     if not paths:
         raise ValueError("average_checkpoints needs at least one .keras file")
     model = load_model(paths[0])

@@ -15,6 +15,10 @@ import textwrap
 import nbformat
 
 NOTEBOOK_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+REPO_URL = "https://github.com/colorzoo/colorzoo"
+# Absolute links: Colab opens a notebook from GitHub alone, where a relative link leads nowhere.
+DATASETS_URL = f"{REPO_URL}/blob/main/datasets.md"
+RESULTS_URL = f"{REPO_URL}/blob/main/docs/results.md"
 COLAB_URL = "https://colab.research.google.com/github/colorzoo/colorzoo/blob/main/notebooks/{name}.ipynb"
 BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 METADATA = {
@@ -35,23 +39,28 @@ def code(text):
 
 # === Shared cells ===
 
-MODES = """
+MODES = f"""
 The notebook follows the keras-io order **Setup → Data → Model → Train → Evaluate → Colorize** and
 calls only the `colorzoo` library. It runs in one of two modes:
 
 - **full** (the default on a GPU; on Colab choose *Runtime → Change runtime type → T4 GPU*):
-  Imagenette as described in [datasets.md](../datasets.md), the report's network at its native
+  Imagenette as described in [datasets.md]({DATASETS_URL}), the report's network at its native
   size, real epochs.
-- **smoke** (`COLORZOO_SMOKE=1`, the default without a GPU): a tiny folder of scikit-image's
-  photos, the model's `small` configuration and one epoch of two steps. It checks that every
-  cell runs in well under a minute; its pictures and scores mean nothing.
+- **smoke** (`COLORZOO_SMOKE=1`, the default without a GPU, a TPU runtime included): a tiny
+  folder of scikit-image's photos, the model's `small` configuration and one epoch of two steps.
+  It checks that every cell runs in well under a minute; its pictures and scores mean nothing.
+  (Train on a TPU from the command line: `colorzoo train --strategy tpu`.)
 
-Set the environment variable `COLORZOO_DATA` to a folder of your own colour photos to train on
-them instead of Imagenette.
+The Setup cell's parameters: `RUNS`, the folder of the runs (checkpoints, logs and a backup each
+epoch; on Colab put it on Google Drive, as the cell shows, or a disconnect loses it); `RESUME`,
+set to `True` after a disconnect and run the notebook again: each training cell continues its
+newest run in `RUNS`; `DATA_DIR`, a folder of your own colour photos to train on instead of
+Imagenette (or set the environment variables `COLORZOO_RUNS` and `COLORZOO_DATA`, e.g. with
+`%env COLORZOO_DATA=/content/drive/MyDrive/photos` before the Setup cell).
 """
 
 INSTALL = code(
-    """
+    f"""
     # Install colorzoo where it is missing (Colab): clone the repository (code and shipped weights)
     # and install it with its dependencies. Nothing happens when colorzoo is already importable.
     import importlib.util
@@ -59,7 +68,7 @@ INSTALL = code(
     import subprocess
     import sys
 
-    REPO_URL = "https://github.com/colorzoo/colorzoo"
+    REPO_URL = "{REPO_URL}"
     if importlib.util.find_spec("colorzoo") is None:
         if not os.path.isdir("colorzoo-repo"):
             subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "colorzoo-repo"], check=True)
@@ -69,8 +78,22 @@ INSTALL = code(
 )
 
 
+PARAMETERS = code(
+    """
+    # Where the runs go: checkpoints, logs and a backup each epoch. Colab loses /content when it
+    # disconnects; a folder on Google Drive survives:
+    #     from google.colab import drive
+    #     drive.mount("/content/drive")
+    #     RUNS = "/content/drive/MyDrive/colorzoo/runs"
+    RUNS = os.environ.get("COLORZOO_RUNS", "runs")
+    RESUME = False  # True: each training cell continues its newest run in RUNS (after a disconnect)
+    DATA_DIR = os.environ.get("COLORZOO_DATA")  # a folder of your own colour photos (full runs), else Imagenette
+    """
+)
+
+
 def setup_cells(name):
-    """Install, imports, smoke mode, GPU check; ``name`` (a registry name or None) sets ``config``."""
+    """Install, parameters, imports, smoke mode, GPU check; ``name`` (a registry name or None) sets ``config``."""
     lines = [
         "import warnings",
         "",
@@ -94,46 +117,63 @@ def setup_cells(name):
     ]
     if name:
         lines += ["config = notebook.run_config(NAME, smoke=SMOKE)", "print(config)"]
-    return [md("## Setup"), INSTALL, code("\n".join(lines))]
+    return [md("## Setup"), INSTALL, PARAMETERS, code("\n".join(lines))]
 
 
-def data_cells(eval_count="config.eval_count", intro=""):
-    """Training / validation files and a few colour evaluation photos, per datasets.md."""
+def lines(text, indent=0):
+    """``text`` dedented and stripped, each line indented by ``indent`` spaces: a block to join into a cell."""
+    return textwrap.indent(textwrap.dedent(text).strip(), " " * indent)
+
+
+SMOKE_PHOTOS = """
+    photos = notebook.sample_photo_folder("data/sample_photos", size=64)
+    train_files, val_files = split_files(photos, val_fraction=0.25, seed=1)
+    if DATA_DIR:
+        print("DATA_DIR (COLORZOO_DATA) is not used in smoke mode; COLORZOO_SMOKE=0 trains on it")
+"""
+
+EVALUATION_SPLIT = """
+    # Evaluation photos: a seeded draw of colour validation photos, left out of validation so that
+    # they did not choose the checkpoint. Full runs validate on 500 others (every epoch passes over
+    # them twice). Gray photos teach no colour: make_dataset(drop_grayscale=True) drops them.
+    val_files, eval_files = notebook.split_evaluation(val_files, config.eval_count, config.val_count)
+    print(f"{len(train_files)} training, {len(val_files)} validation and {len(eval_files)} evaluation photos")
+"""
+
+SHOW_TRAINING_PHOTOS = """
+    shown = train_files[:: max(1, len(train_files) // 6)][:6]  # spread over the sorted class folders
+    notebook.show_images(shown, titles=[os.path.basename(path) for path in shown])
+    plt.show()
+"""
+
+
+def data_cells(intro="", evaluation=True):
+    """Training / validation files and, with ``evaluation``, a drawn set of colour evaluation photos."""
+    counts = 'print(f"{len(train_files)} training and {len(val_files)} validation photos")'
+    source = [
+        "from colorzoo.data import image_files, split_files",
+        "",
+        "if SMOKE:",
+        lines(SMOKE_PHOTOS, 4),
+        "else:  # DATA_DIR's photos, else Imagenette (datasets.md)",
+        '    train_files, val_files = notebook.training_photos("data", DATA_DIR)',
+        "",
+        lines(EVALUATION_SPLIT) if evaluation else counts,
+        "",
+        lines(SHOW_TRAINING_PHOTOS),
+    ]
     return [
         md(
             f"""
             ## Data
 
             Full runs download Imagenette (10 ImageNet classes, about 13,000 photos; see
-            [datasets.md](../datasets.md)) and use its own train / val split. Smoke runs write 22
+            [datasets.md]({DATASETS_URL})) and use its own train / val split. Smoke runs write 22
             small crops of scikit-image's colour photos (with hue-turned copies of the rocket photo
             and one gray photo) to `data/sample_photos`. {intro}
             """
         ),
-        code(
-            f"""
-            from colorzoo.data import find_grayscale, image_files, split_files
-
-            DATA_DIR = os.environ.get("COLORZOO_DATA")  # a folder of your own colour photos, if set
-            if SMOKE:
-                photos = notebook.sample_photo_folder("data/sample_photos", size=64)
-                train_files, val_files = split_files(photos, val_fraction=0.15, seed=1)
-            elif DATA_DIR:
-                train_files, val_files = split_files(image_files(DATA_DIR), val_fraction=0.1, seed=0)
-            else:  # datasets.md: Imagenette, shorter side 320 px
-                root = notebook.download_imagenette("data", size=320)
-                train_files = image_files(os.path.join(root, "train"))
-                val_files = image_files(os.path.join(root, "val"))
-            # Gray photos teach no colour: make_dataset(drop_grayscale=True), the default, drops them
-            # while training; the evaluation photos are picked among the colour ones.
-            gray_files = set(find_grayscale(val_files))
-            eval_files = [path for path in val_files if path not in gray_files][: {eval_count}]
-            print(f"{{len(train_files)}} training photos, {{len(val_files)}} validation photos "
-                  f"({{len(gray_files)}} grayscale), {{len(eval_files)}} evaluation photos")
-            notebook.show_images(train_files[:6], titles=[os.path.basename(path) for path in train_files[:6]])
-            plt.show()
-            """
-        ),
+        ("code", "\n".join(source)),
     ]
 
 
@@ -157,10 +197,10 @@ TRAIN = code(
     """
     from colorzoo.training import train
 
-    run_dir = notebook.new_run_dir(f"runs/{NAME}")
-    history = train(model, train_files, val=val_files, image_size=config.image_size, batch_size=config.batch_size,
-                    epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, verbose=2)
-    notebook.plot_history(history, title=NAME)
+    run_dir = notebook.run_folder(f"{RUNS}/{NAME}", resume=RESUME)
+    train(model, train_files, val=val_files, image_size=config.image_size, batch_size=config.batch_size,
+          epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, resume=RESUME, verbose=2)
+    notebook.plot_history(os.path.join(run_dir, "log.csv"), title=NAME)  # every epoch, resumed ones too
     plt.show()
     samples = image_files(os.path.join(run_dir, "samples"))
     notebook.show_images(samples[-1:], titles=["gray | prediction | truth (last epoch)"], size=5)
@@ -173,8 +213,10 @@ TRAIN_TEXT = md(
     ## Train
 
     `colorzoo.training.train` compiles the model with its report's recipe (optimizer, learning
-    rate, loss) and writes `best.keras`, `last.keras`, `log.csv`, TensorBoard logs and a sample grid
-    per epoch to the run folder; an interrupted run continues with `resume=True`.
+    rate, loss) and writes `best.keras`, `last.keras`, `log.csv`, TensorBoard logs, a sample grid
+    and a backup per epoch to a new run folder in `RUNS`. After an interruption, set `RESUME = True`
+    in the Setup cell and run the notebook again: the cell continues its newest run from the last
+    finished epoch.
     """
 )
 
@@ -246,14 +288,53 @@ def quickstart():
         *header(
             "00_quickstart",
             "colorzoo quickstart: colorize photos",
-            """
+            f"""
             Colorize a few photos: with the shipped weights when the repository has any
-            (`weights/manifest.json`, loaded by `colorzoo.pretrained` after a sha256 check),
-            otherwise with a `resnet18_decoder` trained here.
+            (`weights/manifest.json`, loaded by `colorzoo.pretrained` after a sha256 check; the
+            clone always has them), otherwise with a `resnet18_decoder` trained here. Full runs
+            score it on the 24 Kodak photos at full resolution, held out from every shipped model's
+            training and choices, as in [docs/results.md]({RESULTS_URL}).
             """,
         ),
         *setup_cells("resnet18_decoder"),
-        *data_cells(),
+        md(
+            f"""
+            ## Data
+
+            Full runs download the 24 Kodak photos (768 x 512) to evaluate on; Imagenette ([datasets.md]({DATASETS_URL}))
+            only when there are no shipped weights and a model has to be trained here. Smoke runs
+            use 22 small crops of scikit-image's colour photos (`data/sample_photos`).
+            """
+        ),
+        (
+            "code",
+            "\n".join([
+                "from colorzoo import hub",
+                "from colorzoo.data import image_files, split_files",
+                "",
+                "SHIPPED = bool(hub.shipped_weights())",
+                "train_files = val_files = None",
+                "if SMOKE:",
+                lines(SMOKE_PHOTOS, 4),
+                "    val_files, eval_files = notebook.split_evaluation(val_files, config.eval_count)",
+                "else:",
+                lines(
+                    """
+                    eval_files = notebook.download_kodak24("data/kodak24")
+                    if not SHIPPED:
+                        train_files, val_files = notebook.training_photos("data", DATA_DIR)
+                        val_files, _ = notebook.split_evaluation(val_files, 0, config.val_count)
+                    """,
+                    4,
+                ),
+                lines(
+                    """
+                    EVAL_SIZE = config.image_size if SMOKE else None  # None: each photo at its full resolution
+                    print(f"{len(eval_files)} evaluation photos; shipped weights: {SHIPPED}")
+                    """
+                ),
+            ]),
+        ),
         md(
             """
             ## Model
@@ -264,13 +345,10 @@ def quickstart():
         ),
         code(
             """
-            from colorzoo import hub
             from colorzoo.demo import best_shipped_model
 
-            shipped = hub.shipped_weights()
-            print("shipped weights:", ", ".join(shipped) or "none yet")
             model = None
-            if shipped:
+            if SHIPPED:
                 try:
                     model = colorzoo.pretrained(best_shipped_model())
                 except hub.ModelFileError as error:  # e.g. a clone without the weight files
@@ -278,6 +356,9 @@ def quickstart():
             PRETRAINED = model is not None
             if not PRETRAINED:
                 model = colorzoo.build_model(NAME, image_size=config.image_size, **config.model_kwargs)
+                if train_files is None:  # shipped weights listed, but not loadable
+                    train_files, val_files = notebook.training_photos("data", DATA_DIR)
+                    val_files, _ = notebook.split_evaluation(val_files, 0, config.val_count)
             print(f"{model.name}: {model.count_params():,} parameters, input {model.input_shape}")
             """
         ),
@@ -287,11 +368,11 @@ def quickstart():
             from colorzoo.training import train
 
             if not PRETRAINED:
-                run_dir = notebook.new_run_dir(f"runs/{NAME}")
-                history = train(model, train_files, val=val_files, image_size=config.image_size,
-                                batch_size=config.batch_size, epochs=config.epochs,
-                                steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, verbose=2)
-                notebook.plot_history(history, title=NAME)
+                run_dir = notebook.run_folder(f"{RUNS}/{NAME}", resume=RESUME)
+                train(model, train_files, val=val_files, image_size=config.image_size, batch_size=config.batch_size,
+                      epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, resume=RESUME,
+                      verbose=2)
+                notebook.plot_history(os.path.join(run_dir, "log.csv"), title=NAME)
                 plt.show()
                 model = colorzoo.load_model(os.path.join(run_dir, "best.keras"))
             """
@@ -301,7 +382,7 @@ def quickstart():
             """
             from colorzoo.metrics import evaluate, format_table
 
-            result = evaluate(model, eval_files, image_size=config.image_size, progress=False)
+            result = evaluate(model, eval_files, image_size=EVAL_SIZE, progress=False)
             print(format_table(result))
             """
         ),
@@ -377,34 +458,32 @@ def unet_sequential():
             ### The sweep
 
             Each variant changes one factor of the network above: the kernel size (with Adamax) or
-            the optimizer (with kernel 3), compiled with `colorzoo.training.compile_model(model,
-            optimizer=...)` and trained with `fit` on the same data for as long. Smoke runs try one
+            the optimizer (with kernel 3, `train(..., optimizer=...)`), and trains on the same data
+            for as long, each in its own run folder (resumable like the first). Smoke runs try one
             variant of each.
             """
         ),
         code(
             """
-            from colorzoo.data import make_dataset
             from colorzoo.models.unet_sequential import KERNEL_SIZES, OPTIMIZERS
-            from colorzoo.training import compile_model
 
-            train_data = make_dataset(train_files, config.image_size, config.batch_size, augment=True,
-                                      repeat=config.steps_per_epoch is not None, seed=0)
-            val_data = make_dataset(val_files, config.image_size, config.batch_size, shuffle=False, cache=True)
             variants = [(size, OPTIMIZERS[0]) for size in KERNEL_SIZES[1:]]
             variants += [(KERNEL_SIZES[0], optimizer) for optimizer in OPTIMIZERS[1:]]
             if SMOKE:
                 variants = [variants[0], variants[-1]]
-            sweep = {f"kernel {KERNEL_SIZES[0]}, {OPTIMIZERS[0]}": (model, history)}
+            sweep = {f"kernel {KERNEL_SIZES[0]}, {OPTIMIZERS[0]}": run_dir}
             for kernel_size, optimizer in variants:
                 variant = colorzoo.build_model(NAME, image_size=config.image_size, kernel_size=kernel_size,
                                                **config.model_kwargs)
-                compile_model(variant, optimizer=optimizer)
-                variant_history = variant.fit(train_data, validation_data=val_data, epochs=config.epochs,
-                                              steps_per_epoch=config.steps_per_epoch, verbose=2)
-                sweep[f"kernel {kernel_size}, {optimizer}"] = (variant, variant_history)
-            notebook.compare_histories({label: run[1] for label, run in sweep.items()}, keys=("loss", "val_loss"))
+                variant_dir = notebook.run_folder(f"{RUNS}/{NAME}-kernel{kernel_size}-{optimizer}", resume=RESUME)
+                train(variant, train_files, val=val_files, image_size=config.image_size, batch_size=config.batch_size,
+                      epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, optimizer=optimizer,
+                      out_dir=variant_dir, resume=RESUME, verbose=2)
+                sweep[f"kernel {kernel_size}, {optimizer}"] = variant_dir
+            notebook.compare_histories({label: os.path.join(folder, "log.csv") for label, folder in sweep.items()},
+                                       keys=("loss", "val_loss"))
             plt.show()
+            sweep = {label: colorzoo.load_model(os.path.join(folder, "best.keras")) for label, folder in sweep.items()}
             """
         ),
         EVALUATE_TEXT,
@@ -412,8 +491,8 @@ def unet_sequential():
             """
             from colorzoo.metrics import evaluate, format_table
 
-            results = {label: evaluate(run[0], eval_files, image_size=config.image_size, progress=False)
-                       for label, run in sweep.items()}
+            results = {label: evaluate(best, eval_files, image_size=config.image_size, progress=False)
+                       for label, best in sweep.items()}
             table = notebook.merge_results(results)
             print(format_table(table))
             notebook.plot_scores(table)
@@ -423,7 +502,7 @@ def unet_sequential():
         COLORIZE_TEXT,
         code(
             """
-            notebook.colorize_grid({label: run[0] for label, run in sweep.items()}, eval_files[:3])
+            notebook.colorize_grid(sweep, eval_files[:3])
             plt.show()
             """
         ),
@@ -447,7 +526,8 @@ def resnet18_decoder():
         *setup_cells("resnet18_decoder"),
         *data_cells(
             intro="The colour-biased subsets come from `colorzoo.data.select_by_dominant_hue`: photos whose "
-            "saturated pixels are mostly in one hue band."
+            "saturated pixels are mostly in one hue band; each subset is split into training and test photos.",
+            evaluation=False,
         ),
         code(
             """
@@ -474,27 +554,28 @@ def resnet18_decoder():
             """
             ## Train
 
-            The combined model with `colorzoo.training.train` (its run folder keeps checkpoints and
-            logs; pass `val=` for validation scores and sample grids); the colour models with the same recipe (`compile_model`) and `fit`.
+            Each model with `colorzoo.training.train` and the report's recipe, in its own run folder
+            in `RUNS` (checkpoints, logs, a backup per epoch; `RESUME = True` continues them after an
+            interruption). There is no validation set here (the test photos of each colour are kept
+            for the comparison), so the models are the last epochs.
             """
         ),
         code(
             """
-            from colorzoo.data import make_dataset
-            from colorzoo.training import compile_model, train
+            from colorzoo.training import train
 
-            run_dir = notebook.new_run_dir(f"runs/{NAME}")
-            histories = {"combined": train(model, combined_train, image_size=config.image_size,
-                                           batch_size=config.batch_size, epochs=config.epochs,
-                                           steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, verbose=2)}
             models = {"combined": model}
-            for hue in HUES:
-                data = make_dataset(subset_train[hue], config.image_size, config.batch_size, augment=True,
-                                    repeat=config.steps_per_epoch is not None, seed=0)
-                models[hue] = colorzoo.build_model(NAME, image_size=config.image_size, **config.model_kwargs)
-                compile_model(models[hue])
-                histories[hue] = models[hue].fit(data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                                                 verbose=2)
+            models.update({hue: colorzoo.build_model(NAME, image_size=config.image_size, **config.model_kwargs)
+                           for hue in HUES})
+            training_sets = {"combined": combined_train, **subset_train}
+            histories = {}
+            for label, candidate in models.items():
+                base = f"{RUNS}/{NAME}" if label == "combined" else f"{RUNS}/{NAME}-{label}"
+                run_dir = notebook.run_folder(base, resume=RESUME)
+                train(candidate, training_sets[label], image_size=config.image_size, batch_size=config.batch_size,
+                      epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, resume=RESUME,
+                      verbose=2)
+                histories[label] = os.path.join(run_dir, "log.csv")
             notebook.compare_histories(histories, keys=("loss",))
             plt.show()
             """
@@ -604,14 +685,14 @@ def residual_and_hypercolumn():
             """
             from colorzoo.training import train
 
-            run_dirs, histories = {}, {}
+            run_dirs = {}
             for name, model in models.items():
-                run_dirs[name] = notebook.new_run_dir(f"runs/{name}")
-                histories[name] = train(model, train_files, val=val_files, image_size=configs[name].image_size,
-                                        batch_size=configs[name].batch_size, epochs=configs[name].epochs,
-                                        steps_per_epoch=configs[name].steps_per_epoch, out_dir=run_dirs[name],
-                                        verbose=2)
-            notebook.compare_histories(histories, keys=("loss", "val_loss", "val_psnr"))
+                run_dirs[name] = notebook.run_folder(f"{RUNS}/{name}", resume=RESUME)
+                train(model, train_files, val=val_files, image_size=configs[name].image_size,
+                      batch_size=configs[name].batch_size, epochs=configs[name].epochs,
+                      steps_per_epoch=configs[name].steps_per_epoch, out_dir=run_dirs[name], resume=RESUME, verbose=2)
+            notebook.compare_histories({name: os.path.join(folder, "log.csv") for name, folder in run_dirs.items()},
+                                       keys=("loss", "val_loss", "val_psnr"))
             plt.show()
             """
         ),
@@ -672,39 +753,42 @@ def pix2pix():
             **Stage 1, L1 pretraining**: `train(..., adversarial=False)` trains the generator alone with
             the registry recipe (Adam 2e-4, beta_1 0.5, mean absolute error).
 
-            **Stage 2, adversarial**: `colorzoo.training.make_trainable(generator)` wraps the pretrained
-            generator in the recipe's `GANTrainer` (a keras-io style `keras.Model` whose `train_step`
-            updates both networks with two `GradientTape`s); `fit` logs the discriminator loss
-            `d_loss`, the generator's total `g_loss`, its adversarial part and `l1`.
+            **Stage 2, adversarial**: `train(..., initial_weights=<stage 1's best.keras>)` wraps the
+            pretrained generator in the recipe's `GANTrainer` (a keras-io style `keras.Model` whose
+            `train_step` updates both networks with two `GradientTape`s, made by
+            `colorzoo.training.make_trainable`); it logs the discriminator loss `d_loss`, the
+            generator's total `g_loss`, its adversarial part and `l1`. The generator of the last
+            epoch is the model (the checkpoint with the best validation L1 is the least colourful).
+
+            Each stage of each generator has its own run folder in `RUNS`; `RESUME = True` continues
+            them after an interruption.
             """
         ),
         code(
             """
-            from colorzoo.data import make_dataset
-            from colorzoo.training import make_trainable, save_atomically, train
+            from colorzoo.training import train
 
-            train_data = make_dataset(train_files, config.image_size, config.batch_size, augment=True,
-                                      repeat=config.steps_per_epoch is not None, seed=0)
-            val_data = make_dataset(val_files, config.image_size, config.batch_size, shuffle=False, cache=True)
-            pretraining, adversarial, run_dirs = {}, {}, {}
+            settings = dict(val=val_files, image_size=config.image_size, batch_size=config.batch_size,
+                            epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, resume=RESUME, verbose=2)
+            pretraining, adversarial, trained = {}, {}, {}
             for backbone, generator in generators.items():
-                pretraining[backbone] = train(generator, train_files, val=val_files, image_size=config.image_size,
-                                              batch_size=config.batch_size, epochs=config.epochs,
-                                              steps_per_epoch=config.steps_per_epoch, adversarial=False,
-                                              out_dir=notebook.new_run_dir(f"runs/{NAME}-{backbone}-l1"), verbose=2)
-                trainer = make_trainable(generator)  # the recipe's GANTrainer, Adam 2e-4 / 0.5 for both networks
-                steps = notebook.StepHistory()
-                trainer.fit(train_data, validation_data=val_data, epochs=config.epochs,
-                            steps_per_epoch=config.steps_per_epoch, callbacks=[steps], verbose=2)
-                adversarial[backbone] = steps
-                run_dirs[backbone] = notebook.new_run_dir(f"runs/{NAME}" if backbone == "unet" else f"runs/{NAME}-{backbone}")
-                save_atomically(trainer.generator, os.path.join(run_dirs[backbone], "last.keras"))
+                l1_dir = notebook.run_folder(f"{RUNS}/{NAME}-{backbone}-l1", resume=RESUME)
+                train(generator, train_files, adversarial=False, out_dir=l1_dir, **settings)
+                pretraining[backbone] = os.path.join(l1_dir, "log.csv")
+                gan_dir = notebook.run_folder(f"{RUNS}/{NAME}" if backbone == "unet" else f"{RUNS}/{NAME}-{backbone}",
+                                              resume=RESUME)
+                adversarial[backbone] = notebook.StepHistory()  # the steps this session trains
+                train(generator, train_files, initial_weights=os.path.join(l1_dir, "best.keras"), out_dir=gan_dir,
+                      callbacks=[adversarial[backbone]], **settings)
+                trained[backbone] = colorzoo.load_model(os.path.join(gan_dir, "last.keras"))
+            generators = trained
             notebook.compare_histories(pretraining, keys=("loss", "val_loss"), title="stage 1: L1 pretraining")
             plt.show()
             for backbone, steps in adversarial.items():
-                notebook.plot_history(steps, keys=["d_loss", "g_loss", "g_adversarial", "l1"],
-                                      title=f"stage 2, {backbone} generator: discriminator and generator losses")
-                plt.show()
+                if steps.history:  # empty when RESUME found the stage finished
+                    notebook.plot_history(steps, keys=["d_loss", "g_loss", "g_adversarial", "l1"],
+                                          title=f"stage 2, {backbone} generator: discriminator and generator losses")
+                    plt.show()
             """
         ),
         EVALUATE_TEXT,
@@ -775,27 +859,33 @@ def ddcolor_lite():
             `colorzoo.training.make_trainable(model, perceptual_weights=...)` returns the recipe's
             GAN trainer (`ddcolor_trainer`: AdamW for the generator, Adam for the PatchGAN
             discriminator, DDColor's loss weights and step schedule). The perceptual loss uses the
-            ImageNet VGG16 on full runs and the offline `"hed"` VGG16 in smoke runs. DDColor-tiny
-            at 256 px needs a large GPU: lower the batch size (e.g. `config =
-            notebook.run_config(NAME, smoke=SMOKE, batch_size=4)`) if it runs out of memory.
+            ImageNet VGG16 on full runs and the offline `"hed"` VGG16 in smoke runs. As for the shipped
+            weights, the generator first trains alone with the pixel loss (`adversarial=False`), then
+            the GAN starts from that stage's `best.keras`; the generator of the GAN's last epoch is
+            the model. Each stage has its own run folder in `RUNS` (`RESUME = True` continues them).
+            Full runs use batches of 8 (DDColor-tiny's GAN step at 256 px needs about 5.5 GiB per
+            4 photos); lower it (`config = notebook.run_config(NAME, smoke=SMOKE, batch_size=4)`)
+            if a smaller GPU runs out of memory.
             """
         ),
         code(
             """
-            from colorzoo.data import make_dataset
-            from colorzoo.training import make_trainable, save_atomically
+            from colorzoo.training import train
 
-            train_data = make_dataset(train_files, config.image_size, config.batch_size, augment=True,
-                                      repeat=config.steps_per_epoch is not None, seed=0)
-            val_data = make_dataset(val_files, config.image_size, config.batch_size, shuffle=False, cache=True)
-            trainer = make_trainable(model, perceptual_weights="hed" if SMOKE else "imagenet")
-            steps = notebook.StepHistory()
-            history = trainer.fit(train_data, validation_data=val_data, epochs=config.epochs,
-                                  steps_per_epoch=config.steps_per_epoch, callbacks=[steps], verbose=2)
-            run_dir = notebook.new_run_dir(f"runs/{NAME}")
-            save_atomically(trainer.generator, os.path.join(run_dir, "last.keras"))
-            notebook.plot_history(steps, keys=["d_loss", "g_loss", "l1", "perceptual", "colourfulness"])
+            settings = dict(val=val_files, image_size=config.image_size, batch_size=config.batch_size,
+                            epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, resume=RESUME, verbose=2)
+            l1_dir = notebook.run_folder(f"{RUNS}/{NAME}-l1", resume=RESUME)
+            train(model, train_files, adversarial=False, out_dir=l1_dir, **settings)
+            run_dir = notebook.run_folder(f"{RUNS}/{NAME}", resume=RESUME)
+            steps = notebook.StepHistory()  # the steps this session trains
+            train(model, train_files, initial_weights=os.path.join(l1_dir, "best.keras"), out_dir=run_dir,
+                  trainer_kwargs={"perceptual_weights": "hed" if SMOKE else "imagenet"}, callbacks=[steps], **settings)
+            notebook.plot_history(os.path.join(l1_dir, "log.csv"), keys=["loss"], title="stage 1: pixel loss")
             plt.show()
+            if steps.history:  # empty when RESUME found the GAN stage finished
+                notebook.plot_history(steps, keys=["d_loss", "g_loss", "l1", "perceptual", "colourfulness"],
+                                      title="stage 2: GAN")
+                plt.show()
             """
         ),
         EVALUATE_TEXT,
@@ -803,7 +893,7 @@ def ddcolor_lite():
             """
             from colorzoo.metrics import evaluate, format_table
 
-            best = trainer.generator
+            best = colorzoo.load_model(os.path.join(run_dir, "last.keras"))
             result = evaluate(best, eval_files, image_size=config.image_size, progress=False)
             print(format_table(result))
             notebook.plot_scores(result)
@@ -835,17 +925,18 @@ def zhang_classification():
             """
             ### The ab prior and the rebalancing weights
 
-            `ab_prior` counts the nearest bin of every training pixel; `rebalancing_weights` smooths it
-            (Gaussian, sigma 5) and turns it into weights `w ∝ ((1 - λ) p + λ / Q)^-1` with λ = 0.5. Rare,
-            saturated colours get large weights.
+            `ab_prior` counts the nearest bin of every pixel of `PRIOR_BATCHES` (50) shuffled batches
+            of training photos; `rebalancing_weights` smooths it (Gaussian, sigma 5) and turns it into
+            weights `w ∝ ((1 - λ) p + λ / Q)^-1` with λ = 0.5. Rare, saturated colours get large
+            weights.
             """
         ),
         code(
             """
             from colorzoo.data import make_dataset
-            from colorzoo.models.zhang_classification import ab_prior, gamut_bins, rebalancing_weights
+            from colorzoo.models.zhang_classification import PRIOR_BATCHES, ab_prior, gamut_bins, rebalancing_weights
 
-            prior = ab_prior(make_dataset(train_files, config.image_size, config.batch_size, shuffle=False))
+            prior = ab_prior(make_dataset(train_files, config.image_size, config.batch_size, seed=0).take(PRIOR_BATCHES))
             weights = rebalancing_weights(prior)
             print(f"{len(gamut_bins())} bins; {int((prior > 0).sum())} of them seen in the training photos; "
                   f"weights from {weights.min():.2f} to {weights.max():.2f}")
@@ -866,8 +957,10 @@ def zhang_classification():
             """
             ## Train
 
-            The registry recipe computes the prior of the training data itself and compiles the model
-            with `RebalancedCrossEntropy(weights=rebalancing_weights(prior))`.
+            The registry recipe estimates the prior the same way, from its own draw of `PRIOR_BATCHES`
+            shuffled batches (so its weights are close to, not the same as, those above), compiles
+            the model with `RebalancedCrossEntropy(weights=rebalancing_weights(prior))` and keeps the
+            loss with its weights in the run folder's `loss.json`, which a resumed run reads back.
             """
         ),
         TRAIN,
@@ -905,30 +998,55 @@ def compare_all():
         *header(
             "compare_all",
             "Every colorzoo model on the same photos",
-            """
+            f"""
             The evaluation table of every registered model against the gray baseline on the same
-            photos, plotted, and a grid of the same photos colorized by each model. Each model comes
-            from, in order: the shipped weights (`weights/manifest.json`), the newest run of its
-            notebook in `runs/` (run the architecture notebooks first in the same runtime, or keep
-            `runs/` on a mounted Google Drive), or a run started here. Runs started here train GAN
-            models as their generator alone with L1 (the first stage of their recipe); on a full run
-            they take as long as in the architecture notebooks.
+            photos, plotted, and a grid of the same photos colorized by each model. Full runs score
+            on the 24 Kodak photos at full resolution, held out from every shipped model's training
+            and choices: the shipped models' rows are those of [docs/results.md]({RESULTS_URL}).
+            Each model comes from the shipped weights (`weights/manifest.json`) or the newest run of
+            its notebook in `RUNS` (run the architecture notebooks first, with `RUNS` on Google
+            Drive to keep them across runtimes): `PREFER_RUNS` below picks which comes first. A model
+            with neither is trained here: GAN models as their generator alone with L1 (the first
+            stage of their recipe); on a full run that takes as long as in the architecture notebooks.
             """,
         ),
         *setup_cells(None),
         code(
             """
-            EVAL_SIZE, EVAL_COUNT = (64, 2) if SMOKE else (256, 100)
+            PREFER_RUNS = False  # True: your own runs in RUNS before the shipped weights
+            EVAL_SIZE = 64 if SMOKE else None  # None: each photo at its full resolution
             print(colorzoo.list_models())
             """
         ),
-        *data_cells(eval_count="EVAL_COUNT"),
+        md(
+            f"""
+            ## Data
+
+            Full runs download the 24 Kodak photos to evaluate on; Imagenette ([datasets.md]({DATASETS_URL}))
+            only if a model has to be trained here (see Train). Smoke runs use 22 small crops of
+            scikit-image's colour photos (`data/sample_photos`).
+            """
+        ),
+        (
+            "code",
+            "\n".join([
+                "from colorzoo.data import image_files, split_files",
+                "",
+                "train_files = val_files = None",
+                "if SMOKE:",
+                lines(SMOKE_PHOTOS, 4),
+                "    val_files, eval_files = notebook.split_evaluation(val_files, 2)",
+                "else:",
+                '    eval_files = notebook.download_kodak24("data/kodak24")',
+                'print(f"{len(eval_files)} evaluation photos")',
+            ]),
+        ),
         md(
             """
             ## Model
 
-            One trained model per registered architecture: shipped weights first, then the newest run
-            in `runs/`.
+            One trained model per registered architecture: the shipped weights or the newest run in
+            `RUNS`, in the order `PREFER_RUNS` sets.
             """
         ),
         code(
@@ -938,11 +1056,11 @@ def compare_all():
             shipped = hub.shipped_weights()
             models, sources = {}, {}
             for name in colorzoo.list_models():
-                run = notebook.find_run(f"runs/{name}")
-                if name in shipped:
-                    models[name], sources[name] = colorzoo.pretrained(name), "shipped weights"
-                elif run is not None:
+                run = notebook.find_run(f"{RUNS}/{name}")
+                if run is not None and (PREFER_RUNS or name not in shipped):
                     models[name], sources[name] = colorzoo.load_model(run), run
+                elif name in shipped:
+                    models[name], sources[name] = colorzoo.pretrained(name), "shipped weights"
             missing = [name for name in colorzoo.list_models() if name not in models]
             print("to train here:", ", ".join(missing) or "none")
             """
@@ -951,19 +1069,22 @@ def compare_all():
             """
             ## Train
 
-            A short run of each architecture that has neither shipped weights nor a run (GAN models:
-            the generator alone with L1, the first stage of their recipe).
+            A run of each architecture that has neither shipped weights nor a run (GAN models: the
+            generator alone with L1, the first stage of their recipe).
             """
         ),
         code(
             """
             from colorzoo.training import train
 
+            if missing and train_files is None:  # full runs: DATA_DIR's photos, else Imagenette (datasets.md)
+                train_files, val_files = notebook.training_photos("data", DATA_DIR)
+                val_files, _ = notebook.split_evaluation(val_files, 0, notebook.VAL_COUNT)
             for name in missing:
                 config = notebook.run_config(name, smoke=SMOKE)
-                run_dir = notebook.new_run_dir(f"runs/{name}")
+                run_dir = notebook.run_folder(f"{RUNS}/{name}", resume=RESUME)
                 train(name, train_files, val=val_files, image_size=config.image_size, batch_size=config.batch_size,
-                      epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir,
+                      epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, resume=RESUME,
                       model_kwargs=config.model_kwargs, adversarial=False, verbose=0)
                 models[name], sources[name] = colorzoo.load_model(os.path.join(run_dir, "best.keras")), "trained here"
             models = {name: models[name] for name in colorzoo.list_models()}

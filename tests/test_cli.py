@@ -222,7 +222,7 @@ def test_train_strategy_mirrored_by_name_trains_under_that_strategy(tmp_path, mo
 
 def test_train_strategy_tpu_without_a_tpu_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    monkeypatch.setattr(training, "_tpu_attached", lambda: False)
+    monkeypatch.setattr(training, "tpu_attached", lambda: False)
     write_photo_folder(str(tmp_path / "train"), size=40, count=2)
     argv = ["train", "--model", "unet_sequential", "--data", str(tmp_path / "train"), "--strategy", "tpu",
             "--out", str(tmp_path / "run")]

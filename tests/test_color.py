@@ -137,3 +137,19 @@ def test_clipped_luminance_is_the_luminance_of_the_clipped_colour(space):
     clipped = color.clipped_luminance(luminance, chroma, space)
     assert np.mean(np.abs(expected.numpy() - luminance) > 0.01) > 0.3
     np.testing.assert_allclose(clipped, expected, atol=2e-5)
+
+
+def test_float_rgb_outside_the_unit_range_and_wrong_channel_counts_are_refused():
+    """Before: 0-255 floats came out white (Lab) or unscaled (YUV), and an (H, W, 1) array failed
+    inside TensorFlow ("Incompatible shapes")."""
+    for convert in (color.rgb_to_lab, color.rgb_to_yuv):
+        with pytest.raises(ValueError, match="0-255 data: divide by 255"):
+            convert(np.array([[[200.0, 100.0, 50.0]]]))
+        with pytest.raises(ValueError, match=r"sRGB must hold 3 channels on the last axis, got shape \(4, 5, 1\)"):
+            convert(np.full((4, 5, 1), 0.5))
+    with pytest.raises(ValueError, match="Lab must hold 3 channels"):
+        color.lab_to_rgb(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="chroma must hold 2 channels"):
+        color.model_output_to_rgb(np.full((2, 2, 1), 0.5), np.zeros((2, 2, 3)))
+    traced = tf.function(color.rgb_to_lab)  # inside a graph (tf.data) only the shape is checked, at trace time
+    np.testing.assert_allclose(traced(tf.fill((2, 2, 3), 0.5)), color.rgb_to_lab(np.full((2, 2, 3), 0.5)), atol=1e-5)

@@ -434,3 +434,47 @@ def test_select_by_dominant_hue(tmp_path):
     assert data.hue_fraction(half, "blue") == pytest.approx(0.5)
     with pytest.raises(ValueError, match="hue"):
         data.select_by_dominant_hue(list(files.values()), "purple")
+    # A folder, a pathlib path or bytes read like the list of its photos (before: a folder string was
+    # read one character at a time: [] without a word, or a TypeError for a pathlib path)
+    for folder in (str(tmp_path), tmp_path, os.fsencode(tmp_path)):
+        assert data.select_by_dominant_hue(folder, "blue") == [files["blue"]]
+        assert data.scan_files(folder) == (sorted(files.values()), [])
+        assert data.split_files(folder, 0.4) == data.split_files(sorted(files.values()), 0.4)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(flat / "gray.png")
+    Image.open(files["blue"]).save(flat / "blue.png")
+    assert data.find_grayscale(str(flat)) == [str(flat / "gray.png")]
+    assert data.file_list(files["red"]) == [files["red"]]
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        data.find_grayscale(str(tmp_path / "missing"))
+
+
+def test_grayscale_scores_read_each_dtype_and_shape_as_what_it_is():
+    """Before: uint16 was scored on the 0-65535 scale, (H, W) gray images failed to unpack."""
+    near_gray = np.broadcast_to(np.array([1000, 1010, 1000], np.uint16), (8, 8, 3))
+    assert data.is_grayscale(near_gray) and float(data.grayscale_score(near_gray)) < 1e-3
+    assert data.is_grayscale(np.full((8, 8), 100, np.uint8))  # load_image's gray photo
+    with pytest.raises(ValueError, match=r"takes \(..., H, W, 3\) RGB, got shape \(8, 8, 4\)"):
+        data.is_grayscale(np.full((8, 8, 4), 100, np.uint8))
+    with pytest.raises(ValueError, match="0-255 data"):
+        data.is_grayscale(np.full((8, 8, 3), 100.0))
+
+
+def test_hue_bands_in_negative_degrees_wrap_round_and_a_zero_thumbnail_is_refused(tmp_path):
+    red = np.broadcast_to(np.array([230, 20, 60], np.uint8), (8, 8, 3))  # hue about 350 degrees
+    assert data.hue_fraction(red, (-20, 20)) == data.hue_fraction(red, "red") == 1.0  # before: 0.0
+    assert data.hue_fraction(red, (0, 360)) == 1.0
+    with pytest.raises(ValueError, match="size must be a positive whole number"):
+        data.select_by_dominant_hue([], "red", size=0)  # before: ZeroDivisionError in PIL
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"seed": "a"}, "seed must be a whole number or None, got 'a'"),
+    ({"seed": 1.5}, "seed must be a whole number or None, got 1.5"),
+    ({"image_size": 100_000}, "image_size 100000 is over the limit"),  # before: out of memory in TensorFlow
+])
+def test_make_dataset_refuses_a_wrong_seed_or_a_huge_size(options, message):
+    settings = {"image_size": 16, "batch_size": 2, **options}
+    with pytest.raises(ValueError, match=message):
+        data.make_dataset(np.zeros((2, 8, 8, 3), np.uint8), augment=True, **settings)

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import colorzoo
 from colorzoo.gan import GANTrainer, pix2pix_trainer, pretrain_generator
+from colorzoo.models.pix2pix import patchgan_discriminator
 from tests.conftest import sample_batch
 
 SIZE = 32
@@ -126,7 +127,7 @@ def test_extra_generator_losses_are_weighted_into_the_generator_loss():
 def test_extra_losses_may_not_shadow_the_built_in_ones():
     generator = colorzoo.build_model("pix2pix", image_size=SIZE, width=WIDTH)
     with pytest.raises(ValueError, match="reuse"):
-        GANTrainer(generator, None, extra_generator_losses={"l1": (1.0, None)})
+        GANTrainer(generator, patchgan_discriminator(SIZE, WIDTH), extra_generator_losses={"l1": (1.0, None)})
 
 
 def test_pretrain_generator_is_the_l1_stage():
@@ -191,3 +192,22 @@ def test_mirrored_strategy_step_equals_single_device_step():
         [sys.executable, "-c", MIRRORED_SCRIPT], env=environment, capture_output=True, text=True, timeout=300
     )
     assert "MIRRORED_OK" in result.stdout, result.stderr[-3000:]
+
+
+def test_gan_trainer_refuses_wrong_weights_networks_and_sizes_when_made():
+    """Before: a str weight failed inside the train step ("Expected float32"), a bare loss function
+    with "cannot unpack", and networks of two sizes in fit."""
+    from colorzoo.losses import ColourfulnessLoss, with_luminance
+
+    generator = colorzoo.build_model("pix2pix", image_size=32, width=0.125)
+    discriminator = patchgan_discriminator(32, 0.125)
+    with pytest.raises(ValueError, match="l1_weight must be a weight of at least 0"):
+        GANTrainer(generator, discriminator, l1_weight="100")
+    with pytest.raises(ValueError, match=r"colourfulness must be a weight of at least 0 \(extra_generator_losses"):
+        GANTrainer(generator, discriminator, extra_generator_losses={"colourfulness": with_luminance(ColourfulnessLoss())})
+    with pytest.raises(ValueError, match="the generator and the discriminator take other image sizes"):
+        GANTrainer(generator, patchgan_discriminator(64, 0.125))
+    with pytest.raises(TypeError, match="GANTrainer's discriminator must be a built keras.Model, got None"):
+        GANTrainer(generator, None)
+    with pytest.raises(TypeError, match="pix2pix_trainer's generator must be a built keras.Model or None, got 'pix2pix'"):
+        pix2pix_trainer("pix2pix")

@@ -87,7 +87,7 @@ def test_paths_as_bytes_and_open_files_read_like_paths(model, tmp_path):
     with open(path, "rb") as opened:
         np.testing.assert_array_equal(inference.colorize(model, opened), expected)
         assert not opened.closed  # the caller's file stays the caller's
-    with pytest.raises(ValueError, match=r"size must be a number or a \(height, width\) pair, got \(8,\)"):
+    with pytest.raises(ValueError, match=r"a whole number of pixels or a \(height, width\) pair of them, got \(8,\)"):
         inference.colorize(model, expected, size=(8,))
 
 
@@ -498,6 +498,16 @@ def test_compare_figure(model, tmp_path):
     three, two = Image.open(tmp_path / "compare.png"), Image.open(tmp_path / "pair.png")
     assert three.width > two.width > two.height
     assert not leftovers(tmp_path)
+    # No user file is replaced by default, and never a photo of the figure (before: both silently)
+    with pytest.raises(FileExistsError):
+        inference.compare_figure(original, colorized, path=tmp_path / "pair.png")
+    inference.compare_figure(original, colorized, path=tmp_path / "pair.png", overwrite=True)
+    Image.fromarray(original).save(tmp_path / "truth.png")
+    before = (tmp_path / "truth.png").read_bytes()
+    for figure_photos in ((tmp_path / "truth.png", colorized), (original, colorized, str(tmp_path / "truth.png"))):
+        with pytest.raises(ValueError, match="refusing to replace a photo of the figure"):
+            inference.compare_figure(*figure_photos, path=tmp_path / "truth.png", overwrite=True)
+    assert (tmp_path / "truth.png").read_bytes() == before
 
 
 def test_compare_figure_of_a_yuv_model_shows_the_luminance_it_saw(tmp_path, monkeypatch):
@@ -510,3 +520,56 @@ def test_compare_figure_of_a_yuv_model_shows_the_luminance_it_saw(tmp_path, monk
                         or to_gray(image, color_space))
     inference.colorize_files(yuv_model, [str(tmp_path / "photo.png")], str(tmp_path / "out"), compare=True)
     assert spaces == ["yuv"] and len(os.listdir(tmp_path / "out")) == 2
+
+
+@pytest.mark.parametrize("size", [True, "64", 64.0, float("nan"), 0, (64, -8), 100_000])
+def test_a_run_size_that_is_no_whole_number_or_too_large_is_refused(model, size):
+    """Before: True ran at 8 x 8, "64" was accepted, NaN gave a conversion error and 100,000 ran
+    out of memory inside TensorFlow."""
+    with pytest.raises(ValueError, match="size must be"):
+        inference.colorize(model, np.zeros((16, 24, 3), np.uint8), size=size)
+    with pytest.raises(ValueError, match="image_shape must be"):
+        inference.run_size(model, image_shape=(10, 0))  # before: ZeroDivisionError
+
+
+def test_colorizing_takes_a_gan_trainer_as_its_generator_and_refuses_a_name(tmp_path):
+    from colorzoo.training import make_trainable
+
+    generator = colorzoo.build_model("pix2pix", image_size=32, width=0.125)
+    trainer = make_trainable(generator)
+    photo_array = np.asarray(photo(40, 32))
+    np.testing.assert_array_equal(inference.colorize(trainer, photo_array), inference.colorize(generator, photo_array))
+    Image.fromarray(photo_array).save(tmp_path / "photo.png")
+    assert metrics.evaluate(trainer, [str(tmp_path / "photo.png")], progress=False)["model"] == "pix2pix"
+    for wrong in ("unet_sequential", None):  # before: AttributeError: 'str' object has no attribute 'name'
+        with pytest.raises(TypeError, match="colorize takes a built keras.Model"):
+            inference.colorize(wrong, photo_array)
+        with pytest.raises(TypeError, match="colorize_files takes a built keras.Model"):
+            inference.colorize_files(wrong, [str(tmp_path / "photo.png")], str(tmp_path / "out"))
+
+
+def test_eight_bit_data_in_a_sixteen_bit_image_is_read_with_a_warning(model):
+    gray = Image.fromarray(np.asarray(photo(40, 32).convert("L"))).convert("I")  # values 0..255 in a 32-bit image
+    with pytest.warns(UserWarning, match="16-bit pixels no higher than 255"):
+        inference.load_image(gray)
+    with pytest.warns(UserWarning, match="pass it as uint8"):
+        inference.colorize(model, np.asarray(photo(40, 32)).astype(np.uint16))
+
+
+def test_colour_space_mistakes_and_int_sizes_are_plain_errors(model, tmp_path):
+    for call in (lambda: inference.to_gray(np.zeros((8, 8, 3), np.uint8), "LAB"),
+                 lambda: inference.recombine(np.zeros((8, 8)), np.zeros((8, 8, 2)), "LAB")):
+        with pytest.raises(ValueError, match=r"^color_space must be one of"):  # before: inside an autograph trace
+            call()
+    assert inference.at_input_size(model, 32).input_shape == (None, 32, 32, 1)  # before: 'int' not iterable
+    with pytest.raises(ValueError, match="size must be positive"):
+        inference.at_input_size(model, (0, 0))  # before: ZeroDivisionError
+
+
+def test_bytes_paths_work_wherever_paths_do(model, tmp_path):
+    photo(40, 32).save(tmp_path / "photo.png")
+    folder, out = os.fsencode(tmp_path), os.fsencode(tmp_path / "out")
+    assert len(inference.colorize_files(model, folder, out, progress=False)["written"]) == 1
+    assert metrics.evaluate(model, os.fsencode(tmp_path / "photo.png"), progress=False)["images"] == 1
+    model.save(tmp_path / "model.keras")
+    assert colorzoo.load_model(os.fsencode(tmp_path / "model.keras")).name == model.name

@@ -240,3 +240,16 @@ def test_perceptual_loss_with_hed_vgg16_weights():
     image = lab_normalised(np.random.default_rng(5).random((1, 32, 32, 3)))
     gray = tf.concat([image[..., :1], tf.zeros_like(image[..., 1:])], -1)
     assert float(loss(image, image)) == 0.0 and float(loss(image, gray)) > 0.0
+
+
+def test_loss_options_are_checked_when_the_loss_is_made():
+    """Before: a wrong colour space failed inside the first train step, scale 0 gave -inf and a
+    negative chroma weight rewarded losing chroma."""
+    with pytest.raises(ValueError, match="color_space must be one of"):
+        ColourfulnessLoss(color_space="LAB")
+    with pytest.raises(ValueError, match="scale must be positive, got 0"):
+        ColourfulnessLoss(scale=0)
+    for weight in (-5, "1", True):
+        with pytest.raises(ValueError, match="chroma_weight must be a number of at least 0"):
+            chroma_shortfall_losses(weight)
+    assert chroma_shortfall_losses(0) == {}

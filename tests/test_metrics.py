@@ -72,7 +72,7 @@ def test_scores_refuse_what_they_would_misread(score, true_rgb, pred_rgb, messag
 def test_floats_slightly_outside_the_unit_range_are_clipped_as_the_pipeline_clips_them():
     truth = sample_rgb(16, count=1)[0]
     overshoot = truth.copy()
-    overshoot[0, 0], overshoot[1, 1] = 1.05, -0.05  # resampling overshoot, within data.FLOAT_SLACK
+    overshoot[0, 0], overshoot[1, 1] = 1.05, -0.05  # resampling overshoot, within color.FLOAT_SLACK
     clipped = np.clip(overshoot, 0.0, 1.0)
     for score in (metrics.psnr, metrics.ssim, metrics.delta_colorfulness):
         assert np.allclose(score(truth, overshoot), score(truth, clipped), rtol=0, atol=1e-6), score.__name__
@@ -227,3 +227,20 @@ def test_evaluate_never_replaces_a_result_file_unless_asked(tmp_path):
     metrics.evaluate(model, tmp_path / "a.png", json_path=mine, progress=False, overwrite=True)
     assert json.loads(mine.read_text())["images"] == 1
 
+
+def test_chroma_and_lab_scores_refuse_arrays_of_two_shapes():
+    """Before: silently broadcast (one prediction against three truths) or a NumPy/skimage error."""
+    for score, channels in ((metrics.ab_l1, 2), (metrics.ab_mse, 2), (metrics.mean_ciede2000, 3)):
+        truth = np.zeros((3, 4, 5, channels))
+        assert score(truth, truth).shape == (3,)
+        for prediction in (np.ones((4, 5, channels)), np.ones((3, 4, 5, 4))):
+            with pytest.raises(ValueError, match="must be two arrays of one shape"):
+                score(truth, prediction)
+    rgb = sample_rgb(16, count=1)[0]
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.delta_colorfulness(np.stack([rgb, rgb]), rgb)
+    with pytest.raises(ValueError, match=r"image_scores takes one \(H, W, 3\) image each"):
+        metrics.image_scores(np.stack([rgb, rgb]), np.stack([rgb, rgb]))
+    luminance, chroma = tf.random.uniform((2, 16, 16, 1)), tf.random.uniform((2, 16, 16, 2), -0.3, 0.3)
+    with pytest.raises(ValueError, match="image_metrics takes luminance"):  # zhang's raw output is 1/4 size
+        metrics.image_metrics(luminance, chroma, chroma[:, ::4, ::4])

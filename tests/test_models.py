@@ -1,6 +1,7 @@
 """Every registered architecture: build, forward, serialisation, layer hygiene, learning."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -215,3 +216,26 @@ def test_built_models_are_checked_and_carry_their_registry_name(register):
         colorzoo.build_model("three_channel_net")
     with pytest.raises(TypeError, match="the builder of 'not_a_model' returned NoneType"):
         colorzoo.build_model("not_a_model")
+
+
+@pytest.mark.parametrize(
+    "name, options, message",
+    [  # before: Keras's "must be a tuple of 2 integers", "got 3" for "3", a slice TypeError, a frozen encoder
+        ("unet_sequential", {"kernel_size": 3.0}, "kernel_size must be one of (3, 5, 7), got 3.0"),
+        ("unet_sequential", {"kernel_size": "3"}, "kernel_size must be one of (3, 5, 7), got '3'"),
+        ("pix2pix", {"width": 0.125, "depth": 2.0}, "depth must be a whole number from 1 to 8, got 2.0"),
+        ("ddcolor_lite", {"preset": "lite", "freeze_encoder": "no"}, "freeze_encoder must be True or False, got 'no'"),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused_by_name(name, options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        colorzoo.build_model(name, image_size=32, **options)
+
+
+def test_a_recipe_without_what_compile_model_needs_is_refused_at_registration(register):
+    def builder(image_size=32):
+        luminance = keras.Input((image_size, image_size, 1))
+        return keras.Model(luminance, keras.layers.Conv2D(2, 3, padding="same")(luminance))
+
+    with pytest.raises(ValueError, match=r"recipe of 'partial_net' lacks \['optimizer', 'learning_rate'\]"):
+        register("partial_net", builder, recipe={"loss": "mae"})  # before: KeyError in compile_model later

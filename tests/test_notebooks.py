@@ -148,6 +148,70 @@ def test_new_run_dir_never_reuses_a_run_and_find_run_finds_the_newest(tmp_path):
     assert notebook.new_run_dir(base) == f"{base}_4"
 
 
+def test_run_folder_continues_the_newest_run_only_when_resuming(tmp_path):
+    from colorzoo import notebook
+
+    base = str(tmp_path / "runs" / "model")
+    assert notebook.run_folder(base, resume=True) == base  # nothing to continue: a fresh folder
+    for folder in (base, f"{base}_2"):
+        os.makedirs(folder)
+        open(os.path.join(folder, "run.json"), "w").close()
+    os.makedirs(f"{base}_3")
+    open(os.path.join(f"{base}_3", "notes.txt"), "w").close()  # not a run
+    assert notebook.run_folder(base, resume=True) == f"{base}_2"
+    assert notebook.run_folder(base) == f"{base}_4"  # before: the only choice, so resume=True trained anew
+
+
+def test_split_evaluation_draws_from_every_class_and_keeps_scored_photos_out_of_validation(tmp_path):
+    from colorzoo import notebook
+    from colorzoo.data import image_files
+
+    for name in ("class_a", "class_b", "class_c"):
+        notebook.sample_photo_folder(str(tmp_path / name), size=16)
+    files = image_files(str(tmp_path))  # sorted: class_a's 22 photos first
+    val, scored = notebook.split_evaluation(files, eval_count=6, val_count=20, seed=0)
+    assert len(scored) == 6 and len(val) == 20 and not set(val) & set(scored)
+    assert len({os.path.basename(os.path.dirname(path)) for path in scored}) > 1  # before: files[:6], one class
+    assert not any(path.endswith("camera_gray.jpg") for path in val + scored)
+    assert notebook.split_evaluation(files, 6, 20, seed=0) == (val, scored)
+    everything, _ = notebook.split_evaluation(files, 6)
+    assert len(everything) == 3 * 21 - 6
+
+
+def test_training_photos_split_a_folder_of_ones_own(tmp_path):
+    from colorzoo import notebook
+
+    photos = notebook.sample_photo_folder(str(tmp_path / "mine"), size=16)
+    train_files, val_files = notebook.training_photos(str(tmp_path / "cache"), data_dir=str(tmp_path / "mine"))
+    assert sorted(train_files + val_files) == photos and len(val_files) == 2
+    assert not os.path.exists(tmp_path / "cache")  # no Imagenette download
+
+
+def test_setup_gpu_on_a_tpu_machine_says_the_notebooks_run_smoke_there(monkeypatch, capsys):
+    import tensorflow as tf
+
+    from colorzoo import notebook
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU machine")
+    monkeypatch.setattr(notebook, "tpu_attached", lambda: True)
+    assert notebook.setup_gpu() is False
+    printed = capsys.readouterr().out
+    assert "none (a TPU machine)" in printed and "colorzoo train --strategy tpu" in printed
+    monkeypatch.setattr(notebook, "tpu_attached", lambda: False)
+    notebook.setup_gpu()
+    assert "none (CPU only)" in capsys.readouterr().out
+
+
+def test_full_runs_validate_on_a_draw_and_ddcolor_fits_a_t4():
+    from colorzoo import notebook
+
+    assert notebook.run_config("ddcolor_lite", smoke=False).batch_size == 8
+    assert notebook.run_config("ddcolor_lite", smoke=False, batch_size=4).batch_size == 4
+    assert notebook.run_config("unet_sequential", smoke=False).val_count == notebook.VAL_COUNT
+    assert notebook.run_config("unet_sequential", smoke=True).val_count is None
+
+
 def _result(model, files, psnr, gray_psnr):
     rows = [{"file": f, "method": model, "psnr": p} for f, p in zip(files, psnr)]
     rows += [{"file": f, "method": "gray", "psnr": p} for f, p in zip(files, gray_psnr)]
@@ -228,6 +292,8 @@ def test_plot_helpers_draw_their_figures(tmp_path):
     log.write_text("epoch,loss,val_loss\n0,0.5,0.6\n1,0.4,0.5\n")
     figure = notebook.plot_history(str(log))
     assert [axis.get_title() for axis in figure.axes] == ["loss"] and len(figure.axes[0].lines) == 2
+    log.write_text("epoch,loss,val_loss\n0,0.5,NA\n")  # Keras's CSVLogger without validation
+    assert len(notebook.plot_history(str(log)).axes[0].lines) == 1  # before: ValueError on "NA"
     steps = notebook.StepHistory()
     steps.on_train_begin()
     for value in (0.7, 0.6):
@@ -257,3 +323,21 @@ def test_format_grid_aligns_rows_and_marks_missing_cells():
     assert lines[1].split() == ["blue", "model", "24.12", "21.00"]
     assert lines[2].split() == ["gray", "19.50", "-"]
     assert len({len(line) for line in lines}) == 1
+
+
+def test_notebook_helpers_refuse_empty_input_and_never_replace_a_users_photo(tmp_path):
+    from colorzoo import notebook
+
+    with pytest.raises(ValueError, match="show_images needs images and one title per image"):
+        notebook.show_images([])
+    with pytest.raises(ValueError, match="2 images and 1 titles"):
+        notebook.show_images([np.zeros((4, 4, 3), np.uint8)] * 2, titles=["a"])
+    with pytest.raises(ValueError, match="no metric to plot"):
+        notebook.plot_history({})
+    folder = tmp_path / "photos"
+    files = notebook.sample_photo_folder(str(folder), size=16)
+    assert notebook.sample_photo_folder(str(folder), size=16) == files  # a re-run keeps its own files
+    (folder / "coffee_0.jpg").write_bytes(b"my own photo")
+    with pytest.raises(FileExistsError, match="coffee_0.jpg: not a sample photo of this function"):
+        notebook.sample_photo_folder(str(folder), size=16)
+    assert (folder / "coffee_0.jpg").read_bytes() == b"my own photo"  # before: replaced

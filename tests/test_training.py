@@ -60,7 +60,7 @@ def test_get_strategy_rejects_unknown_names():
 
 def test_tpu_strategy_without_a_tpu_says_what_to_do(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
-    monkeypatch.setattr(training, "_tpu_attached", lambda: False)
+    monkeypatch.setattr(training, "tpu_attached", lambda: False)
     with pytest.raises(ValueError, match="found no TPU .*Please provide a TPU Name.*Colab.*'mirrored'"):
         training.get_strategy("tpu")
 
@@ -82,7 +82,7 @@ def test_tpu_strategy_on_a_tpu_vm_uses_the_attached_tpu_once(monkeypatch):
 
     monkeypatch.delenv("TPU_NAME", raising=False)
     monkeypatch.setattr(training, "_STRATEGIES", {})
-    monkeypatch.setattr(training, "_tpu_attached", lambda: True)
+    monkeypatch.setattr(training, "tpu_attached", lambda: True)
     monkeypatch.setattr(_FakeTPUClusterResolver, "made", [])
     monkeypatch.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", _FakeTPUClusterResolver)
     initialised = []
@@ -331,6 +331,37 @@ def test_validation_metrics_score_gray_and_true_predictions(tmp_path, monkeypatc
     assert scores["val_psnr"] - scores["val_psnr_over_gray"] == pytest.approx(gray["val_psnr"])  # gray measured once
 
 
+def test_validation_scores_read_a_yuv_model_as_yuv_by_default(tmp_path):
+    """Before: Lab by default, so a YUV model's scores were of its UV decoded as ab, without a word."""
+    from colorzoo.data import make_dataset
+
+    photos = write_photo_folder(str(tmp_path / "val"), size=40, count=2)
+    dataset = make_dataset(photos, 32, 2, color_space="yuv", shuffle=False)
+    model = colorzoo.build_model("residual_encoder", image_size=32, encoder_weights=None)
+    assert training.validation_scores(model, dataset)[0] == training.validation_scores(model, dataset, "yuv")[0]
+    assert training.validation_scores(model, dataset)[0] != training.validation_scores(model, dataset, "lab")[0]
+
+
+def test_a_built_model_given_another_image_size_is_refused_before_the_run(tmp_path):
+    """Before: Keras's input_spec error inside fit, with run.json written, so a retry was refused too."""
+    from colorzoo.inference import at_input_size
+
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=r"unet_sequential is built for 32 x 32 inputs, not image_size=16.*at_input_size"):
+        training.train(model, data, image_size=16, out_dir=str(out))
+    assert not out.exists()
+    training.train(at_input_size(model, (16, 16)), data, image_size=16, batch_size=2, epochs=1, out_dir=str(out),
+                   verbose=0)
+    assert colorzoo.load_model(str(out / "best.keras")).input_shape == (None, 16, 16, 1)
+
+
+def test_average_checkpoints_refuses_one_path_for_a_list(tmp_path):
+    with pytest.raises(TypeError, match="takes a list of .keras files, got one path"):
+        training.average_checkpoints(str(tmp_path / "best.keras"))  # before: "/: no such model file"
+
+
 def test_validation_scores_reuse_the_reference_and_refuse_an_empty_set(tmp_path):
     from colorzoo.data import make_dataset
 
@@ -554,6 +585,37 @@ def test_wrong_trainer_options_fail_before_the_run_starts(tmp_path, name, advers
     assert not out.exists()
 
 
+def test_train_takes_another_optimizer_by_name_records_it_and_keeps_it_on_resume(tmp_path):
+    """The unet_sequential report's optimizer sweep as train() runs, resumable like any other."""
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=2)
+    out = str(tmp_path / "run")
+    settings = dict(image_size=32, batch_size=2, epochs=1, out_dir=out, model_kwargs=TINY, verbose=0)
+    history = training.train("unet_sequential", data, optimizer="rmsprop", **settings)
+    optimizer = history.model.optimizer
+    assert type(optimizer).__name__ == "RMSprop" and np.isclose(float(optimizer.learning_rate), 1e-3)  # recipe's rate
+    with open(os.path.join(out, "run.json")) as handle:
+        assert json.load(handle)["optimizer"] == "rmsprop"
+    with pytest.raises(ValueError, match=re.escape("changed: optimizer 'rmsprop' -> 'adam'")):
+        training.train("unet_sequential", data, optimizer="adam", resume=True, **{**settings, "epochs": 2})
+
+
+@pytest.mark.parametrize(
+    "name, adversarial, optimizer, message",
+    [
+        ("pix2pix", True, "adam", "optimizer 'adam' given for pix2pix's GAN stage"),
+        ("unet_sequential", True, "adamx", "optimizer 'adamx': not a Keras optimizer name"),
+        ("unet_sequential", True, 0.001, "optimizer must be a Keras optimizer's name"),
+    ],
+)
+def test_a_wrong_optimizer_fails_before_the_run_starts(tmp_path, name, adversarial, optimizer, message):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        training.train(name, str(tmp_path), out_dir=str(out), adversarial=adversarial, optimizer=optimizer)
+    assert not out.exists()
+    assert type(training.make_trainable(colorzoo.build_model("pix2pix", image_size=32, **TINY), adversarial=False,
+                                        optimizer="rmsprop").optimizer).__name__ == "RMSprop"  # its L1 stage may
+
+
 def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
     data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
     val = tmp_path / "val"
@@ -739,3 +801,16 @@ def test_keras_fit_runs_under_multiworker_strategy_on_two_local_workers():
         for worker in workers:
             worker.kill()  # after a timeout; a no-op for a finished worker
     assert [worker.returncode for worker in workers] == [0, 0], errors[0][-2000:]
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"callbacks": training.StopOnDivergence()}, TypeError, "callbacks must be a list of keras.callbacks.Callback"),
+    ({"data_kwargs": {"shuffle": False}}, ValueError, r"data_kwargs may not set \['shuffle'\]"),
+    ({"model_kwargs": {"image_size": 32}}, ValueError, "model_kwargs may not hold image_size"),
+])
+def test_train_refuses_mistaken_arguments_before_the_run_starts(tmp_path, options, error, message):
+    """Before: Python's signature errors or "object is not iterable", after run.json was written."""
+    out = tmp_path / "run"
+    with pytest.raises(error, match=message):
+        training.train("unet_sequential", str(tmp_path), out_dir=str(out), **options)
+    assert not out.exists()

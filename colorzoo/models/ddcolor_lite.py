@@ -20,8 +20,12 @@ After Kang et al., "DDColor: Towards Photo-Realistic Image Colorization via Dual
   linear, as DDColor's (``output_activation="tanh"`` bounds it to the normalised [-1, 1]).
 
 Left out of DDColor: spectral normalisation and ICNR initialisation of the decoder convolutions,
-and the per-scale level embedding (it only adds a constant per channel after the input
-projection, whose bias already does). DDColor trains at 256 px (its inference default is 512).
+the per-scale level embedding (it only adds a constant per channel after the input projection,
+whose bias already does) and, in :func:`ddcolor_trainer`, its ``color_enhance`` (the true RGB
+saturated 1.2x before the perceptual loss and the discriminator; ``chroma_weight`` counters
+desaturation instead). The encoder starts from random weights unless ``encoder_weights`` is given;
+``"imagenet"`` is keras.applications' ImageNet-1k ConvNeXt-T, where DDColor starts from the
+ImageNet-22k one. DDColor trains at 256 px (its inference default is 512).
 At 256 x 256 x 1 the "tiny" preset (ConvNeXt-T encoder, DDColor's decoders) has 55,018,476
 parameters (27,818,592 in the encoder), the "lite" preset 2,857,068 and the report's failed lite
 setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794; the "lite"
@@ -495,6 +499,8 @@ def ddcolor_lite(
         raise ValueError(f"output_activation must be one of {OUTPUT_ACTIVATIONS}, got {output_activation!r}")
     if backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    if not isinstance(freeze_encoder, bool):  # "no" would freeze it
+        raise ValueError(f"freeze_encoder must be True or False, got {freeze_encoder!r}")
     if backbone == "convnext" and encoder_weights is not None and preset != "tiny":
         raise ValueError(
             f"encoder_weights={encoder_weights!r} needs preset='tiny' (pretrained ConvNeXt-T); "

@@ -14,9 +14,15 @@ as the report uses it for L -> ab:
   decoder has five stages of bilinear x2 upsampling, concatenation and two 3x3 conv-BN-ReLU.
 - :func:`patchgan_discriminator`: the 70 x 70 PatchGAN C64-C128-C256-C512 on (L, ab).
 
-The registry's recipe (Adam 2e-4, beta_1 0.5, L1) trains the generator alone: it is the first,
+The registry's recipe (L1, with the GAN stage's Adam 2e-4, beta_1 0.5; the tutorial the report
+follows pretrains with Adam 1e-4, beta_1 0.9) trains the generator alone: it is the first,
 L1-pretraining stage of the report's two-stage recipe; the second stage is adversarial training
-with :class:`colorzoo.gan.GANTrainer` (the recipe's ``"trainer"``). The generator is the model
+with :class:`colorzoo.gan.GANTrainer` (the recipe's ``"trainer"``).
+
+Unlike the sources: the ResNet-18 encoder starts from random weights (the tutorial starts it from
+ImageNet's; no offline ResNet-18 weights exist here), and the generator colorizes as a Keras model
+does, with dropout off and BatchNorm's moving statistics, so a photo always gets the same colours
+(the paper keeps dropout on at test time and normalises with the test batch's statistics). The generator is the model
 that is saved and loaded. At 256 x 256 x 1 and width 1.0 the U-Net generator has 54,420,290
 parameters and the ResNet-18 one 14,333,666; the discriminator has 2,767,425.
 """
@@ -135,8 +141,8 @@ def _unet_depth(image_size, depth):
     if depth is None:
         powers_of_two = int(math.log2(image_size & -image_size))  # largest 2**k dividing image_size
         return min(len(UNET_FILTERS), powers_of_two)
-    if depth not in range(1, len(UNET_FILTERS) + 1):
-        raise ValueError(f"depth must be 1 to {len(UNET_FILTERS)}, got {depth}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth not in range(1, len(UNET_FILTERS) + 1):
+        raise ValueError(f"depth must be a whole number from 1 to {len(UNET_FILTERS)}, got {depth!r}")
     if image_size % 2**depth:
         raise ValueError(f"image_size must be a multiple of 2**depth = {2**depth}, got {image_size}")
     return depth

@@ -71,6 +71,11 @@ def register_model(name, **metadata):
             raise ValueError(f"output must be one of {OUTPUT_KINDS}, got {info.output!r}")
         if info.color_space not in COLOR_SPACES:
             raise ValueError(f"color_space must be one of {COLOR_SPACES}, got {info.color_space!r}")
+        missing = [key for key in ("optimizer", "learning_rate", "loss") if key not in info.recipe]
+        if missing:
+            raise ValueError(
+                f"recipe of {name!r} lacks {missing}: compile_model needs optimizer, learning_rate and loss"
+            )
         for key in ("native_size", "stride"):
             value = getattr(info, key)
             if key == "stride" and callable(value):

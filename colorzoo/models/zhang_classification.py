@@ -244,7 +244,8 @@ class RebalancedCrossEntropy(keras.losses.Loss):
 
     ``y_true`` is normalised ab at full resolution ``(B, H, W, 2)`` (what the colorzoo data
     pipeline yields); ``y_pred`` the logits ``(B, h, w, Q)``. The ab is average-pooled to
-    ``h x w``, soft-encoded on its ``neighbours`` nearest bins (Gaussian, ``sigma`` Lab units),
+    ``h x w`` (the authors' training net takes every 4th pixel instead; averaging mixes the colours
+    of edges, slightly less saturated targets), soft-encoded on its ``neighbours`` nearest bins (Gaussian, ``sigma`` Lab units),
     and each pixel's cross-entropy is multiplied by the weight of its nearest bin.
 
     Args:
