@@ -70,6 +70,8 @@ class GANTrainer(keras.Model):
             returning the loss of each image, shape ``(B,)`` or ``(B, ...)`` (averaged per image;
             e.g. :func:`colorzoo.losses.with_luminance` of a perceptual or colourfulness loss);
             a scalar is taken as every image's loss.
+        real_chroma: ``fn(luminance, ab)`` -> the ab the discriminator sees as real (e.g.
+            DDColor's :func:`~colorzoo.models.ddcolor_lite.colour_enhanced`); default the true ab.
 
     Example:
 
@@ -78,7 +80,8 @@ class GANTrainer(keras.Model):
     >>> trainer.fit(dataset_of_luminance_and_ab, epochs=10)
     """
 
-    def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, extra_generator_losses=None, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, extra_generator_losses=None, real_chroma=None,
+                 **kwargs):
         super().__init__(**kwargs)
         for network, role in ((generator, "generator"), (discriminator, "discriminator")):
             if not isinstance(network, keras.Model):
@@ -100,6 +103,7 @@ class GANTrainer(keras.Model):
         self.discriminator = discriminator
         self.l1_weight = l1_weight
         self.extra_generator_losses = dict(extra_generator_losses or {})
+        self.real_chroma = real_chroma
         names = ["d_loss", "g_loss", "g_adversarial", "l1", *self.extra_generator_losses]
         if len(set(names)) != len(names):
             raise ValueError(f"extra_generator_losses may not reuse the names {names[:4]}")
@@ -140,7 +144,8 @@ class GANTrainer(keras.Model):
     def _gan_losses(self, luminance, ab, training):
         """Every loss term of each image of this replica's batch, as a dict of ``(B,)`` tensors."""
         fake_ab = ops.cast(self.generator(luminance, training=training), "float32")
-        real_logits = ops.cast(self.discriminator([luminance, ab], training=training), "float32")
+        real_ab = ab if self.real_chroma is None else self.real_chroma(luminance, ab)
+        real_logits = ops.cast(self.discriminator([luminance, real_ab], training=training), "float32")
         fake_logits = ops.cast(self.discriminator([luminance, fake_ab], training=training), "float32")
 
         def cross_entropy(logits, label):

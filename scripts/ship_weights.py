@@ -203,7 +203,8 @@ then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss 
 does not count the earlier stages; its last epoch is shipped, chosen on validation photos). The
 ddcolor_lite row is the second of two: the generator alone with the pixel loss
 (`runs/ddcolor_lite_l1`: 24 epochs x 100 steps x 16, 67 minutes in two sessions), then the
-GAN with DDColor's losses and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept;
+GAN with DDColor's losses (without its colour enhancement, `enhance_factor` 1, added to colorzoo
+after this run and 1.2 by default since) and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept;
 the shipped epoch is the most colourful one within 1.8 dB of gray on validation
 (`val_colourfulness_ratio`, `val_psnr_over_gray` in its log.csv), a rule fixed before any of
 these epochs existed. A size "128, runs at 224" is trained at 128 px and shipped to run at the

@@ -53,7 +53,8 @@ case "${1:-all}" in
     # The CPU-sized "lite" preset in two stages: the generator alone with the pixel loss (24
     # epochs; validation PSNR flattened from epoch 16 on; a 4-epoch pretraining left GAN stages
     # painting one cast over whole photos), then the full loss, pixel + perceptual (hed VGG16) +
-    # adversarial + colourfulness, with the per-pixel chroma shortfall loss added, every epoch
+    # adversarial + colourfulness, with the per-pixel chroma shortfall loss added and without
+    # DDColor's colour enhancement (enhance_factor=1; the run predates the option), every epoch
     # kept. Ship the most colourful kept epoch within 1.8 dB of gray on validation
     # (`ship_weights.py --checkpoint colourful`; log.csv's val_colourfulness_ratio and
     # val_psnr_over_gray): epoch 3. Its run size, 224 px, was then chosen on validation photos:
@@ -62,5 +63,6 @@ case "${1:-all}" in
     run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-24}" --out runs/ddcolor_lite_l1
     run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \
       --learning-rate 2.5e-5 --trainer-option perceptual_weight=1 --trainer-option chroma_weight=20 \
-      --trainer-option chroma_per_pixel=true --keep-epochs --epochs "${EPOCHS:-7}" --out runs/ddcolor_lite_chroma ;;
+      --trainer-option chroma_per_pixel=true --trainer-option enhance_factor=1 --keep-epochs --epochs "${EPOCHS:-7}" \
+      --out runs/ddcolor_lite_chroma ;;
 esac

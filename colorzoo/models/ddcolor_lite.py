@@ -20,12 +20,10 @@ After Kang et al., "DDColor: Towards Photo-Realistic Image Colorization via Dual
   linear, as DDColor's (``output_activation="tanh"`` bounds it to the normalised [-1, 1]).
 
 Left out of DDColor: spectral normalisation and ICNR initialisation of the decoder convolutions,
-the per-scale level embedding (it only adds a constant per channel after the input projection,
-whose bias already does) and, in :func:`ddcolor_trainer`, its ``color_enhance`` (the true RGB
-saturated 1.2x before the perceptual loss and the discriminator; ``chroma_weight`` counters
-desaturation instead). The encoder starts from random weights unless ``encoder_weights`` is given;
-``"imagenet"`` is keras.applications' ImageNet-1k ConvNeXt-T, where DDColor starts from the
-ImageNet-22k one. DDColor trains at 256 px (its inference default is 512).
+and the per-scale level embedding (it only adds a constant per channel after the input
+projection, whose bias already does). The encoder starts from random weights unless
+``encoder_weights`` is given; ``"imagenet"`` is keras.applications' ImageNet-1k ConvNeXt-T, where
+DDColor starts from the ImageNet-22k one. DDColor trains at 256 px (its inference default is 512).
 At 256 x 256 x 1 the "tiny" preset (ConvNeXt-T encoder, DDColor's decoders) has 55,018,476
 parameters (27,818,592 in the encoder), the "lite" preset 2,857,068 and the report's failed lite
 setting (``preset="lite", num_heads=2, embed_dim=50, num_groups=1``) 2,115,794; the "lite"
@@ -77,6 +75,10 @@ PIXEL_WEIGHT = 0.1
 PERCEPTUAL_WEIGHT = 5.0
 ADVERSARIAL_WEIGHT = 1.0
 COLOURFULNESS_WEIGHT = 0.5
+# DDColor's colour enhancement: the true RGB pushed away from its gray by this factor before the
+# perceptual loss and the discriminator see it (color_enhance_factor); its gray is Rec. 601 luma.
+ENHANCE_FACTOR = 1.2
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 # === Custom layers ===
@@ -306,6 +308,20 @@ def _color_decoder(scales, num_queries, num_heads, embed_dim, num_groups, ffn_di
 # === Training ===
 
 
+def colour_enhanced(luminance, ab, factor=ENHANCE_FACTOR):
+    """DDColor's ``color_enhacne_blend`` of the photo (normalised L, ab): its RGB moved away from
+    its gray by ``factor`` (``gray * (1 - factor) + rgb * factor``, clipped to [0, 1]); returns the
+    normalised ab of the result, the more colourful truth that DDColor's perceptual loss and
+    discriminator compare with.
+
+    >>> colour_enhanced(luminance, ab, 1.2)   # (B, H, W, 2)
+    """
+    rgb = color.model_output_to_rgb(luminance, ab)
+    gray = ops.sum(rgb * ops.convert_to_tensor(LUMA_WEIGHTS, rgb.dtype), axis=-1, keepdims=True)
+    enhanced = ops.clip(gray * (1.0 - factor) + rgb * factor, 0.0, 1.0)
+    return color.rgb_to_model_input(enhanced)[1]
+
+
 def step_decay(learning_rate):
     """DDColor's schedule: ``learning_rate`` halved at 80k, 120k, ..., 360k of 400k iterations."""
     values = [learning_rate * DECAY_FACTOR**index for index in range(len(DECAY_STEPS) + 1)]
@@ -325,6 +341,15 @@ def _rebalancing_weights(rebalancing):
         ) from error
 
 
+def _with_enhanced_truth(loss_fn, enhance):
+    """``loss_fn(ab_true, ab_pred, luminance)`` against the enhanced truth."""
+
+    def enhanced_loss(ab_true, ab_pred, luminance):
+        return loss_fn(enhance(luminance, ab_true), ab_pred, luminance)
+
+    return enhanced_loss
+
+
 def ddcolor_trainer(
     generator,
     discriminator=None,
@@ -335,6 +360,7 @@ def ddcolor_trainer(
     perceptual_weight=PERCEPTUAL_WEIGHT,
     adversarial_weight=ADVERSARIAL_WEIGHT,
     colourfulness_weight=COLOURFULNESS_WEIGHT,
+    enhance_factor=ENHANCE_FACTOR,
     chroma_weight=0.0,
     chroma_per_pixel=False,
     chroma_along_true_hue=False,
@@ -345,7 +371,9 @@ def ddcolor_trainer(
     Generator loss: ``pixel_weight`` L1 on raw ab (x 128 on colorzoo's ab / 128, i.e. 12.8),
     ``perceptual_weight`` VGG16 :class:`~colorzoo.losses.PerceptualLoss`, ``adversarial_weight``
     GAN loss and ``colourfulness_weight`` :class:`~colorzoo.losses.ColourfulnessLoss` (DDColor:
-    0.1, 5, 1, 0.5). Every term here is a mean over the batch; DDColor sums its colourfulness term
+    0.1, 5, 1, 0.5). As in DDColor, the perceptual loss and the discriminator compare with the
+    truth :func:`colour_enhanced` by ``enhance_factor`` (1.2; 1 turns it off), the pixel loss with
+    the truth itself. Every term here is a mean over the batch; DDColor sums its colourfulness term
     over each GPU's batch, so at the same weight it pulls harder there, by that batch size (raise
     ``colourfulness_weight`` to match it). Generator: AdamW (0.9, 0.99, weight decay 0.01);
     discriminator: Adam (0.9, 0.99); both at ``learning_rate`` (1e-4) with :func:`step_decay`. The discriminator is
@@ -376,8 +404,14 @@ def ddcolor_trainer(
 
     if discriminator is None:
         discriminator = patchgan_discriminator(generator.input_shape[1], width=discriminator_width)
+    if isinstance(enhance_factor, bool) or not isinstance(enhance_factor, numbers.Real) or enhance_factor < 1:
+        raise ValueError(f"enhance_factor must be a number of at least 1 (1: off), got {enhance_factor!r}")
+    enhance = None if enhance_factor == 1 else lambda luminance, ab: colour_enhanced(luminance, ab, enhance_factor)
+    perceptual = with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))
+    if enhance is not None:
+        perceptual = _with_enhanced_truth(perceptual, enhance)
     extra_losses = {
-        "perceptual": (perceptual_weight, with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))),
+        "perceptual": (perceptual_weight, perceptual),
         "colourfulness": (colourfulness_weight, with_luminance(ColourfulnessLoss())),
         **chroma_shortfall_losses(chroma_weight, chroma_per_pixel, chroma_along_true_hue),
     }
@@ -386,7 +420,9 @@ def ddcolor_trainer(
         rebalanced_l1 = RebalancedL1(_rebalancing_weights(rebalancing))
         extra_losses["rebalanced_l1"] = (l1_weight, lambda ab_true, ab_pred, _: rebalanced_l1.call(ab_true, ab_pred))
         l1_weight = 0.0
-    trainer = GANTrainer(generator, discriminator, l1_weight=l1_weight, extra_generator_losses=extra_losses)
+    trainer = GANTrainer(
+        generator, discriminator, l1_weight=l1_weight, extra_generator_losses=extra_losses, real_chroma=enhance
+    )
     learning_rate = LEARNING_RATE if learning_rate is None else learning_rate
     trainer.compile(
         keras.optimizers.AdamW(

@@ -12,6 +12,7 @@ from colorzoo.models.ddcolor_lite import (
     LuminanceToGrayRGB,
     PixelShuffle,
     SinePositionEmbedding,
+    colour_enhanced,
     ddcolor_lite,
     ddcolor_trainer,
     step_decay,
@@ -222,6 +223,36 @@ def test_ddcolor_trainer_weights_and_two_steps():
     assert {"d_loss", "g_loss", "l1", "perceptual", "colourfulness"} <= set(history)
     assert all(np.isfinite(values).all() for values in history.values())
     assert not np.allclose(before, trainer.generator.get_layer("color_queries").get_weights()[0])
+
+
+def test_colour_enhancement_moves_rgb_away_from_its_gray_as_ddcolor():
+    """DDColor's color_enhacne_blend: gray * (1 - f) + rgb * f, clipped, with Rec. 601 luma."""
+    rgb = np.array([[[[0.6, 0.4, 0.3], [0.2, 0.5, 0.7], [0.5, 0.5, 0.5]]]], np.float32)
+    luminance, ab = color.rgb_to_model_input(rgb)
+    gray = (rgb * [0.299, 0.587, 0.114]).sum(-1, keepdims=True)
+    expected = color.rgb_to_model_input(np.clip(gray * -0.2 + rgb * 1.2, 0, 1))[1]
+    np.testing.assert_allclose(colour_enhanced(luminance, ab, 1.2), expected, atol=2e-3)
+    np.testing.assert_allclose(colour_enhanced(luminance, ab, 1.0), ab, atol=2e-3)
+    chroma = np.linalg.norm(colour_enhanced(luminance, ab, 1.2), axis=-1)
+    assert (chroma[..., :2] > 1.1 * np.linalg.norm(ab, axis=-1)[..., :2]).all() and chroma[..., 2] < 1e-3
+
+
+def test_ddcolor_trainer_shows_the_discriminator_and_perceptual_loss_the_enhanced_truth(monkeypatch):
+    import colorzoo.models.ddcolor_lite as ddcolor
+
+    seen = []
+    monkeypatch.setattr(ddcolor, "colour_enhanced", lambda luminance, ab, factor: seen.append(factor) or ab * 0.0)
+    trainer = ddcolor_trainer(small(), perceptual_weights=None, discriminator_width=0.125)
+    luminance, chroma = (tf.constant(batch[:1]) for batch in sample_batch(SIZE))
+    losses = trainer._gan_losses(luminance, chroma, training=False)
+    assert seen == [1.2, 1.2]  # the discriminator's real sample and the perceptual loss's truth
+    plain = ddcolor_trainer(trainer.generator, trainer.discriminator, perceptual_weights=None, enhance_factor=1)
+    assert plain.real_chroma is None
+    assert float(plain._gan_losses(luminance, chroma, training=False)["d_loss"][0]) != pytest.approx(
+        float(losses["d_loss"][0]))
+    assert seen == [1.2, 1.2]  # enhance_factor=1: DDColor's enhancement off
+    with pytest.raises(ValueError, match="enhance_factor must be a number of at least 1"):
+        ddcolor_trainer(trainer.generator, trainer.discriminator, perceptual_weights=None, enhance_factor=0.8)
 
 
 def test_ddcolor_trainer_chroma_weight_adds_the_chroma_shortfall():
