@@ -19,6 +19,7 @@ Example:
 >>> trainer.generator.save("pix2pix.keras")
 """
 
+import math
 import numbers
 
 import keras
@@ -94,7 +95,7 @@ class GANTrainer(keras.Model):
         weights = {"l1_weight": l1_weight, **{name: entry[0] if isinstance(entry, tuple) and len(entry) == 2 else None
                                               for name, entry in (extra_generator_losses or {}).items()}}
         for name, weight in weights.items():
-            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < math.inf:
                 raise ValueError(
                     f"GANTrainer: {name} must be a weight of at least 0 (extra_generator_losses: name -> "
                     f"(weight, fn)), got {weight if name == 'l1_weight' else extra_generator_losses[name]!r}"

@@ -753,9 +753,11 @@ def compare_figure(gray, colorized, original=None, *, path, color_space="lab", o
     from matplotlib.figure import Figure
 
     color.check_color_space(color_space)
+    path = os.fsdecode(path)
     for source in (gray, colorized, original):
-        if isinstance(source, (str, os.PathLike)) and os.path.realpath(source) == os.path.realpath(path):
-            raise ValueError(f"{os.fspath(path)}: refusing to replace a photo of the figure with the figure")
+        is_path = isinstance(source, (str, bytes, os.PathLike))
+        if is_path and os.path.realpath(os.fsdecode(source)) == os.path.realpath(path):
+            raise ValueError(f"{path}: refusing to replace a photo of the figure with the figure")
     panels = [("gray", to_gray(gray, color_space)), ("colorized", to_float_rgb(load_image(colorized)))]
     if original is not None:
         panels.append(("original", to_float_rgb(load_image(original))))

@@ -17,6 +17,7 @@ Example:
 ... })
 """
 
+import math
 import numbers
 
 import keras
@@ -117,8 +118,8 @@ class ColourfulnessLoss(keras.losses.Loss):
     def __init__(self, scale=1.0, color_space="lab", name="colourfulness", **kwargs):
         super().__init__(name=name, **kwargs)
         color.check_color_space(color_space)
-        if not scale > 0:
-            raise ValueError(f"scale must be positive, got {scale!r}")
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not 0 < scale < math.inf:
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
         self.scale = scale
         self.color_space = color_space
 
@@ -187,7 +188,7 @@ def chroma_shortfall_losses(weight, per_pixel=False, along_true_hue=False):
 
     >>> extra = {"perceptual": (1.0, with_luminance(PerceptualLoss())), **chroma_shortfall_losses(20, per_pixel=True)}
     """
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or weight < 0:
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < math.inf:
         raise ValueError(f"chroma_weight must be a number of at least 0, got {weight!r}")
     if not weight:
         return {}

@@ -181,19 +181,21 @@ def run_folder(base, resume=False):
     return newest if resume and newest else new_run_dir(base)
 
 
-def find_run(base):
+def find_run(base, checkpoint="best.keras"):
     """The trained model of the newest run :func:`new_run_dir` made from ``base``, or ``None``.
 
-    Looks at ``base``, ``base_2``, ``base_3``, ... and returns the ``best.keras`` (else
-    ``last.keras``) of the last one that holds a model.
+    Looks at ``base``, ``base_2``, ``base_3``, ... and returns the ``checkpoint`` (else
+    ``last.keras``) of the last one that holds a model; a GAN stage's model is its
+    ``last.keras`` (its ``best.keras``, chosen by validation L1, is the least colourful epoch).
 
     Example:
 
-    >>> path = find_run("runs/pix2pix")      # e.g. "runs/pix2pix_2/best.keras"
+    >>> path = find_run("runs/unet_sequential")              # e.g. "runs/unet_sequential_2/best.keras"
+    >>> path = find_run("runs/pix2pix", checkpoint="last.keras")
     """
     found, candidate, index = None, base, 1
     while os.path.isdir(candidate):
-        for file in ("best.keras", "last.keras"):
+        for file in (checkpoint, "last.keras"):
             if os.path.isfile(os.path.join(candidate, file)):
                 found = os.path.join(candidate, file)
                 break
@@ -259,7 +261,7 @@ def sample_photo_folder(folder, size=64):
             raise FileExistsError(f"{path}: not a sample photo of this function; refusing to replace it")
     for path, content in encoded.items():
         if not os.path.exists(path):
-            write_atomically(path, lambda handle, content=content: handle.write(content))
+            write_atomically(path, lambda handle, content=content: handle.write(content), replace=False)
     return sorted(encoded)
 
 
@@ -322,14 +324,19 @@ def split_evaluation(val_files, eval_count, val_count=None, seed=0):
 
     A draw, not the first files: sorted folders of classes (Imagenette's ``val/n01440764`` holds
     387 photos of tench) would otherwise give photos of one class. Grayscale photos go to neither
-    list.
+    list. At most half the colour photos are drawn for evaluation, so that validation keeps the
+    other half (a small folder of one's own). ``val_files``: a list, a folder or one file.
 
     Example:
 
     >>> val_files, eval_files = split_evaluation(val_files, eval_count=100, val_count=500)
     """
+    val_files = file_list(val_files)
     gray = set(find_grayscale(val_files))
     colour = [path for path in val_files if path not in gray]
+    if not colour:
+        raise ValueError(f"no colour photos among the {len(val_files)} validation files to draw from")
+    eval_count = min(eval_count, len(colour) // 2)
     order = np.random.default_rng(seed).permutation(len(colour))
     drawn = [colour[index] for index in order]
     validation = drawn[eval_count:] if val_count is None else drawn[eval_count : eval_count + val_count]

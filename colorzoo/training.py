@@ -84,17 +84,37 @@ def check_optimizer(name, adversarial, optimizer):
     a Keras optimizer's name for a stage that is not a GAN's (whose trainer has two optimizers)."""
     if optimizer is None:
         return
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        return  # compile_model and make_trainable take an instance; train() records names only
     if adversarial and "trainer" in model_info(name).recipe:
         raise ValueError(
             f"optimizer {optimizer!r} given for {name}'s GAN stage, whose trainer has its recipe's two "
             "optimizers; an optimizer applies to its L1 stage (adversarial=False) or to a model that is not a GAN"
         )
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return  # compile_model and make_trainable take an instance; train() records names only
     try:
-        keras.optimizers.get(optimizer)
-    except ValueError as error:
-        raise ValueError(f"optimizer {optimizer!r}: not a Keras optimizer name (e.g. 'adam', 'rmsprop')") from error
+        made = keras.optimizers.get(optimizer)
+    except (ValueError, TypeError, KeyError) as error:  # "optimizer", "lossscaleoptimizer": not one to train with
+        made = error
+    if not isinstance(made, keras.optimizers.Optimizer) or isinstance(made, keras.optimizers.LossScaleOptimizer):
+        raise ValueError(f"optimizer {optimizer!r}: not a Keras optimizer name (e.g. 'adam', 'rmsprop')")
+
+
+# Trainer options added after runs began recording their settings, with the value the runs that
+# predate them trained with: a resumed run keeps it; a new run records the option's default.
+OPTIONS_ADDED_LATER = {"enhance_factor": 1}
+
+
+def _trainer_kwargs_to_record(name, trainer_kwargs, recorded):
+    """``trainer_kwargs`` with every option of :data:`OPTIONS_ADDED_LATER` the trainer has: the
+    given value, else the recorded run's (``recorded``: its run.json, ``{}`` for a new run), else
+    for a new run the trainer's default and for an older run the value it trained with."""
+    defaults = inspect.signature(model_info(name).recipe["trainer"]).parameters
+    added = {key: legacy for key, legacy in OPTIONS_ADDED_LATER.items() if key in defaults}
+    if "trainer_kwargs" in recorded:
+        base = {key: recorded["trainer_kwargs"].get(key, legacy) for key, legacy in added.items()}
+    else:
+        base = {key: defaults[key].default for key in added}
+    return {**base, **trainer_kwargs}
 
 
 def check_trainer_kwargs(name, adversarial, trainer_kwargs):
@@ -403,11 +423,12 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 def default_callbacks(
-    out_dir, val_dataset=None, color_space="lab", monitor="val_loss", samples=None, keep_epochs=False
+    out_dir, val_dataset=None, color_space=None, monitor="val_loss", samples=None, keep_epochs=False
 ):
     """The callbacks of every ``train()`` run, all writing under ``out_dir``.
 
-    ``monitor`` picks ``best.keras`` (a GAN trainer has no ``loss``: monitor ``val_l1``);
+    ``color_space``: the validation batches' (default: the model's own). ``monitor`` picks
+    ``best.keras`` (a GAN trainer has no ``loss``: monitor ``val_l1``);
     ``keep_epochs`` keeps every epoch's model too (:class:`AtomicCheckpoint`).
     ``samples`` is the ``(luminance, chroma)`` batch of the sample grid; by default the first
     validation batch.
@@ -432,6 +453,15 @@ def default_callbacks(
 # === Driver ===
 
 
+def _run_json(out_dir):
+    """The settings ``out_dir``'s run recorded in its run.json, ``{}`` without one."""
+    path = os.path.join(out_dir, "run.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def _check_same_run(out_dir, settings):
     """The run.json of the run in ``out_dir`` (``{}`` for none); ``ValueError`` if that run was started
     with other settings than ``settings``: the architecture (and its parameter count: a built
@@ -440,11 +470,11 @@ def _check_same_run(out_dir, settings):
     there was validation (``best.keras`` was chosen by it), the GAN trainer's options, or, where
     ``settings`` names one, the initial weights. Settings a run.json of an older colorzoo did not
     record are not compared."""
-    path = os.path.join(out_dir, "run.json")
-    if not os.path.exists(path):
+    recorded = _run_json(out_dir)
+    if not recorded:
         return {}
-    with open(path) as handle:
-        recorded = json.load(handle)
+    if recorded.get("adversarial") and "trainer_kwargs" in recorded:  # an older run trained without later options
+        recorded["trainer_kwargs"] = _trainer_kwargs_to_record(settings["model"], recorded["trainer_kwargs"], recorded)
     as_recorded = json.loads(json.dumps(settings))  # as run.json holds them: tuples are lists
     changed = [
         f"{key} {recorded[key]!r} -> {settings[key]!r}"
@@ -562,7 +592,9 @@ def train(
         trainer_kwargs: passed to the recipe's GAN trainer (names: :func:`trainer_options`);
             recorded in ``run.json`` with the other settings.
         optimizer: the name of a Keras optimizer (e.g. ``"rmsprop"``) in place of the recipe's, at
-            ``learning_rate`` or the recipe's rate; recorded in ``run.json``. Not for a GAN stage.
+            ``learning_rate`` or the recipe's rate, with Keras's defaults otherwise (the recipe's
+            betas, weight decay and schedule do not carry over); recorded in ``run.json``. Not
+            for a GAN stage.
         keep_epochs: keep every epoch's model as ``out_dir/epochs/epoch_NNN.keras``, besides
             ``best.keras`` and ``last.keras``.
         jit_compile: compile the training step with XLA: ``"auto"`` (Keras' choice: on a GPU
@@ -588,7 +620,8 @@ def train(
         or not all(isinstance(callback, keras.callbacks.Callback) for callback in callbacks)
     ):
         raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {callbacks!r}")
-    reserved = sorted({"color_space", "shuffle", "augment", "repeat"} & set(data_kwargs or {}))
+    reserved = {"image_size", "batch_size", "color_space", "shuffle", "augment", "repeat"}
+    reserved = sorted(reserved & set(data_kwargs or {}))
     if reserved:
         raise ValueError(f"data_kwargs may not set {reserved}: train() sets them (the model's colour space, "
                          "shuffled and augmented training data)")
@@ -645,6 +678,8 @@ def train(
             f"({image_size}, {image_size})), which shares the weights"
         )
     gan = adversarial and "trainer" in info.recipe
+    if gan:
+        trainer_kwargs = _trainer_kwargs_to_record(name, trainer_kwargs or {}, _run_json(out_dir) if resume else {})
     if isinstance(model, str):
         use_mixed_precision_on_gpu()
         with strategy.scope():  # built before any photo is read, so a mistaken option fails at once

@@ -108,6 +108,7 @@ def setup_cells(name):
         lines.append(f'NAME = "{name}"')
     lines += [
         "SMOKE = notebook.smoke_mode()",
+        'RUNS = os.path.join(RUNS, "smoke") if SMOKE else RUNS  # smoke runs never mix with full ones',
         "MIXED_PRECISION = notebook.setup_gpu()  # mixed_float16 when there is a GPU",
         "if SMOKE:  # a few steps do not pay back building graphs: run eagerly (2-3x faster on a CPU)",
         "    tf.config.run_functions_eagerly(True)",
@@ -893,15 +894,20 @@ def ddcolor_lite():
             """
             from colorzoo.metrics import evaluate, format_table
 
-            best = colorzoo.load_model(os.path.join(run_dir, "last.keras"))
-            result = evaluate(best, eval_files, image_size=config.image_size, progress=False)
+            trained = colorzoo.load_model(os.path.join(run_dir, "last.keras"))  # the GAN stage's last epoch
+            result = evaluate(trained, eval_files, image_size=config.image_size, progress=False)
             print(format_table(result))
             notebook.plot_scores(result)
             plt.show()
             """
         ),
         COLORIZE_TEXT,
-        COLORIZE,
+        code(
+            """
+            notebook.colorize_grid({NAME: trained}, eval_files[:3])
+            plt.show()
+            """
+        ),
     ]
 
 
@@ -1052,11 +1058,13 @@ def compare_all():
         code(
             """
             from colorzoo import hub
+            from colorzoo.training import trainer_options
 
             shipped = hub.shipped_weights()
             models, sources = {}, {}
             for name in colorzoo.list_models():
-                run = notebook.find_run(f"{RUNS}/{name}")
+                # a GAN notebook's model is its GAN stage's last epoch, as that notebook evaluates it
+                run = notebook.find_run(f"{RUNS}/{name}", "last.keras" if trainer_options(name) else "best.keras")
                 if run is not None and (PREFER_RUNS or name not in shipped):
                     models[name], sources[name] = colorzoo.load_model(run), run
                 elif name in shipped:
@@ -1082,7 +1090,7 @@ def compare_all():
                 val_files, _ = notebook.split_evaluation(val_files, 0, notebook.VAL_COUNT)
             for name in missing:
                 config = notebook.run_config(name, smoke=SMOKE)
-                run_dir = notebook.run_folder(f"{RUNS}/{name}", resume=RESUME)
+                run_dir = notebook.run_folder(f"{RUNS}/compare_all-{name}", resume=RESUME)  # not a notebook's run
                 train(name, train_files, val=val_files, image_size=config.image_size, batch_size=config.batch_size,
                       epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, out_dir=run_dir, resume=RESUME,
                       model_kwargs=config.model_kwargs, adversarial=False, verbose=0)

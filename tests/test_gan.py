@@ -201,8 +201,9 @@ def test_gan_trainer_refuses_wrong_weights_networks_and_sizes_when_made():
 
     generator = colorzoo.build_model("pix2pix", image_size=32, width=0.125)
     discriminator = patchgan_discriminator(32, 0.125)
-    with pytest.raises(ValueError, match="l1_weight must be a weight of at least 0"):
-        GANTrainer(generator, discriminator, l1_weight="100")
+    for wrong in ("100", float("nan"), -1.0):
+        with pytest.raises(ValueError, match="l1_weight must be a weight of at least 0"):
+            GANTrainer(generator, discriminator, l1_weight=wrong)
     with pytest.raises(ValueError, match=r"colourfulness must be a weight of at least 0 \(extra_generator_losses"):
         GANTrainer(generator, discriminator, extra_generator_losses={"colourfulness": with_luminance(ColourfulnessLoss())})
     with pytest.raises(ValueError, match="the generator and the discriminator take other image sizes"):

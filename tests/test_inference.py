@@ -504,7 +504,8 @@ def test_compare_figure(model, tmp_path):
     inference.compare_figure(original, colorized, path=tmp_path / "pair.png", overwrite=True)
     Image.fromarray(original).save(tmp_path / "truth.png")
     before = (tmp_path / "truth.png").read_bytes()
-    for figure_photos in ((tmp_path / "truth.png", colorized), (original, colorized, str(tmp_path / "truth.png"))):
+    for figure_photos in ((tmp_path / "truth.png", colorized), (original, colorized, str(tmp_path / "truth.png")),
+                          (os.fsencode(tmp_path / "truth.png"), colorized)):
         with pytest.raises(ValueError, match="refusing to replace a photo of the figure"):
             inference.compare_figure(*figure_photos, path=tmp_path / "truth.png", overwrite=True)
     assert (tmp_path / "truth.png").read_bytes() == before

@@ -247,7 +247,7 @@ def test_loss_options_are_checked_when_the_loss_is_made():
     negative chroma weight rewarded losing chroma."""
     with pytest.raises(ValueError, match="color_space must be one of"):
         ColourfulnessLoss(color_space="LAB")
-    with pytest.raises(ValueError, match="scale must be positive, got 0"):
+    with pytest.raises(ValueError, match="scale must be a positive number, got 0"):
         ColourfulnessLoss(scale=0)
     for weight in (-5, "1", True):
         with pytest.raises(ValueError, match="chroma_weight must be a number of at least 0"):

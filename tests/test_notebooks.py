@@ -138,12 +138,15 @@ def test_new_run_dir_never_reuses_a_run_and_find_run_finds_the_newest(tmp_path):
     os.makedirs(second)
     open(os.path.join(second, "last.keras"), "w").close()
     assert notebook.find_run(base) == os.path.join(second, "last.keras")
+    open(os.path.join(second, "best.keras"), "w").close()
+    assert notebook.find_run(base) == os.path.join(second, "best.keras")
+    assert notebook.find_run(base, checkpoint="last.keras") == os.path.join(second, "last.keras")  # a GAN's
     assert notebook.new_run_dir(base) == f"{base}_3"
     interrupted = f"{base}_3"  # stopped in its first epoch: no model yet (before: returned again, then refused)
     os.makedirs(interrupted)
     open(os.path.join(interrupted, "run.json"), "w").close()
     assert notebook.new_run_dir(base) == f"{base}_4"
-    assert notebook.find_run(base) == os.path.join(second, "last.keras")
+    assert notebook.find_run(base) == os.path.join(second, "best.keras")
     os.makedirs(f"{base}_4")  # an empty folder is fresh
     assert notebook.new_run_dir(base) == f"{base}_4"
 
@@ -174,8 +177,11 @@ def test_split_evaluation_draws_from_every_class_and_keeps_scored_photos_out_of_
     assert len({os.path.basename(os.path.dirname(path)) for path in scored}) > 1  # before: files[:6], one class
     assert not any(path.endswith("camera_gray.jpg") for path in val + scored)
     assert notebook.split_evaluation(files, 6, 20, seed=0) == (val, scored)
-    everything, _ = notebook.split_evaluation(files, 6)
+    everything, _ = notebook.split_evaluation(str(tmp_path), 6)  # a folder reads as its photos
     assert len(everything) == 3 * 21 - 6
+    few = files[:11]  # a small folder of one's own (10 colour photos): half stay for validation
+    val, scored = notebook.split_evaluation(few, eval_count=100, val_count=500)
+    assert (len(val), len(scored)) == (5, 5)  # before: 10 scored and nothing left to validate on
 
 
 def test_training_photos_split_a_folder_of_ones_own(tmp_path):
@@ -203,7 +209,7 @@ def test_setup_gpu_on_a_tpu_machine_says_the_notebooks_run_smoke_there(monkeypat
     assert "none (CPU only)" in capsys.readouterr().out
 
 
-def test_full_runs_validate_on_a_draw_and_ddcolor_fits_a_t4():
+def test_full_run_config_overrides_ddcolors_batch_and_caps_validation():
     from colorzoo import notebook
 
     assert notebook.run_config("ddcolor_lite", smoke=False).batch_size == 8

@@ -229,6 +229,21 @@ def test_a_resumed_run_keeps_the_loss_it_estimated_from_the_data(tmp_path, monke
     assert _log_epochs(out) == [0, 1]
 
 
+def test_a_run_older_than_a_trainer_option_resumes_with_the_value_it_trained_with(tmp_path):
+    """ddcolor_lite's enhance_factor (default 1.2) came after runs that trained without it (1)."""
+    recorded = {"model": "ddcolor_lite", "adversarial": True, "trainer_kwargs": {"chroma_weight": 20}}
+    record = training._trainer_kwargs_to_record
+    assert record("ddcolor_lite", {}, recorded) == {"enhance_factor": 1}  # before: resumed at 1.2, silently
+    assert record("ddcolor_lite", {}, {}) == {"enhance_factor": 1.2}  # a new run records the default
+    assert record("ddcolor_lite", {}, {**recorded, "trainer_kwargs": {"enhance_factor": 1.2}}) == {"enhance_factor": 1.2}
+    assert record("pix2pix", {"l1_weight": 10}, {}) == {"l1_weight": 10}
+    (tmp_path / "run.json").write_text(json.dumps(recorded))
+    settings = {"model": "ddcolor_lite", "adversarial": True, "trainer_kwargs": {"chroma_weight": 20, "enhance_factor": 1}}
+    training._check_same_run(str(tmp_path), settings)  # train_zoo.sh's explicit enhance_factor=1 is the same run
+    with pytest.raises(ValueError, match="changed: trainer_kwargs"):
+        training._check_same_run(str(tmp_path), {**settings, "trainer_kwargs": {"chroma_weight": 20, "enhance_factor": 1.2}})
+
+
 def test_resume_compares_settings_as_run_json_holds_them(tmp_path):
     """hypercolumn's documented ``hidden=(128, 64)`` is a list in run.json; the same tuple resumes."""
     settings = {"model": "hypercolumn", "model_kwargs": {"hidden": (128, 64)}, "image_size": 32}
@@ -612,8 +627,13 @@ def test_a_wrong_optimizer_fails_before_the_run_starts(tmp_path, name, adversari
     with pytest.raises(ValueError, match=re.escape(message)):
         training.train(name, str(tmp_path), out_dir=str(out), adversarial=adversarial, optimizer=optimizer)
     assert not out.exists()
-    assert type(training.make_trainable(colorzoo.build_model("pix2pix", image_size=32, **TINY), adversarial=False,
-                                        optimizer="rmsprop").optimizer).__name__ == "RMSprop"  # its L1 stage may
+    generator = colorzoo.build_model("pix2pix", image_size=32, **TINY)
+    assert type(training.make_trainable(generator, adversarial=False, optimizer="rmsprop").optimizer).__name__ == "RMSprop"
+    with pytest.raises(ValueError, match="GAN stage"):  # before: an optimizer instance was dropped without a word
+        training.make_trainable(generator, optimizer=keras.optimizers.SGD(0.1))
+    for name in ("optimizer", "lossscaleoptimizer"):  # before: TypeError / KeyError from Keras
+        with pytest.raises(ValueError, match="not a Keras optimizer name"):
+            training.check_optimizer("unet_sequential", False, name)
 
 
 def test_validation_length_is_known_and_an_all_gray_folder_is_refused(tmp_path):
@@ -806,6 +826,7 @@ def test_keras_fit_runs_under_multiworker_strategy_on_two_local_workers():
 @pytest.mark.parametrize("options, error, message", [
     ({"callbacks": training.StopOnDivergence()}, TypeError, "callbacks must be a list of keras.callbacks.Callback"),
     ({"data_kwargs": {"shuffle": False}}, ValueError, r"data_kwargs may not set \['shuffle'\]"),
+    ({"data_kwargs": {"batch_size": 4}}, ValueError, r"data_kwargs may not set \['batch_size'\]"),
     ({"model_kwargs": {"image_size": 32}}, ValueError, "model_kwargs may not hold image_size"),
 ])
 def test_train_refuses_mistaken_arguments_before_the_run_starts(tmp_path, options, error, message):

@@ -31,6 +31,7 @@ decoders on the VGG16 trunk (``backbone="vgg16"``) have 17,759,948, of which the
 14,714,688 (counts include batch-norm statistics).
 """
 
+import math
 import numbers
 import os
 
@@ -312,7 +313,9 @@ def colour_enhanced(luminance, ab, factor=ENHANCE_FACTOR):
     """DDColor's ``color_enhacne_blend`` of the photo (normalised L, ab): its RGB moved away from
     its gray by ``factor`` (``gray * (1 - factor) + rgb * factor``, clipped to [0, 1]); returns the
     normalised ab of the result, the more colourful truth that DDColor's perceptual loss and
-    discriminator compare with.
+    discriminator compare with. Unlike DDColor, which compares the blended RGB itself, the
+    trainer pairs these ab with the photo's own L (the generator cannot change L), so the
+    blend's small change of CIE L* is left out.
 
     >>> colour_enhanced(luminance, ab, 1.2)   # (B, H, W, 2)
     """
@@ -404,7 +407,9 @@ def ddcolor_trainer(
 
     if discriminator is None:
         discriminator = patchgan_discriminator(generator.input_shape[1], width=discriminator_width)
-    if isinstance(enhance_factor, bool) or not isinstance(enhance_factor, numbers.Real) or enhance_factor < 1:
+    if isinstance(enhance_factor, bool) or not isinstance(enhance_factor, numbers.Real) or not (
+        1 <= enhance_factor < math.inf
+    ):
         raise ValueError(f"enhance_factor must be a number of at least 1 (1: off), got {enhance_factor!r}")
     enhance = None if enhance_factor == 1 else lambda luminance, ab: colour_enhanced(luminance, ab, enhance_factor)
     perceptual = with_luminance(PerceptualLoss(encoder_weights=perceptual_weights))

@@ -141,7 +141,8 @@ def _unet_depth(image_size, depth):
     if depth is None:
         powers_of_two = int(math.log2(image_size & -image_size))  # largest 2**k dividing image_size
         return min(len(UNET_FILTERS), powers_of_two)
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth not in range(1, len(UNET_FILTERS) + 1):
+    whole = isinstance(depth, numbers.Integral) and not isinstance(depth, bool)
+    if not whole or depth not in range(1, len(UNET_FILTERS) + 1):
         raise ValueError(f"depth must be a whole number from 1 to {len(UNET_FILTERS)}, got {depth!r}")
     if image_size % 2**depth:
         raise ValueError(f"image_size must be a multiple of 2**depth = {2**depth}, got {image_size}")

@@ -6,6 +6,7 @@ output of ab / 128. At 256 x 256 x 1 it has exactly 6,219,410 parameters.
 """
 
 import itertools
+import numbers
 
 import keras
 
@@ -44,7 +45,8 @@ def unet_sequential(image_size=256, kernel_size=3, padding="same", width=1.0):
     >>> model = build_model("unet_sequential")            # 256 px, 6,219,410 parameters
     >>> model.compile("adamax", "mse")                    # the report's optimizer sweep: adam, rmsprop
     """
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size not in KERNEL_SIZES:
+    whole = isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool)
+    if not whole or kernel_size not in KERNEL_SIZES:
         raise ValueError(f"kernel_size must be one of {KERNEL_SIZES}, got {kernel_size!r}")
     if padding not in ("same", "valid"):
         raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")

@@ -248,11 +248,14 @@ def test_ddcolor_trainer_shows_the_discriminator_and_perceptual_loss_the_enhance
     assert seen == [1.2, 1.2]  # the discriminator's real sample and the perceptual loss's truth
     plain = ddcolor_trainer(trainer.generator, trainer.discriminator, perceptual_weights=None, enhance_factor=1)
     assert plain.real_chroma is None
-    assert float(plain._gan_losses(luminance, chroma, training=False)["d_loss"][0]) != pytest.approx(
-        float(losses["d_loss"][0]))
+    plain_losses = plain._gan_losses(luminance, chroma, training=False)
     assert seen == [1.2, 1.2]  # enhance_factor=1: DDColor's enhancement off
-    with pytest.raises(ValueError, match="enhance_factor must be a number of at least 1"):
-        ddcolor_trainer(trainer.generator, trainer.discriminator, perceptual_weights=None, enhance_factor=0.8)
+    for name in ("d_loss", "perceptual"):  # both compare with the (stand-in) enhanced truth ...
+        assert float(plain_losses[name][0]) != pytest.approx(float(losses[name][0])), name
+    assert float(plain_losses["l1"][0]) == pytest.approx(float(losses["l1"][0]))  # ... the pixel L1 with the truth
+    for wrong in (0.8, float("nan"), float("inf"), "1.2"):
+        with pytest.raises(ValueError, match="enhance_factor must be a number of at least 1"):
+            ddcolor_trainer(trainer.generator, trainer.discriminator, perceptual_weights=None, enhance_factor=wrong)
 
 
 def test_ddcolor_trainer_chroma_weight_adds_the_chroma_shortfall():
