@@ -47,6 +47,11 @@ def _per_image(values):
     return ops.mean(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1) if len(values.shape) > 1 else values
 
 
+def _check_weight(what, weight, given):
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < math.inf:
+        raise ValueError(f"GANTrainer: {what} must be a weight of at least 0, got {given!r}")
+
+
 class GANTrainer(keras.Model):
     """Trains ``generator`` (L -> ab) against a conditional ``discriminator`` ((L, ab) -> logits).
 
@@ -92,14 +97,10 @@ class GANTrainer(keras.Model):
         sizes = {tuple(generator.input_shape[1:3]), tuple(judged[1:3])}
         if len(sizes) > 1 and all(None not in size for size in sizes):
             raise ValueError(f"the generator and the discriminator take other image sizes: {sorted(sizes)}")
-        weights = {"l1_weight": l1_weight, **{name: entry[0] if isinstance(entry, tuple) and len(entry) == 2 else None
-                                              for name, entry in (extra_generator_losses or {}).items()}}
-        for name, weight in weights.items():
-            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < math.inf:
-                raise ValueError(
-                    f"GANTrainer: {name} must be a weight of at least 0 (extra_generator_losses: name -> "
-                    f"(weight, fn)), got {weight if name == 'l1_weight' else extra_generator_losses[name]!r}"
-                )
+        _check_weight("l1_weight", l1_weight, l1_weight)
+        for name, entry in (extra_generator_losses or {}).items():
+            weight = entry[0] if isinstance(entry, tuple) and len(entry) == 2 else None
+            _check_weight(f"{name} (extra_generator_losses: name -> (weight, fn))", weight, entry)
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight

@@ -218,7 +218,11 @@ def luminance_of(pixels, color_space="lab"):
     A colour image gives the luminance of its gray version, computed a block of pixels at a time.
     """
     color.check_color_space(color_space)
-    pixels = _array_pixels(np.asarray(pixels))
+    return _luminance_of_checked(_array_pixels(np.asarray(pixels)), color_space)
+
+
+def _luminance_of_checked(pixels, color_space):
+    """:func:`luminance_of` of pixels :func:`load_image` returned (checked once, there)."""
     height, width = pixels.shape[:2]
     flat = pixels.reshape(height * width, -1)
     luminance = np.empty(height * width, np.float32)
@@ -269,7 +273,7 @@ def to_gray(image, color_space="lab"):
     """The gray RGB uint8 image (R = G = B) with the luminance of ``image``: chroma 0, the
     "no colour" baseline."""
     color.check_color_space(color_space)
-    luminance = luminance_of(load_image(image), color_space)
+    luminance = _luminance_of_checked(load_image(image), color_space)
     flat = luminance.reshape(-1, 1)
     gray = np.empty(len(flat), np.uint8)
     for start, stop, size in _blocks(len(flat)):
@@ -535,7 +539,7 @@ def colorize(model, image, size=None):
     """
     model = colorizing_model(model, "colorize")
     color_space = model_spec(model).color_space
-    luminance = luminance_of(load_image(image), color_space)
+    luminance = _luminance_of_checked(load_image(image), color_space)
     return recombine(luminance, predict_chroma(model, luminance, size), color_space)
 
 

@@ -204,7 +204,7 @@ def test_gan_trainer_refuses_wrong_weights_networks_and_sizes_when_made():
     for wrong in ("100", float("nan"), -1.0):
         with pytest.raises(ValueError, match="l1_weight must be a weight of at least 0"):
             GANTrainer(generator, discriminator, l1_weight=wrong)
-    with pytest.raises(ValueError, match=r"colourfulness must be a weight of at least 0 \(extra_generator_losses"):
+    with pytest.raises(ValueError, match=r"colourfulness \(extra_generator_losses: name -> \(weight, fn\)\) must be a weight"):
         GANTrainer(generator, discriminator, extra_generator_losses={"colourfulness": with_luminance(ColourfulnessLoss())})
     with pytest.raises(ValueError, match="the generator and the discriminator take other image sizes"):
         GANTrainer(generator, patchgan_discriminator(64, 0.125))
