@@ -23,6 +23,7 @@ import csv
 import dataclasses
 import io
 import os
+import pathlib
 
 import keras
 import matplotlib.pyplot as plt
@@ -257,17 +258,12 @@ def sample_photo_folder(folder, size=64):
         Image.fromarray(image).save(buffer, format="JPEG", quality=95)
         encoded[os.path.join(folder, f"{name}.jpg")] = buffer.getvalue()
     for path, content in encoded.items():  # all checked before any file is written
-        if os.path.lexists(path) and not (os.path.isfile(path) and _read_bytes(path) == content):
+        if os.path.lexists(path) and not (os.path.isfile(path) and pathlib.Path(path).read_bytes() == content):
             raise FileExistsError(f"{path}: not a sample photo of this function; refusing to replace it")
     for path, content in encoded.items():
         if not os.path.exists(path):
             write_atomically(path, lambda handle, content=content: handle.write(content), replace=False)
     return sorted(encoded)
-
-
-def _read_bytes(path):
-    with open(path, "rb") as file:
-        return file.read()
 
 
 def _find_folder_with(root, names):
