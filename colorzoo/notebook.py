@@ -173,13 +173,17 @@ def run_folder(base, resume=False):
     >>> run_dir = run_folder("runs/unet_sequential", resume=RESUME)
     >>> train(model, photos, out_dir=run_dir, resume=RESUME)
     """
-    newest, candidate, index = None, base, 1
+    runs = [folder for folder in _numbered_folders(base) if os.path.isfile(os.path.join(folder, "run.json"))]
+    return runs[-1] if resume and runs else new_run_dir(base)
+
+
+def _numbered_folders(base):
+    """``base``, ``base_2``, ``base_3``, ... as long as they exist (the folders :func:`new_run_dir` makes)."""
+    candidate, index = base, 1
     while os.path.isdir(candidate):
-        if os.path.isfile(os.path.join(candidate, "run.json")):
-            newest = candidate
+        yield candidate
         index += 1
         candidate = f"{base}_{index}"
-    return newest if resume and newest else new_run_dir(base)
 
 
 def find_run(base, checkpoint="best.keras"):
@@ -194,14 +198,10 @@ def find_run(base, checkpoint="best.keras"):
     >>> path = find_run("runs/unet_sequential")              # e.g. "runs/unet_sequential_2/best.keras"
     >>> path = find_run("runs/pix2pix", checkpoint="last.keras")
     """
-    found, candidate, index = None, base, 1
-    while os.path.isdir(candidate):
-        for file in (checkpoint, "last.keras"):
-            if os.path.isfile(os.path.join(candidate, file)):
-                found = os.path.join(candidate, file)
-                break
-        index += 1
-        candidate = f"{base}_{index}"
+    found = None
+    for folder in _numbered_folders(base):
+        models = [os.path.join(folder, file) for file in (checkpoint, "last.keras")]
+        found = next((path for path in models if os.path.isfile(path)), found)
     return found
 
 
@@ -307,7 +307,7 @@ def training_photos(cache_dir="data", data_dir=None):
     >>> train_files, val_files = training_photos("data", os.environ.get("COLORZOO_DATA"))
     """
     if data_dir:
-        return split_files(image_files(data_dir), val_fraction=0.1, seed=0)
+        return split_files(data_dir, val_fraction=0.1, seed=0)
     root = download_imagenette(cache_dir, size=320)
     return image_files(os.path.join(root, "train")), image_files(os.path.join(root, "val"))
 

@@ -93,8 +93,8 @@ def check_optimizer(name, adversarial, optimizer):
         return  # compile_model and make_trainable take an instance; train() records names only
     try:
         made = keras.optimizers.get(optimizer)
-    except (ValueError, TypeError, KeyError) as error:  # "optimizer", "lossscaleoptimizer": not one to train with
-        made = error
+    except (ValueError, TypeError, KeyError):  # unknown, or "optimizer", "lossscaleoptimizer": none to train with
+        made = None
     if not isinstance(made, keras.optimizers.Optimizer) or isinstance(made, keras.optimizers.LossScaleOptimizer):
         raise ValueError(f"optimizer {optimizer!r}: not a Keras optimizer name (e.g. 'adam', 'rmsprop')")
 
