@@ -16,6 +16,7 @@ Example:
 """
 
 import collections
+import dataclasses
 import logging
 import math
 import numbers
@@ -50,6 +51,8 @@ _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
 REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
 UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does not know (see model_spec)
+# Output layer names that tell a renamed model's kind (model_spec): the YUV models' and zhang's.
+RENAMED_OUTPUT_LAYERS = {"uv": {"color_space": "yuv"}, "ab_logits": {"output": "ab_bins"}}
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
 
 
@@ -304,15 +307,32 @@ def colorizing_model(model, caller):
 def model_spec(model):
     """The registry :class:`ModelInfo` of ``model`` (by ``model.name``).
 
-    A model unknown to the registry (an ensemble, a renamed or wrapped model) is treated as a
-    Lab model predicting ab at 256 px whose stride is the largest power of two up to
+    A model unknown to the registry is read from its output layer. A wrapped model (its output
+    comes from a registered model used as a layer, e.g. ``keras.Sequential([model])``) takes that
+    model's spec; a renamed one is YUV if its output layer is the YUV models' ``"uv"``, bin logits
+    if it is zhang's ``"ab_logits"``. Anything else (an ensemble's average) is a Lab model
+    predicting ab at 256 px. An unknown model's stride is the largest power of two up to
     UNKNOWN_STRIDE dividing its built input sides (32 for the usual 64, 128, 224 or 256).
+
+    >>> model_spec(keras.Model(model.inputs, model.outputs, name="mine")).color_space   # "yuv" for hypercolumn
     """
     try:
         return model_info(model.name)
     except ValueError:
-        sides = [side for side in model.input_shape[1:3] if side]
-        return ModelInfo(name=model.name, builder=None, stride=math.gcd(UNKNOWN_STRIDE, *sides))
+        pass
+    output_layer = model.layers[-1] if model.layers and len(model.outputs) == 1 else None
+    if isinstance(output_layer, keras.Model):
+        try:
+            inner = model_info(output_layer.name)
+        except ValueError:
+            pass
+        else:
+            return dataclasses.replace(inner, name=model.name, builder=None, stride=model_stride(output_layer))
+    sides = [side for side in model.input_shape[1:3] if side]
+    return ModelInfo(
+        name=model.name, builder=None, stride=math.gcd(UNKNOWN_STRIDE, *sides),
+        **RENAMED_OUTPUT_LAYERS.get(getattr(output_layer, "name", None), {}),
+    )
 
 
 def model_stride(model):
@@ -432,7 +452,9 @@ def _sharing_layers(model, size):
         return _sharing_layers(layer, (None, None)) if isinstance(layer, keras.Model) else layer
 
     inputs = keras.Input((*size, *model.input_shape[3:]), dtype=model.inputs[0].dtype, name=model.inputs[0].name)
-    return keras.models.clone_model(model, input_tensors=inputs, clone_function=reuse)
+    listed = not isinstance(model, keras.Sequential) and isinstance(model.input, (list, tuple))
+    structured = [inputs] if listed else inputs  # keras.Model([x], ...) takes its input as a list
+    return keras.models.clone_model(model, input_tensors=structured, clone_function=reuse)
 
 
 class _ExpectedRetracing(logging.Filter):
@@ -463,7 +485,8 @@ def traced_predictor(model):
 
         @tf.function(input_signature=[signature])
         def predict(luminance):
-            return model_ref()(luminance, training=False)
+            output = model_ref()(luminance, training=False)
+            return output[0] if isinstance(output, (list, tuple)) else output  # keras.Model(..., [y]) returns [y]
 
         _PREDICTORS[model] = predict
     return predict

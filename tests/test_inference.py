@@ -258,6 +258,21 @@ def test_ensembles_and_wrapped_models_colorize_photos_of_any_shape():
     assert inference.colorize(ab_model, gray).shape == (96, 256, 3)
 
 
+@pytest.mark.parametrize("name", ["hypercolumn", "zhang_classification"])
+def test_renamed_and_wrapped_models_keep_their_colour_space_and_output(name):
+    keras.utils.set_random_seed(5)
+    info = colorzoo.model_info(name)
+    original = colorzoo.build_model(name, **info.small)
+    renamed = keras.Model(original.inputs, original.outputs, name="mine")
+    wrapped = keras.Sequential([keras.Input(original.input_shape[1:]), original], name="wrapped")
+    gray = np.asarray(photo(96, 64).convert("L"))
+    expected = inference.colorize(original, gray, size=(64, 96))  # a renamed model's stride is a guess: run shape given
+    for other in (renamed, wrapped):
+        spec = inference.model_spec(other)
+        assert (spec.name, spec.color_space, spec.output) == (other.name, info.color_space, info.output)
+        np.testing.assert_array_equal(inference.colorize(other, gray, size=(64, 96)), expected)
+
+
 def test_model_that_keeps_its_built_size_is_a_clear_error():
     valid_padding = colorzoo.build_model("unet_sequential", image_size=128, width=0.125, padding="valid")
     with pytest.raises(ValueError, match="keeps its built size"):
