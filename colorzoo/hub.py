@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import sysconfig
 import warnings
 import zipfile
 
@@ -19,8 +20,25 @@ import tensorflow as tf
 
 from colorzoo.inference import at_input_size, error_line, model_spec
 
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 MANIFEST = "manifest.json"
+INSTALLED_WEIGHTS = os.path.join("share", "colorzoo", "weights")  # under an install's data path (setup.cfg)
+
+
+def _shipped_weights_dir():
+    """A source checkout's ``weights/`` (a clone, an editable install), else the copy a pip install
+    put under its data path (``<prefix>/share/colorzoo/weights``; a ``--user`` install's too)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkout = os.path.join(root, "weights")
+    if os.path.isfile(os.path.join(root, "setup.cfg")):
+        return checkout
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        installed = os.path.join(sysconfig.get_path("data", scheme), INSTALLED_WEIGHTS)
+        if os.path.isfile(os.path.join(installed, MANIFEST)):
+            return installed
+    return checkout
+
+
+WEIGHTS_DIR = _shipped_weights_dir()
 
 
 class ModelFileError(ValueError):
@@ -163,7 +181,11 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
     """
     weights_dir = os.fsdecode(weights_dir)
     if not os.path.isfile(os.path.join(weights_dir, MANIFEST)):
-        raise ModelFileError(f"{os.path.join(weights_dir, MANIFEST)}: no such manifest of shipped weights (for {name!r})")
+        raise ModelFileError(
+            f"{os.path.join(weights_dir, MANIFEST)}: no such manifest of shipped weights (for {name!r}); colorzoo "
+            f"finds them in a checkout's weights/ or, installed with pip, in <prefix>/{INSTALLED_WEIGHTS}: "
+            "reinstall colorzoo (pip install --force-reinstall) or pass weights_dir= a folder holding them"
+        )
     entries = shipped_weights(weights_dir)
     if name not in entries:
         shipped = ", ".join(sorted(entries)) or "none yet"

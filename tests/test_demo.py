@@ -1,6 +1,11 @@
 """The shipped weights and `colorzoo demo`, as a fresh clone has them."""
 
+import functools
 import os
+import shutil
+import subprocess
+import sys
+import sysconfig
 
 import numpy as np
 import pytest
@@ -66,3 +71,29 @@ def test_a_damaged_demo_record_is_refused_naming_it(tmp_path, record):
     (tmp_path / demo.RECORD).write_text(record)
     with pytest.raises(ValueError, match=rf"{demo.RECORD}: damaged .*remove it and the demo outputs beside it"):
         demo.DemoOutputs(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_a_wheel_install_carries_the_shipped_weights(tmp_path):
+    # pip install git+... or a wheel copies no checkout: the weights travel as data files
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "colorzoo", "weights"):
+        copy = shutil.copytree if os.path.isdir(os.path.join(root, name)) else shutil.copy
+        copy(os.path.join(root, name), source / name)
+    run = functools.partial(subprocess.run, check=True, capture_output=True, text=True, cwd=tmp_path)
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", "dist", str(source)])
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    python = str(venv / "bin" / "python")
+    site_packages = run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip()
+    with open(os.path.join(site_packages, "dependencies.pth"), "w") as file:  # TensorFlow & co. of this environment
+        file.write(sysconfig.get_path("purelib") + "\n")
+    wheel = next((tmp_path / "dist").glob("colorzoo-*.whl"))
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", str(wheel)])
+    script = ("import colorzoo, sys; from colorzoo import hub; print(hub.WEIGHTS_DIR); "
+              "print(colorzoo.pretrained('resnet18_decoder').name); print(colorzoo.__file__)")
+    lines = run([python, "-c", script], env={**os.environ, "PYTHONPATH": ""}).stdout.split()
+    assert lines[0] == str(venv / "share" / "colorzoo" / "weights")
+    assert lines[1] == "resnet18_decoder" and lines[2].startswith(site_packages)
