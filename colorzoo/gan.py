@@ -28,7 +28,7 @@ from keras import ops
 
 from colorzoo.models import build_model
 from colorzoo.models.pix2pix import L1_WEIGHT, patchgan_discriminator
-from colorzoo.training import compile_model
+from colorzoo.training import compile_model, fit_dataset
 
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
@@ -203,8 +203,7 @@ def pretrain_generator(generator, dataset, epochs=1, name=None, learning_rate=No
     >>> pretrain_generator(build_model("pix2pix", backbone="resnet18"), train_data, epochs=5)
     """
     compile_model(generator, name=name, learning_rate=learning_rate)
-    fit_kwargs.setdefault("shuffle", False)  # a tf.data pipeline shuffles itself; Keras warns it ignores True
-    return generator.fit(dataset, epochs=epochs, **fit_kwargs)
+    return fit_dataset(generator, dataset, epochs=epochs, **fit_kwargs)
 
 
 def pix2pix_trainer(

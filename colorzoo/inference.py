@@ -10,7 +10,7 @@ the RGB values, which would change the lightness.
 
 Example:
 
->>> model = colorzoo.build_model("unet_sequential")
+>>> model = colorzoo.pretrained("unet_sequential")          # trained; build_model's weights are random
 >>> rgb = colorize(model, "old_photo.jpg")                 # (H, W, 3) uint8, any H and W
 >>> colorize_files(model, ["scans/"], "colorized/", skip_existing=True)
 """
@@ -72,7 +72,7 @@ def load_image(image):
 
     Example:
 
-    >>> load_image("scan.png").shape
+    >>> load_image("gray_scan.png").shape        # a colour file: (333, 517, 3)
     (333, 517)
     """
     if isinstance(image, (str, bytes, os.PathLike)) or hasattr(image, "read"):
@@ -557,7 +557,7 @@ def colorize(model, image, size=None):
 
     Example:
 
-    >>> rgb = colorize(colorzoo.build_model("unet_sequential"), "portrait_1890.jpg")
+    >>> rgb = colorize(colorzoo.pretrained("unet_sequential"), "portrait_1890.jpg")
     >>> Image.fromarray(rgb).save("portrait_1890_color.png")
     """
     model = colorizing_model(model, "colorize")

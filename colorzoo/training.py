@@ -737,23 +737,33 @@ def train(
     )
     if loss is not None:
         _write_json_atomically(os.path.join(out_dir, LOSS_FILE), keras.losses.serialize(loss))
+    return fit_dataset(
+        trainable,
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=default_callbacks(
+            out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples,
+            keep_epochs=keep_epochs,
+        ) + list(callbacks or ()),
+        verbose=verbose,
+    )
+
+
+def fit_dataset(trainable, dataset, **fit_kwargs):
+    """``trainable.fit(dataset, **fit_kwargs)`` for a :func:`colorzoo.data.make_dataset` pipeline, without two
+    Keras warnings that do not apply to it: the pipeline shuffles itself (``shuffle`` defaults to False,
+    where Keras warns it ignores True), and without ``steps_per_epoch`` an epoch is one pass over photos
+    counted only once grayscale ones are dropped (Keras warns at its end that the input "ran out of data").
+
+    >>> fit_dataset(model, make_dataset("photos/", 128, 16), epochs=10)
+    """
+    fit_kwargs.setdefault("shuffle", False)
     with warnings.catch_warnings():
-        if steps_per_epoch is None:
-            # An epoch is one pass over a file list whose length is known only once grayscale
-            # photos are dropped: at its end Keras warns that the input "ran out of data".
+        if fit_kwargs.get("steps_per_epoch") is None:
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-        return trainable.fit(
-            train_data,
-            validation_data=val_data,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            shuffle=False,  # make_dataset shuffles; Keras would warn that it ignores shuffle=True for a Dataset
-            callbacks=default_callbacks(
-                out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples,
-                keep_epochs=keep_epochs,
-            ) + list(callbacks or ()),
-            verbose=verbose,
-        )
+        return trainable.fit(dataset, **fit_kwargs)
 
 
 def _load_weights_from(model, path):

@@ -835,3 +835,16 @@ def test_train_refuses_mistaken_arguments_before_the_run_starts(tmp_path, option
     with pytest.raises(error, match=message):
         training.train("unet_sequential", str(tmp_path), out_dir=str(out), **options)
     assert not out.exists()
+
+
+def test_fit_dataset_fits_a_photo_pipeline_without_keras_warnings_that_do_not_apply(tmp_path):
+    paths = write_photo_folder(tmp_path / "photos", size=32, count=5)
+    Image.open(paths[0]).convert("L").save(paths[0])  # dropped by the pipeline: its length is unknown to Keras
+    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    training.compile_model(model)
+    dataset = colorzoo.data.make_dataset(str(tmp_path / "photos"), 32, 2, shuffle=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = training.fit_dataset(model, dataset, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+    assert [str(warning.message) for warning in caught if "keras" in warning.filename] == []

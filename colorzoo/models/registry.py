@@ -120,7 +120,7 @@ def build_model(name, **kwargs):
     instead (``colorzoo.pretrained``), and the path of a folder holding a ``manifest.json`` the
     trained model shipped there; their options are the shipped ones, so other options are refused.
 
-    >>> model = build_model("resnet18_decoder", image_size=256, width=0.5, weights="runs/resnet/best.keras")
+    >>> model = build_model("resnet18_decoder", image_size=256, width=0.5, weights="runs/r18_half/best.keras")  # a width-0.5 run
 
     The model is checked to map luminance ``(H, W, 1)`` to chroma ``(h, w, 2)`` (or bin logits)
     and named ``name``: training and colorizing find its registry entry by ``model.name``.
