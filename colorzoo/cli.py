@@ -46,6 +46,8 @@ def _run_size(text):
 
 
 def _parser():
+    from colorzoo.training import DTYPE_POLICIES
+
     parser = argparse.ArgumentParser(prog="colorzoo", description="Colorize grayscale photographs with Keras models.")
     commands = parser.add_subparsers(dest="command", required=True)
     user_code = argparse.ArgumentParser(add_help=False)
@@ -85,6 +87,8 @@ def _parser():
     train.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                        help="compile the training step with XLA (auto: on a GPU, not on a CPU; its speed on a CPU "
                             "depends on the machine and the model, see BENCHMARKS.md)")
+    train.add_argument("--dtype-policy", choices=DTYPE_POLICIES, default="auto",
+                       help="Keras dtype policy (auto: a resumed run's own, else mixed_float16 on a GPU, float32 otherwise)")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     train.add_argument("--keep-epochs", action="store_true",
@@ -220,6 +224,7 @@ def _command_train(args):
         adversarial=not args.no_gan, initial_weights=args.init, optimizer=args.optimizer,
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
+        dtype_policy=args.dtype_policy,
     )
     if not history.epoch:
         print(f"nothing trained: {args.out} already holds {args.epochs} or more epochs; "

@@ -28,7 +28,7 @@ from keras import ops
 
 from colorzoo.models import build_model
 from colorzoo.models.pix2pix import L1_WEIGHT, patchgan_discriminator
-from colorzoo.training import compile_model, fit_dataset
+from colorzoo.training import compile_model, fit_dataset, loss_scaled
 
 LEARNING_RATE = 2e-4
 BETA_1 = 0.5
@@ -117,7 +117,8 @@ class GANTrainer(keras.Model):
     def compile(self, generator_optimizer, discriminator_optimizer, adversarial_weight=1.0, **kwargs):
         """Set both optimizers and the adversarial weight; other arguments go to ``Model.compile``.
 
-        Under a ``mixed_float16`` policy the optimizers are wrapped in a ``LossScaleOptimizer``.
+        Where a network computes in float16 its optimizer is wrapped for loss scaling
+        (:class:`colorzoo.training.ReplicaSafeLossScaleOptimizer`).
         Call it inside the strategy's scope when training distributed.
         """
         super().compile(**kwargs)
@@ -127,10 +128,7 @@ class GANTrainer(keras.Model):
         self.optimizer.build([])
         optimizers = []
         for optimizer, model in ((generator_optimizer, self.generator), (discriminator_optimizer, self.discriminator)):
-            if model.dtype_policy.name == "mixed_float16" and not isinstance(
-                optimizer, keras.optimizers.LossScaleOptimizer
-            ):
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            optimizer = loss_scaled(optimizer, model)
             optimizer.build(model.trainable_variables)  # here, in the strategy's scope, not in a replica
             optimizers.append(optimizer)
         self.generator_optimizer, self.discriminator_optimizer = optimizers

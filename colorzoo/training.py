@@ -11,6 +11,7 @@ or the whole run, with checkpoints, backups, logs and sample grids in ``runs/res
 >>> train("resnet18_decoder", "photos/", val="val_photos/", image_size=128, epochs=10, out_dir="runs/resnet")
 """
 
+import contextlib
 import inspect
 import json
 import numbers
@@ -57,8 +58,54 @@ def compile_model(model, name=None, optimizer=None, learning_rate=None, loss=Non
         optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     if loss is None:  # the recipe's loss: a Keras loss name, or a function returning a Loss
         loss = recipe["loss"]() if callable(recipe["loss"]) else recipe["loss"]
-    model.compile(optimizer=optimizer, loss=loss, **compile_kwargs)
+    model.compile(optimizer=loss_scaled(optimizer, model), loss=loss, **compile_kwargs)
     return model
+
+
+@keras.saving.register_keras_serializable(package="colorzoo")
+class ReplicaSafeLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Keras's ``LossScaleOptimizer`` whose replicas agree on skipping a step.
+
+    Under a distribution strategy Keras decides whether the gradients are finite from the first
+    replica's own gradients, then applies the sum over all replicas: when only another replica
+    overflows, infinite gradients reach the weights and the loss scale is not lowered (Keras 3.15).
+    Here any replica's overflow makes every replica's gradients NaN, so all skip the step and the
+    scale goes down, as on one device.
+
+    >>> optimizer = ReplicaSafeLossScaleOptimizer(keras.optimizers.Adam(2e-4))
+    """
+
+    def apply(self, grads, trainable_variables=None):
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            overflow = tf.cast(tf.logical_not(self.check_finite(grads)), tf.float32)
+            skip = replica.all_reduce(tf.distribute.ReduceOp.SUM, overflow) > 0
+            poison = tf.where(skip, float("nan"), 0.0)
+            grads = [None if grad is None else grad + tf.cast(poison, grad.dtype) for grad in grads]
+        return super().apply(grads, trainable_variables)
+
+
+def compute_policy(model):
+    """The dtype policy ``model``'s layers compute in (``"float32"``, ``"mixed_float16"``, ...).
+
+    ``model.dtype_policy`` is the global policy when the model was built or loaded: a model trained
+    under ``mixed_float16`` and loaded in a float32 session reports float32 but computes in float16.
+    """
+    layers, policies = list(model.layers), set()
+    while layers:  # nested models' layers too (an ensemble's members, a wrapped model)
+        layer = layers.pop()
+        policies.add(layer.dtype_policy.name)
+        layers += layer.layers if isinstance(layer, keras.Model) else []
+    mixed = sorted(policy for policy in policies if policy.startswith("mixed_"))
+    return mixed[0] if mixed else model.dtype_policy.name
+
+
+def loss_scaled(optimizer, model):
+    """``optimizer`` wrapped for loss scaling (:class:`ReplicaSafeLossScaleOptimizer`) where ``model``
+    computes in float16, whose small gradients would underflow; else ``optimizer`` itself."""
+    if compute_policy(model) != "mixed_float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return ReplicaSafeLossScaleOptimizer(optimizer)
 
 
 def make_trainable(model, learning_rate=None, adversarial=True, loss=None, optimizer=None, **trainer_kwargs):
@@ -151,6 +198,39 @@ def trainer_options(name):
         return ()
     fixed = {"generator", "discriminator", "learning_rate"}
     return tuple(parameter for parameter in inspect.signature(trainer).parameters if parameter not in fixed)
+
+
+DTYPE_POLICIES = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+
+
+def training_policy(dtype_policy, model, recorded):
+    """The policy :func:`train` builds ``model`` (a name or a built model) under; ``recorded`` is a
+    resumed run's run.json (``{}`` for a new run). See ``train(dtype_policy=...)``."""
+    if not isinstance(model, str):
+        built = compute_policy(model)
+        if dtype_policy not in ("auto", built):
+            raise ValueError(
+                f"{model.name} is built to compute in {built}, not dtype_policy={dtype_policy!r}: pass its name "
+                f"(train() builds it under the policy), or build it under keras.config.set_dtype_policy({dtype_policy!r})"
+            )
+        return built
+    if dtype_policy != "auto":
+        return dtype_policy
+    if recorded.get("dtype_policy"):
+        return recorded["dtype_policy"]
+    if keras.config.dtype_policy().name != "float32":  # set by the user (or use_mixed_precision_on_gpu)
+        return keras.config.dtype_policy().name
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+
+
+@contextlib.contextmanager
+def _global_dtype_policy(name):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def use_mixed_precision_on_gpu():
@@ -484,9 +564,9 @@ def _check_same_run(out_dir, settings):
         policy = "dtype_policy" in recorded and recorded["dtype_policy"] != as_recorded.get("dtype_policy")
         raise ValueError(
             f"{out_dir}: resume=True (--resume) continues the run with its own settings; changed: {', '.join(changed)}"
-            + ("; its optimizer state loads only under the same policy (mixed_float16 is used on a GPU): resume it "
-               "on the same kind of device, or start a new run from its last.keras (initial_weights, --init)"
-               if policy else "")
+            + ("; its optimizer state loads only under the same policy: resume it with dtype_policy='auto' "
+               "(--dtype-policy auto, the default), which takes the run's own, or start a new run from its last.keras "
+               "(initial_weights, --init)" if policy else "")
         )
     return recorded
 
@@ -567,6 +647,7 @@ def train(
     optimizer=None,
     keep_epochs=False,
     jit_compile="auto",
+    dtype_policy="auto",
     callbacks=None,
     verbose=1,
 ):
@@ -602,6 +683,10 @@ def train(
             on a CPU depends on the machine and the model: 0.63-1.27x on one 2-core CPU, slower
             for every model on another (BENCHMARKS.md). A speed setting, not recorded in
             ``run.json``: a resumed run may change it.
+        dtype_policy: the Keras dtype policy the model is built and trained under: ``"auto"``
+            (a resumed run's own; else a global policy the user set; else ``mixed_float16`` on a
+            GPU, ``float32`` otherwise), ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+            Recorded in ``run.json``; the global policy is left as it was.
         callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
             (:func:`default_callbacks`), so they see the validation image scores in the logs.
 
@@ -657,6 +742,8 @@ def train(
             "jit_compile=True (--jit-compile on) with a distribution strategy: Keras compiles the step with XLA "
             "only without one (a TPU compiles it with XLA anyway); leave jit_compile at 'auto'"
         )
+    if dtype_policy not in DTYPE_POLICIES:
+        raise ValueError(f"dtype_policy must be one of {DTYPE_POLICIES}, got {dtype_policy!r}")
     if strategy == "multiworker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise ValueError(MULTIWORKER_BROKEN.format(keras=keras.__version__))
     strategy = get_strategy(strategy)
@@ -680,75 +767,76 @@ def train(
     gan = adversarial and "trainer" in info.recipe
     if gan:
         trainer_kwargs = _trainer_kwargs_to_record(name, trainer_kwargs or {}, _run_json(out_dir) if resume else {})
-    if isinstance(model, str):
-        use_mixed_precision_on_gpu()
-        with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
-            model = build_model(name, image_size=image_size, **(model_kwargs or {}))
-    os.makedirs(out_dir, exist_ok=True)  # after the build: a refused option leaves no folder behind
-    settings = {
-        "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
-        "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
-        "trainer_kwargs": trainer_kwargs or {}, "optimizer": optimizer,
-        # mixed_float16 (on a GPU) wraps the optimizer for loss scaling: its backup does not load into another policy's
-        "dtype_policy": model.dtype_policy.name,
-    }
-    if initial_weights is not None:  # compared on resume only when given: resuming without it takes the run's
-        settings["initial_weights"] = os.fspath(initial_weights)
-    if resume:
-        recorded = _check_same_run(out_dir, settings)
-        settings["initial_weights"] = recorded.get("initial_weights", settings.get("initial_weights"))
-    backup = os.path.join(out_dir, "backup")
-    # The backup holds the weights once its first save finished (a kill during it leaves a temporary file only).
-    restoring = resume and os.path.isfile(os.path.join(backup, BACKUP_WEIGHTS))
-    if settings.get("initial_weights") is not None and not restoring:  # a run killed before its first backup too
+    policy = training_policy(dtype_policy, model, _run_json(out_dir) if resume else {})
+    with _global_dtype_policy(policy):  # the model and a GAN's discriminator are built under it
+        if isinstance(model, str):
+            with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
+                model = build_model(name, image_size=image_size, **(model_kwargs or {}))
+        os.makedirs(out_dir, exist_ok=True)  # after the build: a refused option leaves no folder behind
+        settings = {
+            "model": name, "image_size": image_size, "model_kwargs": model_kwargs or {}, "parameters": model.count_params(),
+            "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
+            "trainer_kwargs": trainer_kwargs or {}, "optimizer": optimizer,
+            # mixed_float16 (on a GPU) wraps the optimizer for loss scaling: its backup does not load into another policy's
+            "dtype_policy": compute_policy(model),
+        }
+        if initial_weights is not None:  # compared on resume only when given: resuming without it takes the run's
+            settings["initial_weights"] = os.fspath(initial_weights)
+        if resume:
+            recorded = _check_same_run(out_dir, settings)
+            settings["initial_weights"] = recorded.get("initial_weights", settings.get("initial_weights"))
+        backup = os.path.join(out_dir, "backup")
+        # The backup holds the weights once its first save finished (a kill during it leaves a temporary file only).
+        restoring = resume and os.path.isfile(os.path.join(backup, BACKUP_WEIGHTS))
+        if settings.get("initial_weights") is not None and not restoring:  # a run killed before its first backup too
+            with strategy.scope():
+                _load_weights_from(model, settings["initial_weights"])
+        data_kwargs = dict(data_kwargs or {})
+        # With several replicas a short last batch could leave one without images (TensorFlow's
+        # oneDNN convolutions fail on an empty batch): it is dropped.
+        data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)
+        _check_colour_photos(data, image_size, batch_size, info.color_space, data_kwargs)
+        train_data = make_dataset(
+            data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
+            repeat=steps_per_epoch is not None, **data_kwargs,
+        )
+        val_data = samples = None
+        if val is not None:
+            val_data = make_dataset(
+                val, image_size, batch_size, color_space=info.color_space, shuffle=False, **data_kwargs
+            ).cache()
+            # One pass fills the cache and counts the batches left after grayscale photos are dropped:
+            # with a known length Keras does not warn that the validation input "ran out of data".
+            batches = count_batches(val_data, val, "validate on")
+            if not batches:
+                raise ValueError(f"{val}: fewer colour photos than one batch of {batch_size} to validate on")
+            val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
+            samples = next(iter(val_data))
         with strategy.scope():
-            _load_weights_from(model, settings["initial_weights"])
-    data_kwargs = dict(data_kwargs or {})
-    # With several replicas a short last batch could leave one without images (TensorFlow's
-    # oneDNN convolutions fail on an empty batch): it is dropped.
-    data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)
-    _check_colour_photos(data, image_size, batch_size, info.color_space, data_kwargs)
-    train_data = make_dataset(
-        data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
-        repeat=steps_per_epoch is not None, **data_kwargs,
-    )
-    val_data = samples = None
-    if val is not None:
-        val_data = make_dataset(
-            val, image_size, batch_size, color_space=info.color_space, shuffle=False, **data_kwargs
-        ).cache()
-        # One pass fills the cache and counts the batches left after grayscale photos are dropped:
-        # with a known length Keras does not warn that the validation input "ran out of data".
-        batches = count_batches(val_data, val, "validate on")
-        if not batches:
-            raise ValueError(f"{val}: fewer colour photos than one batch of {batch_size} to validate on")
-        val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
-        samples = next(iter(val_data))
-    with strategy.scope():
-        loss = _loss_from_data(info.recipe, train_data, model, out_dir, resume)
-        trainable = make_trainable(model, learning_rate, adversarial, loss=loss, optimizer=optimizer,
-                                   **(trainer_kwargs or {}))
-    if jit_compile != "auto":
-        trainable.jit_compile = jit_compile  # read when fit first makes the train function
-    _write_json_atomically(
-        os.path.join(out_dir, "run.json"),
-        {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-         "initial_weights": settings.get("initial_weights")},
-    )
-    if loss is not None:
-        _write_json_atomically(os.path.join(out_dir, LOSS_FILE), keras.losses.serialize(loss))
-    return fit_dataset(
-        trainable,
-        train_data,
-        validation_data=val_data,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=default_callbacks(
-            out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples,
-            keep_epochs=keep_epochs,
-        ) + list(callbacks or ()),
-        verbose=verbose,
-    )
+            loss = _loss_from_data(info.recipe, train_data, model, out_dir, resume)
+            trainable = make_trainable(model, learning_rate, adversarial, loss=loss, optimizer=optimizer,
+                                       **(trainer_kwargs or {}))
+        if jit_compile != "auto":
+            trainable.jit_compile = jit_compile  # read when fit first makes the train function
+        _write_json_atomically(
+            os.path.join(out_dir, "run.json"),
+            {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
+             "initial_weights": settings.get("initial_weights")},
+        )
+        if loss is not None:
+            _write_json_atomically(os.path.join(out_dir, LOSS_FILE), keras.losses.serialize(loss))
+        return fit_dataset(
+            trainable,
+            train_data,
+            validation_data=val_data,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=default_callbacks(
+                out_dir, val_data, info.color_space, monitor="val_l1" if gan else "val_loss", samples=samples,
+                keep_epochs=keep_epochs,
+            ) + list(callbacks or ()),
+            verbose=verbose,
+        )
 
 
 def fit_dataset(trainable, dataset, **fit_kwargs):

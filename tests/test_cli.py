@@ -1,6 +1,7 @@
 """The `colorzoo` command end to end: exit codes, one-line errors, train -> colorize -> evaluate."""
 
 import functools
+import json
 import os
 import sys
 
@@ -218,6 +219,18 @@ def test_train_strategy_mirrored_by_name_trains_under_that_strategy(tmp_path, mo
     ]) == 0
     assert len(strategies) == 1 and isinstance(strategies[0], tf.distribute.MirroredStrategy)
     assert keras.saving.load_model(run / "best.keras", safe_mode=True).count_params() > 0
+
+
+def test_train_dtype_policy_reaches_the_run(tmp_path):
+    data = str(tmp_path / "train")
+    write_photo_folder(data, size=40, count=4)
+    assert main([
+        "train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
+        "--epochs", "1", "--steps-per-epoch", "1", "--width", "0.125", "--out", str(tmp_path / "run"),
+        "--dtype-policy", "mixed_float16",
+    ]) == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["dtype_policy"] == "mixed_float16"
+    assert keras.config.dtype_policy().name == "float32"
 
 
 def test_train_strategy_tpu_without_a_tpu_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):

@@ -848,3 +848,95 @@ def test_fit_dataset_fits_a_photo_pipeline_without_keras_warnings_that_do_not_ap
         history = training.fit_dataset(model, dataset, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
     assert [str(warning.message) for warning in caught if "keras" in warning.filename] == []
+
+
+def test_dtype_policy_auto_takes_the_runs_then_the_users_then_the_devices():
+    assert training.training_policy("auto", "unet_sequential", {}) == "float32"  # no GPU here
+    assert training.training_policy("auto", "unet_sequential", {"dtype_policy": "mixed_float16"}) == "mixed_float16"
+    assert training.training_policy("mixed_bfloat16", "unet_sequential", {"dtype_policy": "float32"}) == "mixed_bfloat16"
+    keras.config.set_dtype_policy("mixed_bfloat16")  # a user's own choice is kept, not replaced by mixed_float16
+    try:
+        assert training.training_policy("auto", "unet_sequential", {}) == "mixed_bfloat16"
+        built = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert training.training_policy("auto", built, {}) == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="built to compute in mixed_bfloat16, not dtype_policy='float32'"):
+        training.training_policy("float32", built, {})
+    with pytest.raises(ValueError, match="dtype_policy must be one of"):
+        training.train("unet_sequential", [], dtype_policy="float16", out_dir="never")
+
+
+def test_a_mixed_model_loaded_in_a_float32_session_still_trains_with_loss_scaling(tmp_path):
+    """Before: model.dtype_policy (the global policy at load: float32) decided, so the float16 layers
+    trained without loss scaling (most small gradients underflow to 0) and run.json said float32."""
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        colorzoo.build_model("unet_sequential", image_size=32, **TINY).save(tmp_path / "mixed.keras")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    loaded = keras.models.load_model(tmp_path / "mixed.keras", compile=False)  # as on a GPU: no float32 rebuild
+    assert loaded.dtype_policy.name == "float32" and training.compute_policy(loaded) == "mixed_float16"
+    training.compile_model(loaded)
+    assert isinstance(loaded.optimizer, training.ReplicaSafeLossScaleOptimizer)
+    plain = training.compile_model(colorzoo.build_model("unet_sequential", image_size=32, **TINY))
+    assert not isinstance(plain.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+@pytest.mark.slow
+def test_train_builds_under_its_dtype_policy_resumes_under_the_runs_and_leaves_the_global_one(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=4)
+    out = str(tmp_path / "run")
+    run = dict(image_size=32, batch_size=2, out_dir=out, model_kwargs=TINY, steps_per_epoch=1, verbose=0)
+    history = training.train("unet_sequential", data, epochs=1, dtype_policy="mixed_float16", **run)
+    assert isinstance(history.model.optimizer, training.ReplicaSafeLossScaleOptimizer)
+    assert keras.config.dtype_policy().name == "float32"
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["dtype_policy"] == "mixed_float16"
+    resumed = training.train("unet_sequential", data, epochs=2, resume=True, **run)  # auto: the run's own policy
+    assert resumed.epoch == [1] and training.compute_policy(resumed.model) == "mixed_float16"
+
+
+MIXED_MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from colorzoo.training import ReplicaSafeLossScaleOptimizer
+
+    keras.config.set_dtype_policy("mixed_float16")
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="ones")])
+        model.compile(optimizer=ReplicaSafeLossScaleOptimizer(keras.optimizers.SGD()), loss="mse")
+    # the second replica's half of the batch overflows float16 at the initial loss scale, the first's does not
+    x = np.array([[1.0], [1.0], [1.0], [60.0]], "float32")
+    model.fit(x, np.zeros((4, 1), "float32"), batch_size=4, shuffle=False, verbose=0)
+    kernel, bias = (float(weight.numpy().ravel()[0]) for weight in model.weights)
+    print("RESULT", kernel, bias, float(model.optimizer.dynamic_scale.numpy()))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_step_that_overflows_on_one_replica_is_skipped_on_every_replica():
+    """Keras's LossScaleOptimizer applied it, summed with inf: weights [[-inf]] and the scale unchanged."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    environment = {**os.environ, "PYTHONPATH": root, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", MIXED_MIRRORED_SCRIPT], env=environment,
+                            capture_output=True, text=True, timeout=300)
+    assert "RESULT" in result.stdout, result.stderr[-3000:]
+    kernel, bias, scale = map(float, result.stdout.split("RESULT")[1].split())
+    assert (kernel, bias) == (1.0, 0.0) and scale == 2.0**14  # step skipped everywhere, scale halved from 2**15
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_a_mixed_model_file_loads_with_float32_compute_without_a_gpu(tmp_path, policy):
+    """Before: a mixed_bfloat16 file (a TPU run) kept 16-bit compute on a CPU: slower, colours up to 60/255 off."""
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
+        model.save(tmp_path / "mixed.keras")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    loaded = colorzoo.hub.load_model(tmp_path / "mixed.keras")
+    assert training.compute_policy(model) == policy and training.compute_policy(loaded) == "float32"
