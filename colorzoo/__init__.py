@@ -7,7 +7,7 @@ Example:
 >>> model = colorzoo.build_model("resnet18_decoder", image_size=128)
 """
 
-from colorzoo import color, layers
+from colorzoo import color, layers, training  # training registers the optimizer of mixed-precision checkpoints
 from colorzoo.hub import load_model, pretrained
 from colorzoo.inference import colorize
 from colorzoo.models import build_model, list_models, model_info, register_model

@@ -101,7 +101,7 @@ def run_demo(out_dir="demo"):
     """
     model_name = best_shipped_model()
     if model_name is None:
-        print("colorzoo: error: no shipped weights in weights/ (see weights/README.md)", file=sys.stderr)
+        print(f"colorzoo: error: no shipped weights in {hub.WEIGHTS_DIR} (see weights/README.md)", file=sys.stderr)
         return 1
     outputs = DemoOutputs(out_dir)
     foreign = outputs.foreign()

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorzoo.inference import at_input_size, error_line, model_spec
+from colorzoo.training import tpu_attached
 
 MANIFEST = "manifest.json"
 MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")  # float32 weights, 16-bit compute
@@ -27,13 +28,16 @@ INSTALLED_WEIGHTS = os.path.join("share", "colorzoo", "weights")  # under an ins
 
 def _shipped_weights_dir():
     """A source checkout's ``weights/`` (a clone, an editable install), else the copy a pip install
-    put under its data path (``<prefix>/share/colorzoo/weights``; a ``--user`` install's too)."""
+    put in its data folder, ``<prefix>/share/colorzoo/weights``: the prefix is found from the
+    package's own folder (a venv, ``--user``, ``--prefix`` or ``--target`` install alike)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     checkout = os.path.join(root, "weights")
     if os.path.isfile(os.path.join(root, "setup.cfg")):
         return checkout
-    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
-        installed = os.path.join(sysconfig.get_path("data", scheme), INSTALLED_WEIGHTS)
+    layouts = {os.path.relpath(sysconfig.get_path("data", scheme), sysconfig.get_path("purelib", scheme))
+               for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user"))}
+    for data in (*sorted(layouts), "."):  # "." : --target puts share/ beside the package
+        installed = os.path.normpath(os.path.join(root, data, INSTALLED_WEIGHTS))
         if os.path.isfile(os.path.join(installed, MANIFEST)):
             return installed
     return checkout
@@ -99,29 +103,33 @@ def load_model(path):
 def _float32_without_gpu(model):
     """``model`` with float32 layers if it was saved under a mixed policy and no GPU is present.
 
-    A model trained under ``mixed_float16`` (a GPU) or ``mixed_bfloat16`` (a TPU) keeps that policy
-    in its file; on a CPU its 16-bit compute is usually slower than float32 (ddcolor_lite 2.02 s
+    A model trained under ``mixed_float16`` (a GPU) or ``mixed_bfloat16`` (a TPU; kept on a TPU VM)
+    keeps that policy in its file; on a CPU its 16-bit compute is usually slower than float32 (ddcolor_lite 2.02 s
     against 1.60 s a photo under bfloat16) and rounds to 3 digits or fewer. Its weights are float32
     either way.
     """
+    if tf.config.list_physical_devices("GPU"):
+        return model
     config = keras.saving.serialize_keras_object(model)
-    float32_config = _float32_policies(config)
-    if float32_config == config or tf.config.list_physical_devices("GPU"):
+    float32_config = _float32_policies(config, tpu_attached())
+    if float32_config == config:
         return model
     rebuilt = keras.saving.deserialize_keras_object(float32_config, safe_mode=True)
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 
 
-def _float32_policies(config):
-    """A serialized Keras object with every mixed dtype policy (MIXED_POLICIES) replaced by ``float32``."""
+def _float32_policies(config, keep_bfloat16=False):
+    """A serialized Keras object with every mixed dtype policy (MIXED_POLICIES) replaced by ``float32``;
+    ``mixed_bfloat16`` is kept with ``keep_bfloat16`` (a TPU VM, whose TPU computes in it natively)."""
     if isinstance(config, list):
-        return [_float32_policies(value) for value in config]
+        return [_float32_policies(value, keep_bfloat16) for value in config]
     if not isinstance(config, dict):
         return config
-    if config.get("class_name") == "DTypePolicy" and config.get("config", {}).get("name") in MIXED_POLICIES:
+    policy = config.get("config", {}).get("name") if config.get("class_name") == "DTypePolicy" else None
+    if policy in MIXED_POLICIES and not (keep_bfloat16 and policy == "mixed_bfloat16"):
         return {**config, "config": {**config["config"], "name": "float32"}}
-    return {key: _float32_policies(value) for key, value in config.items()}
+    return {key: _float32_policies(value, keep_bfloat16) for key, value in config.items()}
 
 
 def load_weights_file(model, path):

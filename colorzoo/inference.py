@@ -320,7 +320,10 @@ def model_spec(model):
         return model_info(model.name)
     except ValueError:
         pass
-    output_layer = model.layers[-1] if model.layers and len(model.outputs) == 1 else None
+    output_layer = None
+    if len(model.outputs) == 1:  # the layer (or nested model) producing the output: not always model.layers[-1]
+        history = getattr(model.outputs[0], "_keras_history", None)
+        output_layer = history[0] if history else model.layers[-1] if model.layers else None
     if isinstance(output_layer, keras.Model):
         try:
             inner = model_info(output_layer.name)

@@ -92,12 +92,16 @@ def compute_policy(model):
     under ``mixed_float16`` and loaded in a float32 session reports float32 but computes in float16.
     """
     layers, policies = list(model.layers), set()
-    while layers:  # nested models' layers too (an ensemble's members, a wrapped model)
+    while layers:  # the leaf layers, nested models' too (an ensemble's members, a wrapped model)
         layer = layers.pop()
-        policies.add(layer.dtype_policy.name)
-        layers += layer.layers if isinstance(layer, keras.Model) else []
-    mixed = sorted(policy for policy in policies if policy.startswith("mixed_"))
-    return mixed[0] if mixed else model.dtype_policy.name
+        if isinstance(layer, keras.Model):
+            layers += layer.layers
+        elif not isinstance(layer, keras.layers.InputLayer):  # an input takes the global policy of its session
+            policies.add(layer.dtype_policy.name)
+    for mixed in ("mixed_float16", "mixed_bfloat16"):  # float16 first: only it needs loss scaling
+        if mixed in policies:
+            return mixed
+    return min(policies, default=model.dtype_policy.name)
 
 
 def loss_scaled(optimizer, model):
@@ -218,7 +222,8 @@ def training_policy(dtype_policy, model, recorded):
         return dtype_policy
     if recorded.get("dtype_policy"):
         return recorded["dtype_policy"]
-    if keras.config.dtype_policy().name != "float32":  # set by the user (or use_mixed_precision_on_gpu)
+    if keras.config.dtype_policy().name != "float32":  # set by the user (or use_mixed_precision_on_gpu); float32 is
+        # Keras's default, not told apart from a user's choice: dtype_policy="float32" asks for it on a GPU
         return keras.config.dtype_policy().name
     return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
 
@@ -564,9 +569,10 @@ def _check_same_run(out_dir, settings):
         policy = "dtype_policy" in recorded and recorded["dtype_policy"] != as_recorded.get("dtype_policy")
         raise ValueError(
             f"{out_dir}: resume=True (--resume) continues the run with its own settings; changed: {', '.join(changed)}"
-            + ("; its optimizer state loads only under the same policy: resume it with dtype_policy='auto' "
-               "(--dtype-policy auto, the default), which takes the run's own, or start a new run from its last.keras "
-               "(initial_weights, --init)" if policy else "")
+            + ("; its optimizer state loads only under the same policy: resume it by the model's name with "
+               "dtype_policy='auto' (--dtype-policy auto, the default), which builds it under the run's own (a built "
+               "model keeps the policy it was built under), or start a new run from its last.keras (initial_weights, "
+               "--init)" if policy else "")
         )
     return recorded
 
@@ -684,8 +690,9 @@ def train(
             for every model on another (BENCHMARKS.md). A speed setting, not recorded in
             ``run.json``: a resumed run may change it.
         dtype_policy: the Keras dtype policy the model is built and trained under: ``"auto"``
-            (a resumed run's own; else a global policy the user set; else ``mixed_float16`` on a
-            GPU, ``float32`` otherwise), ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+            (a resumed run's own; else a mixed global policy the user set; else ``mixed_float16`` on
+            a GPU, ``float32`` otherwise; Keras's default global float32 does not count as a choice, so
+            float32 on a GPU needs ``"float32"``), ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
             Recorded in ``run.json``; the global policy is left as it was.
         callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
             (:func:`default_callbacks`), so they see the validation image scores in the logs.
@@ -844,6 +851,9 @@ def fit_dataset(trainable, dataset, **fit_kwargs):
     Keras warnings that do not apply to it: the pipeline shuffles itself (``shuffle`` defaults to False,
     where Keras warns it ignores True), and without ``steps_per_epoch`` an epoch is one pass over photos
     counted only once grayscale ones are dropped (Keras warns at its end that the input "ran out of data").
+    With ``steps_per_epoch`` that warning is kept: training data that runs out ends the run early. A
+    ``validation_data`` pipeline of unknown length then warns too: give it a known length
+    (``dataset.apply(tf.data.experimental.assert_cardinality(n))``, :func:`count_batches`).
 
     >>> fit_dataset(model, make_dataset("photos/", 128, 16), epochs=10)
     """

@@ -91,9 +91,15 @@ def test_a_wheel_install_carries_the_shipped_weights(tmp_path):
     with open(os.path.join(site_packages, "dependencies.pth"), "w") as file:  # TensorFlow & co. of this environment
         file.write(sysconfig.get_path("purelib") + "\n")
     wheel = next((tmp_path / "dist").glob("colorzoo-*.whl"))
-    run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", str(wheel)])
+    outside = {**os.environ, "PYTHONPATH": ""}  # not this checkout: pip would take it for an installed colorzoo
+    install = ["install", "--quiet", "--no-deps", "--no-index", "--ignore-installed"]
+    run([sys.executable, "-m", "pip", "--python", python, *install, str(wheel)], env=outside)
     script = ("import colorzoo, sys; from colorzoo import hub; print(hub.WEIGHTS_DIR); "
               "print(colorzoo.pretrained('resnet18_decoder').name); print(colorzoo.__file__)")
-    lines = run([python, "-c", script], env={**os.environ, "PYTHONPATH": ""}).stdout.split()
+    lines = run([python, "-c", script], env=outside).stdout.split()
     assert lines[0] == str(venv / "share" / "colorzoo" / "weights")
     assert lines[1] == "resnet18_decoder" and lines[2].startswith(site_packages)
+    run([sys.executable, "-m", "pip", *install, "--target", "target", str(wheel)], env=outside)  # share/ lands beside the package
+    found = run([sys.executable, "-c", "from colorzoo import hub; print(hub.WEIGHTS_DIR)"],
+                env={**os.environ, "PYTHONPATH": str(tmp_path / "target")}).stdout.split()
+    assert found == [str(tmp_path / "target" / "share" / "colorzoo" / "weights")]

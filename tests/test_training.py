@@ -16,6 +16,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 import colorzoo
@@ -851,7 +852,8 @@ def test_fit_dataset_fits_a_photo_pipeline_without_keras_warnings_that_do_not_ap
 
 
 def test_dtype_policy_auto_takes_the_runs_then_the_users_then_the_devices():
-    assert training.training_policy("auto", "unet_sequential", {}) == "float32"  # no GPU here
+    device_default = "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+    assert training.training_policy("auto", "unet_sequential", {}) == device_default
     assert training.training_policy("auto", "unet_sequential", {"dtype_policy": "mixed_float16"}) == "mixed_float16"
     assert training.training_policy("mixed_bfloat16", "unet_sequential", {"dtype_policy": "float32"}) == "mixed_bfloat16"
     keras.config.set_dtype_policy("mixed_bfloat16")  # a user's own choice is kept, not replaced by mixed_float16
@@ -865,6 +867,14 @@ def test_dtype_policy_auto_takes_the_runs_then_the_users_then_the_devices():
         training.training_policy("float32", built, {})
     with pytest.raises(ValueError, match="dtype_policy must be one of"):
         training.train("unet_sequential", [], dtype_policy="float16", out_dir="never")
+    # an input layer takes the global policy of the session loading it: a float32 model stays float32
+    config = colorzoo.build_model("unet_sequential", image_size=32, **TINY).get_config()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        reloaded = keras.Model.from_config(config)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert training.compute_policy(reloaded) == "float32"
 
 
 def test_a_mixed_model_loaded_in_a_float32_session_still_trains_with_loss_scaling(tmp_path):
@@ -879,6 +889,9 @@ def test_a_mixed_model_loaded_in_a_float32_session_still_trains_with_loss_scalin
     assert loaded.dtype_policy.name == "float32" and training.compute_policy(loaded) == "mixed_float16"
     training.compile_model(loaded)
     assert isinstance(loaded.optimizer, training.ReplicaSafeLossScaleOptimizer)
+    luminance = np.random.default_rng(0).uniform(size=(2, 32, 32, 1)).astype("float32")
+    history = loaded.fit(luminance, np.zeros((2, 32, 32, 2), "float32"), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and int(loaded.optimizer.iterations) >= 1
     plain = training.compile_model(colorzoo.build_model("unet_sequential", image_size=32, **TINY))
     assert not isinstance(plain.optimizer, keras.optimizers.LossScaleOptimizer)
 
@@ -890,6 +903,12 @@ def test_train_builds_under_its_dtype_policy_resumes_under_the_runs_and_leaves_t
     run = dict(image_size=32, batch_size=2, out_dir=out, model_kwargs=TINY, steps_per_epoch=1, verbose=0)
     history = training.train("unet_sequential", data, epochs=1, dtype_policy="mixed_float16", **run)
     assert isinstance(history.model.optimizer, training.ReplicaSafeLossScaleOptimizer)
+    assert keras.config.dtype_policy().name == "float32"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError):  # fails inside the policy's scope, which still ends
+        training.train("unet_sequential", str(empty), epochs=1, dtype_policy="mixed_float16",
+                       **{**run, "out_dir": str(tmp_path / "failed")})
     assert keras.config.dtype_policy().name == "float32"
     assert json.loads((tmp_path / "run" / "run.json").read_text())["dtype_policy"] == "mixed_float16"
     resumed = training.train("unet_sequential", data, epochs=2, resume=True, **run)  # auto: the run's own policy
@@ -930,7 +949,7 @@ def test_a_step_that_overflows_on_one_replica_is_skipped_on_every_replica():
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_a_mixed_model_file_loads_with_float32_compute_without_a_gpu(tmp_path, policy):
+def test_a_mixed_model_file_loads_with_float32_compute_without_a_gpu(tmp_path, monkeypatch, policy):
     """Before: a mixed_bfloat16 file (a TPU run) kept 16-bit compute on a CPU: slower, colours up to 60/255 off."""
     keras.config.set_dtype_policy(policy)
     try:
@@ -939,4 +958,9 @@ def test_a_mixed_model_file_loads_with_float32_compute_without_a_gpu(tmp_path, p
     finally:
         keras.config.set_dtype_policy("float32")
     loaded = colorzoo.hub.load_model(tmp_path / "mixed.keras")
-    assert training.compute_policy(model) == policy and training.compute_policy(loaded) == "float32"
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))  # a GPU computes both natively: nothing to change
+    assert training.compute_policy(model) == policy and training.compute_policy(loaded) == (policy if on_gpu else "float32")
+    monkeypatch.setattr(colorzoo.hub, "tpu_attached", lambda: True)  # a TPU VM keeps bfloat16, its TPU's own
+    on_tpu_vm = colorzoo.hub.load_model(tmp_path / "mixed.keras")
+    kept = policy if on_gpu or policy == "mixed_bfloat16" else "float32"
+    assert training.compute_policy(on_tpu_vm) == kept
