@@ -103,3 +103,5 @@ def test_a_wheel_install_carries_the_shipped_weights(tmp_path):
     found = run([sys.executable, "-c", "from colorzoo import hub; print(hub.WEIGHTS_DIR)"],
                 env={**os.environ, "PYTHONPATH": str(tmp_path / "target")}).stdout.split()
     assert found == [str(tmp_path / "target" / "share" / "colorzoo" / "weights")]
+    # and this environment's own colorzoo is untouched (pip uninstalls an installed colorzoo it sees)
+    run([sys.executable, "-c", "import colorzoo"], env=outside)
