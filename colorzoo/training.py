@@ -772,9 +772,10 @@ def train(
             f"({image_size}, {image_size})), which shares the weights"
         )
     gan = adversarial and "trainer" in info.recipe
+    resumed_run = _run_json(out_dir) if resume else {}
     if gan:
-        trainer_kwargs = _trainer_kwargs_to_record(name, trainer_kwargs or {}, _run_json(out_dir) if resume else {})
-    policy = training_policy(dtype_policy, model, _run_json(out_dir) if resume else {})
+        trainer_kwargs = _trainer_kwargs_to_record(name, trainer_kwargs or {}, resumed_run)
+    policy = training_policy(dtype_policy, model, resumed_run)
     with _global_dtype_policy(policy):  # the model and a GAN's discriminator are built under it
         if isinstance(model, str):
             with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
