@@ -310,7 +310,8 @@ def model_spec(model):
     A model unknown to the registry is read from its output layer. A wrapped model (its output
     comes from a registered model used as a layer, e.g. ``keras.Sequential([model])``) takes that
     model's spec; a renamed one is YUV if its output layer is the YUV models' ``"uv"``, bin logits
-    if it is zhang's ``"ab_logits"``. Anything else (an ensemble's average) is a Lab model
+    if it is zhang's ``"ab_logits"`` (also behind trailing layers that keep the output's shape,
+    such as a float32 cast). Anything else (an ensemble's average) is a Lab model
     predicting ab at 256 px. An unknown model's stride is the largest power of two up to
     UNKNOWN_STRIDE dividing its built input sides (32 for the usual 64, 128, 224 or 256).
 
@@ -320,10 +321,7 @@ def model_spec(model):
         return model_info(model.name)
     except ValueError:
         pass
-    output_layer = None
-    if len(model.outputs) == 1:  # the layer (or nested model) producing the output: not always model.layers[-1]
-        history = getattr(model.outputs[0], "_keras_history", None)
-        output_layer = history[0] if history else model.layers[-1] if model.layers else None
+    output_layer = _output_source(model)
     if isinstance(output_layer, keras.Model):
         try:
             inner = model_info(output_layer.name)
@@ -336,6 +334,32 @@ def model_spec(model):
         name=model.name, builder=None, stride=math.gcd(UNKNOWN_STRIDE, *sides),
         **RENAMED_OUTPUT_LAYERS.get(getattr(output_layer, "name", None), {}),
     )
+
+
+def _output_source(model):
+    """The layer (or nested model) that makes ``model``'s one output, not always ``model.layers[-1]``.
+
+    Trailing layers that keep the shape of their one input are looked through while they lead to
+    a nested model or a layer of RENAMED_OUTPUT_LAYERS: a float32 ``Activation("linear")`` after
+    a mixed-precision model's ``uv`` still leaves a YUV model. Otherwise the last layer counts.
+    """
+    if len(model.outputs) != 1:
+        return None
+    history = getattr(model.outputs[0], "_keras_history", None)
+    if not history:
+        return model.layers[-1] if model.layers else None
+    last = layer = history[0]
+    tensor = model.outputs[0]
+    while not (isinstance(layer, keras.Model) or layer.name in RENAMED_OUTPUT_LAYERS):
+        inputs = layer._inbound_nodes[history[1]].input_tensors
+        if len(inputs) != 1 or tuple(inputs[0].shape) != tuple(tensor.shape):
+            return last
+        tensor = inputs[0]
+        history = getattr(tensor, "_keras_history", None)
+        if not history:
+            return last
+        layer = history[0]
+    return layer
 
 
 def model_stride(model):

@@ -196,7 +196,8 @@ def image_metrics(luminance, true_chroma, pred_chroma, color_space="lab", refere
 
 
 def colorfulness(rgb, form="hasler"):
-    """Hasler & Suesstrunk (2003) colourfulness per image, on the 0-255 scale.
+    """Hasler & Suesstrunk (2003) colourfulness per image, on the 0-255 scale: a float64 for one
+    image, an array of them for a batch.
 
     Args:
         rgb: ``(..., H, W, 3)`` uint8, or float in [0, 1].
@@ -205,7 +206,7 @@ def colorfulness(rgb, form="hasler"):
 
     Example:
 
-    >>> colorfulness(np.full((8, 8, 3), 0.5))    # any gray image
+    >>> float(colorfulness(np.full((8, 8, 3), 0.5)))    # any gray image
     0.0
     """
     if form not in COLORFULNESS_FORMS:

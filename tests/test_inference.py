@@ -265,12 +265,26 @@ def test_renamed_and_wrapped_models_keep_their_colour_space_and_output(name):
     original = colorzoo.build_model(name, **info.small)
     renamed = keras.Model(original.inputs, original.outputs, name="mine")
     wrapped = keras.Sequential([keras.Input(original.input_shape[1:]), original], name="wrapped")
+    # a float32 cast after the output, as under mixed precision: looked through to the named layer or model
+    renamed_cast = keras.Model(original.inputs, float32_cast()(original.outputs[0]), name="mine_cast")
+    wrapped_cast = keras.Sequential([keras.Input(original.input_shape[1:]), original, float32_cast()], name="wrapped_cast")
     gray = np.asarray(photo(96, 64).convert("L"))
     expected = inference.colorize(original, gray, size=(64, 96))  # a renamed model's stride is a guess: run shape given
-    for other in (renamed, wrapped):
+    for other in (renamed, wrapped, renamed_cast, wrapped_cast):
         spec = inference.model_spec(other)
         assert (spec.name, spec.color_space, spec.output) == (other.name, info.color_space, info.output)
         np.testing.assert_array_equal(inference.colorize(other, gray, size=(64, 96)), expected)
+
+
+def float32_cast():
+    return keras.layers.Activation("linear", dtype="float32")
+
+
+def test_renamed_model_ending_in_a_layer_that_changes_the_output_is_read_as_lab_ab():
+    original = colorzoo.build_model("zhang_classification", **colorzoo.model_info("zhang_classification").small)
+    to_ab = keras.layers.Conv2D(2, 1)(original.outputs[0])  # the 313 logits become two channels
+    spec = inference.model_spec(keras.Model(original.inputs, float32_cast()(to_ab), name="mine"))
+    assert (spec.color_space, spec.output) == ("lab", "ab")
 
 
 def test_model_that_keeps_its_built_size_is_a_clear_error():
