@@ -353,7 +353,7 @@ def main(argv=None):
     except (ModelFileError, OSError, ValueError, WeightsDownloadError) as error:  # OSError: missing, unwritable, ...
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    except tf.errors.ResourceExhaustedError:
+    except (tf.errors.ResourceExhaustedError, MemoryError):  # TensorFlow's or NumPy's allocation failed
         size = f" at --size {args.size}" if getattr(args, "size", None) else ""
         print(f"colorzoo: error: out of memory{size}; try a smaller --size", file=sys.stderr)
         return EXIT_FAILURE

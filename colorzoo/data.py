@@ -30,7 +30,13 @@ from PIL import Image, ImageOps
 
 from colorzoo import color
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+# Photo formats, those of them this Pillow opens (AVIF and JPEG 2000 need its optional codecs).
+IMAGE_EXTENSIONS = tuple(
+    extension
+    for extension in (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".avif",
+                      ".jp2", ".j2k", ".jpx", ".pgm", ".ppm", ".pnm", ".pbm", ".tga")
+    if Image.registered_extensions().get(extension) in Image.OPEN
+)
 RESIZE_MODES = ("center_crop", "random_crop", "pad", "resize")
 # PIL's own decompression-bomb limit (Image.MAX_IMAGE_PIXELS): larger images are skipped.
 MAX_PIXELS = 89_478_485

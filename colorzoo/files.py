@@ -75,6 +75,18 @@ def write_atomically(path, write, replace=True):
     replace_atomically(path, write_file, replace=replace)
 
 
+def check_writable(folder):
+    """Create ``folder`` if missing and check a file can be written in it: an ``OSError`` naming
+    the folder (not writable, read-only file system, ...) before any work, not after it."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", dir=folder)
+    except OSError as error:
+        raise type(error)(error.errno, f"cannot write to the output folder {folder}: {error.strerror}") from None
+    os.close(handle)
+    os.remove(probe)
+
+
 def remove_stale_temporaries(folder):
     """Delete the temporaries that writers killed mid-write left in ``folder`` (never a finished file).
 

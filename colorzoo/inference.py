@@ -17,12 +17,14 @@ Example:
 
 import collections
 import dataclasses
+import errno
 import logging
 import math
 import numbers
 import os
 import re
 import stat
+import threading
 import warnings
 import weakref
 
@@ -32,7 +34,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorzoo import color, files
-from colorzoo.data import MAX_PIXELS, image_files
+from colorzoo.data import IMAGE_EXTENSIONS, MAX_PIXELS, image_files
 from colorzoo.models import model_info
 from colorzoo.models.registry import ModelInfo
 
@@ -42,6 +44,7 @@ OUTPUT_FORMATS = {"png": ("PNG", ".png"), "jpeg": ("JPEG", ".jpg"), "jpg": ("JPE
 # Errors of an unreadable or unsupported image file (PIL raises OSError subclasses and
 # DecompressionBombError; load_image raises ValueError for unsupported pixel layouts).
 LOAD_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
+FULL_OR_READ_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # write errors that end a colorize_files run
 CHUNK_PIXELS = 1 << 20  # full-resolution colour conversions run on at most a megapixel at a time
 MIN_BLOCK = 1 << 16
 GAMUT_TOLERANCE = 0.002  # normalised luminance change (0.2 L or 0.5 / 255 Y) counted as "out of gamut"
@@ -49,11 +52,16 @@ GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
-REBUILT_PER_MODEL = 8  # photos of many aspect ratios rebuild (and retrace) the older shapes
+_REBUILD_LOCK = threading.Lock()
+# Rebuilt models kept per model: the 13 run shapes of the common photo formats (1:1, 4:3, 3:2, 16:9, 7:5,
+# 2:1, 21:9, both orientations) fit; beyond, each new shape is rebuilt (~0.4-2.5 s) and adds a Keras
+# node (~50-90 KB) to every shared layer that lives as long as the model.
+REBUILT_PER_MODEL = 16
 UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does not know (see model_spec)
 # Output layer names that tell a renamed model's kind (model_spec): the YUV models' and zhang's.
 RENAMED_OUTPUT_LAYERS = {"uv": {"color_space": "yuv"}, "ab_logits": {"output": "ab_bins"}}
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
+COMPARE_PANEL_SIDE = 1200  # compare_figure's panels at most: a 4-inch panel at 100 dpi is 400 px
 
 
 # === Reading images ===
@@ -65,7 +73,8 @@ def load_image(image):
     Returns ``(H, W)`` for gray and ``(H, W, 3)`` for colour input, as ``uint8``, ``uint16``
     (16-bit gray files and uint16 arrays; PIL reads 16-bit colour files at 8 bits) or ``float32``
     in [0, 1] (float arrays, PIL ``"F"`` images). Palette
-    images become RGB. Raises ``OSError`` for unreadable files and non-files (a FIFO would
+    images become RGB. Of a file with several frames or pages (an animated GIF, a multi-page
+    TIFF) the first is read, with a warning. Raises ``OSError`` for unreadable files and non-files (a FIFO would
     block), ``PIL.Image.DecompressionBombError`` for images over
     :data:`colorzoo.data.MAX_PIXELS` (refused before decoding) and ``ValueError`` for
     unsupported arrays and for float pixels that are non-finite (NaN, inf) or not in [0, 1].
@@ -77,6 +86,11 @@ def load_image(image):
     """
     if isinstance(image, (str, bytes, os.PathLike)) or hasattr(image, "read"):
         with _open_checked(image) as opened:
+            frames = getattr(opened, "n_frames", 1)
+            if frames > 1:  # a multi-page TIFF (its first page may be a thumbnail), an animation
+                name = os.fsdecode(image) if not hasattr(image, "read") else getattr(image, "name", "the file")
+                warnings.warn(f"{name} holds {frames} frames or pages; only the first ({opened.width}x{opened.height}) is read",
+                              stacklevel=2)
             ImageOps.exif_transpose(opened, in_place=True)
             return _pil_pixels(opened)
     if isinstance(image, Image.Image):
@@ -423,8 +437,9 @@ def at_input_size(model, size):
     model's graph is applied to a new input of ``size`` with the same layer objects (nested
     models, such as an ensemble's members, with an input of any size), so the result always
     computes with ``model``'s current weights, also after ``fit`` or ``set_weights``. One per
-    model and size is kept (the last REBUILT_PER_MODEL sizes). A model whose input is already
-    ``size``, or flexible, is returned as is.
+    model and size is kept (the last REBUILT_PER_MODEL sizes); rebuilds run one at a time, so
+    threads may share a model. A model whose input is already ``size``, or flexible, is returned
+    as is.
 
     Example:
 
@@ -435,19 +450,21 @@ def at_input_size(model, size):
     size = _pair(size)
     if None in fixed or fixed == size:
         return model
-    rebuilt = _REBUILT.setdefault(model, collections.OrderedDict())
-    if size in rebuilt:
-        rebuilt.move_to_end(size)
-    else:
-        try:
-            rebuilt[size] = _rebuilt_at(model, fixed, size)
-        except RunShapeError as error:
-            rebuilt[size] = error  # remembered: a rebuild that failed once is not tried per photo
-        if len(rebuilt) > REBUILT_PER_MODEL:
-            rebuilt.popitem(last=False)
-    if isinstance(rebuilt[size], RunShapeError):
-        raise rebuilt[size]
-    return rebuilt[size]
+    with _REBUILD_LOCK:  # Keras numbers a shared layer's nodes by appending: one rebuild at a time
+        rebuilt = _REBUILT.setdefault(model, collections.OrderedDict())
+        if size in rebuilt:
+            rebuilt.move_to_end(size)
+        else:
+            try:
+                rebuilt[size] = _rebuilt_at(model, fixed, size)
+            except RunShapeError as error:
+                rebuilt[size] = error  # remembered: a rebuild that failed once is not tried per photo
+            if len(rebuilt) > REBUILT_PER_MODEL:
+                rebuilt.popitem(last=False)
+        found = rebuilt[size]
+    if isinstance(found, RunShapeError):
+        raise found
+    return found
 
 
 def _rebuilt_at(model, fixed, size):
@@ -501,12 +518,14 @@ def traced_predictor(model):
 
     A traced call runs the model faster than an eager ``model(x)`` (1.1-2.1x for the registered
     models at 128 px, ``bench/validation_scoring.py``) and reads the model's current weights, so it
-    also serves callbacks during training.
+    also serves callbacks during training. A model whose variables were replaced or added
+    (``model.quantize``, ``enable_lora``) is traced again.
 
     >>> chroma = traced_predictor(model)(luminance_batch)
     """
-    predict = _PREDICTORS.get(model)
-    if predict is None:
+    variables = tuple(map(id, model.variables))
+    variables_seen, predict = _PREDICTORS.get(model, (None, None))
+    if variables_seen != variables:
         model_ref = weakref.ref(model)  # the cache must not keep the model alive
         signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
 
@@ -515,7 +534,7 @@ def traced_predictor(model):
             output = model_ref()(luminance, training=False)
             return output[0] if isinstance(output, (list, tuple)) else output  # keras.Model(..., [y]) returns [y]
 
-        _PREDICTORS[model] = predict
+        _PREDICTORS[model] = variables, predict
     return predict
 
 
@@ -640,7 +659,7 @@ def _plan_outputs(inputs, output_dir, suffix, extension, compare):
     for path, target in jobs:
         stem, source_extension = os.path.splitext(target)
         if counts[stem] > 1:  # a.jpg and a.png would both become a.png
-            stem = f"{stem}_{source_extension.lstrip('.').lower()}"
+            stem = f"{stem}_{source_extension.lstrip('.')}"  # its case kept: a.jpg and a.JPG differ
         plan.append((path, stem + suffix + extension, stem + suffix + "_compare.png" if compare else None))
     writers = {}  # real path of each output -> (index, input) of the job writing it
     for index, (path, *pair) in enumerate(plan):
@@ -687,11 +706,13 @@ def colorize_files(
             gray input, the colorization and (for colour inputs) the original.
 
     Outputs never replace an input and ``output_dir`` is never an input folder (a
-    ``ValueError`` is raised before any work); they are written atomically. Unreadable images,
-    images the model cannot colorize and outputs that cannot be written are counted in
-    ``failed`` with a one-line log message. Images of an input folder inside ``output_dir``
-    (``colorize photos/ -o photos/colorized``) are not inputs: they are counted in ``left_out``
-    with one log message.
+    ``ValueError`` is raised before any work, as for inputs without images; an output folder that
+    cannot be written to is an ``OSError`` before any work); they are written atomically.
+    Unreadable images, images the model cannot colorize and outputs that cannot be written are
+    counted in ``failed`` with a one-line log message; a full disk or read-only file system ends
+    the run with its ``OSError``. Images of an input folder inside ``output_dir`` (``colorize
+    photos/ -o photos/colorized``) are not inputs: they are counted in ``left_out`` with one log
+    message.
 
     Returns:
         ``{"written": [files], "skipped": [files], "failed": [inputs], "left_out": [inputs]}``: the
@@ -720,7 +741,11 @@ def colorize_files(
                 f"{len(existing)} output(s) already exist, e.g. {existing[0]}: keep them with --skip-existing "
                 "(skip_existing=True) or replace them with --overwrite (overwrite=True)"
             )
-    for folder in {os.path.dirname(output) for _, output, _ in plan}:
+    if not plan and not left_out:
+        named = ", ".join(os.fsdecode(item) for item in ([inputs] if isinstance(inputs, (str, bytes, os.PathLike)) else inputs))
+        raise ValueError(f"no images in {named} (image files end in {' '.join(IMAGE_EXTENSIONS)}, any case)")
+    for folder in sorted({os.path.dirname(output) for _, output, _ in plan}):
+        files.check_writable(folder)  # a folder nobody can write to fails now, not after colorizing every photo
         files.remove_stale_temporaries(folder)  # left by an earlier colorize that was killed mid-write
     summary = {"written": [], "skipped": [], "failed": [], "left_out": left_out}
     bar = keras.utils.Progbar(len(plan), unit_name="image") if progress and plan else None
@@ -768,7 +793,9 @@ def _colorize_file(model, path, output, missing, size, pil_format, overwrite, sk
             if not skip_existing:
                 return [*entries, ("failed", path)]
             entries.append(("skipped", target))
-        except OSError as error:  # e.g. the output name is a folder, or the disk is full
+        except OSError as error:  # e.g. the output name is a folder
+            if error.errno in FULL_OR_READ_ONLY:  # every later photo would fail the same way: end the run
+                raise
             logger.warning("could not write the output of %s: %s", path, error_line(error))
             return [*entries, ("failed", path)]
     return entries
@@ -788,6 +815,19 @@ def error_line(error):
     """The first line of an exception's message (its class name if it has none)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _panel_pixels(image):
+    """:func:`load_image` pixels shrunk by a whole factor (block means) to at most COMPARE_PANEL_SIDE
+    on the longer side: a figure panel, not a full-resolution float copy of a 24-megapixel photo."""
+    pixels = load_image(image)
+    factor = math.ceil(max(pixels.shape[:2]) / COMPARE_PANEL_SIDE)
+    if factor == 1:
+        return pixels
+    (height, down), (width, across) = ((side // min(factor, side), min(factor, side)) for side in pixels.shape[:2])
+    blocks = pixels[: height * down, : width * across].reshape(height, down, width, across, *pixels.shape[2:])
+    means = blocks.mean(axis=(1, 3))
+    return np.rint(means).astype(pixels.dtype) if np.issubdtype(pixels.dtype, np.integer) else means.astype(pixels.dtype)
 
 
 def compare_figure(gray, colorized, original=None, *, path, color_space="lab", overwrite=False):
@@ -812,9 +852,9 @@ def compare_figure(gray, colorized, original=None, *, path, color_space="lab", o
         is_path = isinstance(source, (str, bytes, os.PathLike))
         if is_path and os.path.realpath(os.fsdecode(source)) == os.path.realpath(path):
             raise ValueError(f"{path}: refusing to replace a photo of the figure with the figure")
-    panels = [("gray", to_gray(gray, color_space)), ("colorized", to_float_rgb(load_image(colorized)))]
+    panels = [("gray", to_gray(_panel_pixels(gray), color_space)), ("colorized", to_float_rgb(_panel_pixels(colorized)))]
     if original is not None:
-        panels.append(("original", to_float_rgb(load_image(original))))
+        panels.append(("original", to_float_rgb(_panel_pixels(original))))
     height, width = panels[0][1].shape[:2]
     aspect = np.clip(height / width, 1 / MAX_ASPECT, MAX_ASPECT)  # a 1 x 30000 strip keeps a sane figure
     figure = Figure(figsize=(4 * len(panels), 4 * aspect + 0.5))

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
+SCORE_STRIP_PIXELS = 1 << 20  # image_scores works on strips of about a megapixel: bounded memory at any photo size
 COLORFULNESS_FORMS = ("hasler", "absolute")
 GRAY_BASELINE = "gray"
 GRAY_ROWS = {"lab": GRAY_BASELINE, "yuv": "gray (YUV)"}  # the gray baselines of merged or tabled results
@@ -240,25 +241,76 @@ def delta_colorfulness(pred_rgb, true_rgb, form="hasler"):
 def image_scores(true_rgb, pred_rgb):
     """Every score of one ``(H, W, 3)`` prediction against its ground truth, as a dict of floats.
 
-    ab errors and CIEDE2000 are in Lab units (skimage ``rgb2lab``).
+    ab errors and CIEDE2000 are in Lab units (skimage ``rgb2lab``). The scores are summed over
+    strips of about SCORE_STRIP_PIXELS pixels (SSIM's overlapping by its window), so memory stays
+    bounded at any photo size; the results are those of the whole image.
     """
-    checked = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)  # once: the scores below take them as they are
-    if len(checked[0].shape) != 3:
-        raise ValueError(f"image_scores takes one (H, W, 3) image each, got shape {tuple(checked[0].shape)}")
-    true_rgb, pred_rgb = (_unit_array(rgb).astype(np.float32) for rgb in checked)
-    true_lab, pred_lab = skimage.color.rgb2lab(true_rgb), skimage.color.rgb2lab(pred_rgb)
+    true_rgb, pred_rgb = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)  # once: the scores below take them as they are
+    if len(true_rgb.shape) != 3:
+        raise ValueError(f"image_scores takes one (H, W, 3) image each, got shape {tuple(true_rgb.shape)}")
+    height, width = true_rgb.shape[:2]
+    strip_rows = max(1, SCORE_STRIP_PIXELS // width)
+    sums, ssim_sum, ssim_count = {}, 0.0, 0
+    for top in range(0, height, strip_rows):
+        # SSIM's windows starting in this strip's rows reach SSIM_WINDOW - 1 rows further down
+        true_strip, pred_strip = (_unit_array(np.asarray(rgb[top:top + strip_rows + SSIM_WINDOW - 1])).astype(np.float32)
+                                  for rgb in (true_rgb, pred_rgb))
+        if len(true_strip) >= SSIM_WINDOW:
+            ssim_map = _ssim_map(true_strip, pred_strip).numpy()
+            ssim_sum, ssim_count = ssim_sum + np.sum(ssim_map, dtype=np.float64), ssim_count + ssim_map.size
+        for name, value in _pixel_sums(true_strip[:strip_rows], pred_strip[:strip_rows]).items():
+            sums[name] = sums.get(name, 0.0) + value
+    pixels = height * width
+    mean = {name: total / pixels for name, total in sums.items()}
     scores = {
-        "psnr": _psnr(true_rgb, pred_rgb),
-        "ssim": _ssim(true_rgb, pred_rgb),
-        "ab_l1": ab_l1(true_lab[..., 1:], pred_lab[..., 1:]),
-        "ab_mse": ab_mse(true_lab[..., 1:], pred_lab[..., 1:]),
-        "ciede2000": mean_ciede2000(true_lab, pred_lab),
+        "psnr": -10.0 * np.log10(mean["squared_error"] / 3.0) if mean["squared_error"] else np.inf,
+        "ssim": ssim_sum / ssim_count,
+        "ab_l1": mean["ab_l1"] / 2.0,
+        "ab_mse": mean["ab_mse"] / 2.0,
+        "ciede2000": mean["ciede2000"],
     }
     for form in COLORFULNESS_FORMS:
-        predicted = _colorfulness(pred_rgb, form)
+        true_value, predicted = (_colorfulness_from_means(mean, f"{image}_{form}") for image in ("true", "pred"))
         scores[f"colorfulness_{form}"] = predicted
-        scores[f"delta_colorfulness_{form}"] = np.abs(predicted - _colorfulness(true_rgb, form))
+        scores[f"delta_colorfulness_{form}"] = abs(predicted - true_value)
     return {key: float(value) for key, value in scores.items()}
+
+
+def _ssim_map(true_rgb, pred_rgb):
+    """SSIM of every valid window position (``tf.image.ssim``'s index map, channel mean)."""
+    return tf.image.ssim(
+        tf.convert_to_tensor(true_rgb), tf.convert_to_tensor(pred_rgb), max_val=1.0,
+        filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA, return_index_map=True,
+    )
+
+
+def _pixel_sums(true_rgb, pred_rgb):
+    """Float64 sums over the pixels of a strip: squared error (over channels), ab errors (over a
+    and b), CIEDE2000, and both images' opponent channels and their squares (colourfulness)."""
+    true_lab, pred_lab = skimage.color.rgb2lab(true_rgb), skimage.color.rgb2lab(pred_rgb)
+    ab_error = true_lab[..., 1:].astype(np.float64) - pred_lab[..., 1:]
+    sums = {
+        "squared_error": np.sum(np.square(true_rgb.astype(np.float64) - pred_rgb)),
+        "ab_l1": np.sum(np.abs(ab_error)),
+        "ab_mse": np.sum(np.square(ab_error)),
+        "ciede2000": np.sum(skimage.color.deltaE_ciede2000(true_lab, pred_lab, channel_axis=-1), dtype=np.float64),
+    }
+    for image, rgb in (("true", true_rgb), ("pred", pred_rgb)):
+        rgb = rgb.astype(np.float64) * 255.0
+        rg = rgb[..., 0] - rgb[..., 1]
+        yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+        for form, channels in (("hasler", (rg, yb)), ("absolute", (np.abs(rg), np.abs(yb)))):
+            for name, channel in zip(("rg", "yb"), channels):
+                sums[f"{image}_{form}_{name}"] = np.sum(channel)
+                sums[f"{image}_{form}_{name}2"] = np.sum(np.square(channel))
+    return sums
+
+
+def _colorfulness_from_means(mean, prefix):
+    """:func:`colorfulness` from the means of the opponent channels and of their squares."""
+    rg, yb = mean[f"{prefix}_rg"], mean[f"{prefix}_yb"]
+    variance = max(0.0, mean[f"{prefix}_rg2"] - rg**2) + max(0.0, mean[f"{prefix}_yb2"] - yb**2)
+    return np.sqrt(variance) + 0.3 * np.sqrt(rg**2 + yb**2)
 
 
 def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=None, progress=True, overwrite=False):

@@ -418,7 +418,7 @@ def predict_batch_chroma(model, luminance):
     resolution; :func:`colorzoo.inference.predict_chroma` is its full-resolution, one-photo form."""
     artifact = artifact_of(model)
     output = traced_predictor(artifact)(tf.cast(luminance, tf.float32))  # a dataset's batch may be float64
-    return chroma_of_output(output, model_info(artifact.name).output, size=luminance.shape[1:3])
+    return chroma_of_output(output, model_spec(artifact).output, size=luminance.shape[1:3])
 
 
 def _own_color_space(model, color_space):

@@ -33,6 +33,7 @@ LAST_WORDS = {
     "validation_scoring": "| resnet18_decoder |",
     "pipeline": "colorzoo vs skimage:",
     "hypercolumn_memory": "1 steps:",
+    "scoring_memory": "| 0.01 ",
 }
 
 
@@ -80,6 +81,10 @@ def test_hypercolumn_memory_benchmark_runs():
     _run("hypercolumn_memory", ["--image-size", "32", "--batch-size", "1", "--steps", "1"])
 
 
+def test_scoring_memory_benchmark_runs():
+    _run("scoring_memory", ["--megapixels", "0.01", "--runs", "1"])
+
+
 def test_torch_pix2pix_benchmark_runs(tmp_path):
     pytest.importorskip("torch", reason="bench/torch_pix2pix.py compares against PyTorch, not installed here")
     output = tmp_path / "result.json"
@@ -111,6 +116,7 @@ def _bench_module(name, monkeypatch):
         ("pipeline", ["--data", "{tmp}/nowhere"], "nowhere: no such folder"),
         ("hypercolumn_memory", ["--image-size", "30"], "image_size must be a multiple of 8"),
         ("validation_scoring", ["--models", "nosuch"], "unknown models ['nosuch']"),
+        ("scoring_memory", ["--megapixels", "abc"], "expected a number, got 'abc'"),
         ("torch_pix2pix", ["--json", "{mine}"], "mine.json exists"),
     ],
 )

@@ -114,6 +114,13 @@ def test_out_of_memory_is_one_line_suggesting_a_smaller_size(tmp_path, capsys, m
     assert main(["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--size", "8000"]) == 1
     assert capsys.readouterr().err == "colorzoo: error: out of memory at --size 8000; try a smaller --size\n"
 
+    def numpy_out_of_memory(args):  # before: a traceback ending in numpy's _ArrayMemoryError
+        raise MemoryError("Unable to allocate 2.1 GiB for an array with shape (12000, 8000, 3)")
+
+    monkeypatch.setitem(colorzoo.cli.COMMANDS, "colorize", numpy_out_of_memory)
+    assert main(["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential"]) == 1
+    assert capsys.readouterr().err == "colorzoo: error: out of memory; try a smaller --size\n"
+
 
 def test_offline_imagenet_weights_are_one_line_saying_what_to_use(capsys, monkeypatch):
     from colorzoo.encoders import WeightsDownloadError

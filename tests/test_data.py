@@ -131,6 +131,19 @@ def test_image_files_recursive_sorted_case_insensitive(corpus):
         data.image_files(os.path.join(root, "missing"))
 
 
+def test_image_files_find_every_photo_format_pillow_opens(tmp_path):
+    image = Image.new("RGB", (8, 8), (200, 40, 40))
+    formats = {"scan.pgm": "PPM", "scan.PPM": "PPM", "web.jfif": "JPEG", "archive.jp2": "JPEG2000", "phone.avif": "AVIF"}
+    written = []
+    for name, pil_format in formats.items():
+        if os.path.splitext(name)[1].lower() in data.IMAGE_EXTENSIONS:  # AVIF and JPEG 2000: optional codecs
+            (image.convert("L") if name.endswith(".pgm") else image).save(tmp_path / name, format=pil_format)
+            written.append(str(tmp_path / name))
+    (tmp_path / "notes.txt").write_text("not a photo")
+    assert {".pgm", ".ppm", ".jfif"} <= set(data.IMAGE_EXTENSIONS)  # before: these folders looked empty
+    assert data.image_files(str(tmp_path)) == sorted(written)
+
+
 def test_image_files_follow_linked_folders_once(tmp_path):
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)

@@ -2,6 +2,7 @@
 
 import io
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -242,6 +243,46 @@ def test_rebuilt_model_computes_with_the_current_weights():
     np.testing.assert_allclose(after, reference(luminance).numpy(), atol=1e-6)
 
 
+def test_a_model_given_new_variables_is_traced_again():
+    keras.utils.set_random_seed(6)
+    model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    luminance = np.random.default_rng(1).uniform(0, 1, (1, 64, 64, 1)).astype(np.float32)
+    before = inference.traced_predictor(model)(luminance).numpy()
+    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    conv.enable_lora(2)  # adds two variables and changes the layer's call: an old trace would ignore them
+    conv.lora_kernel_b.assign(np.full(conv.lora_kernel_b.shape, 0.5, np.float32))
+    after = inference.traced_predictor(model)(luminance).numpy()
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, model(luminance).numpy(), atol=1e-5)
+
+
+def test_threads_rebuild_a_shared_model_one_at_a_time(monkeypatch):
+    import threading
+    import time
+
+    model = colorzoo.build_model("resnet18_decoder", image_size=64, width=0.125)
+    rebuild, running, most = inference._rebuilt_at, [0], [0]
+
+    def slow_rebuild(*args):  # Keras numbers a shared layer's nodes by appending: two at once clash
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        try:
+            return rebuild(*args)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(inference, "_rebuilt_at", slow_rebuild)
+    shapes = [(64, 32 * (index + 1)) for index in range(4)]
+    threads = [threading.Thread(target=inference.at_input_size, args=(model, shape)) for shape in shapes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
+    assert [inference.at_input_size(model, shape).input_shape[1:3] for shape in shapes] == shapes
+
+
 def test_ensembles_and_wrapped_models_colorize_photos_of_any_shape():
     from colorzoo.models.zhang_classification import to_ab_model
 
@@ -381,6 +422,60 @@ def test_two_outputs_of_one_name_are_refused_before_any_work(model, tmp_path, la
     with pytest.raises(ValueError, match=f"^{first} and {second} would both be written to .*photo"):
         inference.colorize_files(model, inputs, tmp_path / "out", compare=True, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_of_several_pages_reads_the_first_with_a_warning(tmp_path):
+    thumbnail, page = Image.new("RGB", (30, 20), (200, 0, 0)), Image.new("RGB", (300, 200), (0, 200, 0))
+    thumbnail.save(tmp_path / "scan.tif", save_all=True, append_images=[page])
+    with pytest.warns(UserWarning, match=r"scan.tif holds 2 frames or pages; only the first \(30x20\) is read"):
+        assert inference.load_image(tmp_path / "scan.tif").shape == (20, 30, 3)  # before: without a word
+    page.save(tmp_path / "one.tif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert inference.load_image(tmp_path / "one.tif").shape == (200, 300, 3)
+
+
+def test_names_that_differ_in_case_only_keep_their_case(model, tmp_path):
+    (tmp_path / "in").mkdir()
+    for name in ("a.jpg", "a.JPG"):
+        photo(32, 32).save(tmp_path / "in" / name, format="JPEG")
+    summary = inference.colorize_files(model, tmp_path / "in", tmp_path / "out", progress=False)
+    # before: both became a_jpg.png, and the whole run was refused
+    assert sorted(os.listdir(tmp_path / "out")) == ["a_JPG.png", "a_jpg.png"] and len(summary["written"]) == 2
+
+
+def test_inputs_without_images_and_an_unwritable_output_folder_fail_before_any_work(model, tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no photos here")
+    with pytest.raises(ValueError, match=r"no images in .*empty \(image files end in .jpg"):
+        inference.colorize_files(model, tmp_path / "empty", tmp_path / "out", progress=False)  # before: 0 written, exit 0
+    photo(32, 32).save(tmp_path / "a.jpg")
+    monkeypatch.setattr(inference, "colorize", lambda *args: pytest.fail("colorized before checking the output folder"))
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)  # root writes anywhere: the refusal is simulated
+    with pytest.raises(PermissionError, match="cannot write to the output folder .*out: Permission denied"):
+        inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", progress=False)
+
+
+def test_a_full_disk_ends_the_run_at_the_first_photo(model, tmp_path, monkeypatch):
+    import errno
+
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        photo(32, 32).save(tmp_path / name)
+    colorize, calls = inference.colorize, []
+    monkeypatch.setattr(inference, "colorize", lambda *args: calls.append(1) or colorize(*args))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_atomically", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        inference.colorize_files(model, [tmp_path / name for name in ("a.jpg", "b.jpg", "c.jpg")], tmp_path / "out",
+                                 progress=False)
+    assert len(calls) == 1  # before: every photo was colorized, then failed to be written
 
 
 def test_a_photo_given_twice_is_colorized_once(model, tmp_path):
@@ -538,6 +633,16 @@ def test_compare_figure(model, tmp_path):
         with pytest.raises(ValueError, match="refusing to replace a photo of the figure"):
             inference.compare_figure(*figure_photos, path=tmp_path / "truth.png", overwrite=True)
     assert (tmp_path / "truth.png").read_bytes() == before
+
+
+@pytest.mark.parametrize("shape, dtype", [((3000, 2500, 3), np.uint8), ((1, 5000), np.uint16), ((1300, 1250, 3), np.float32)])
+def test_compare_figure_panels_are_shrunk_to_the_figure_not_copied_at_full_resolution(shape, dtype):
+    pixels = np.random.default_rng(0).uniform(0, 1, shape) * {np.uint8: 255, np.uint16: 65535, np.float32: 1}[dtype]
+    pixels = pixels.astype(dtype)
+    panel = inference._panel_pixels(pixels)
+    assert max(panel.shape[:2]) <= inference.COMPARE_PANEL_SIDE and panel.dtype == dtype and panel.ndim == pixels.ndim
+    scale = 255 if dtype == np.uint8 else 65535 if dtype == np.uint16 else 1
+    assert abs(panel.mean() - pixels.mean()) / scale < 0.01  # block means: the photo's look, not a sample of it
 
 
 def test_compare_figure_of_a_yuv_model_shows_the_luminance_it_saw(tmp_path, monkeypatch):

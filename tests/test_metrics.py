@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 import pytest
+import skimage.color
+import skimage.data
 import tensorflow as tf
 from PIL import Image
 
@@ -149,6 +151,27 @@ def test_image_metrics_leave_out_grayscale_truths():
     assert alone["images"] == with_gray["images"] == 1 and np.isfinite(with_gray["gray_psnr"])  # was inf
     assert {key: pytest.approx(value, rel=1e-6) for key, value in alone.items()} == with_gray
     assert metrics.image_metrics(luminance[:1], np.zeros_like(chroma[:1]), prediction[:1], "lab") == {"images": 0}
+
+
+def test_image_scores_summed_over_strips_are_the_whole_image_scores(monkeypatch):
+    import skimage.transform
+
+    truth = (skimage.transform.resize(skimage.data.astronaut(), (70, 53)) * 255).astype(np.uint8)
+    pred = truth.copy()
+    pred[..., 1] //= 2
+    pred[20:40] = 255 - pred[20:40]
+    truth_lab, pred_lab = (skimage.color.rgb2lab(rgb) for rgb in (truth, pred))
+    expected = {
+        "psnr": float(metrics.psnr(truth, pred)), "ssim": float(metrics.ssim(truth, pred)),
+        "ab_l1": float(metrics.ab_l1(truth_lab[..., 1:], pred_lab[..., 1:])),
+        "ciede2000": float(metrics.mean_ciede2000(truth_lab, pred_lab)),
+        "colorfulness_hasler": float(metrics.colorfulness(pred)),
+        "delta_colorfulness_absolute": float(metrics.delta_colorfulness(pred, truth, "absolute")),
+    }
+    whole = metrics.image_scores(truth, pred)
+    assert whole == pytest.approx({**whole, **expected}, rel=1e-5)
+    monkeypatch.setattr(metrics, "SCORE_STRIP_PIXELS", 53 * 3)  # 3-row strips: each SSIM window spans 4-5 of them
+    assert metrics.image_scores(truth, pred) == pytest.approx(whole, rel=1e-9)
 
 
 def test_evaluate_checks_its_arguments_and_times_after_tracing(tmp_path, monkeypatch):

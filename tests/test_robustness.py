@@ -235,8 +235,12 @@ def test_colorize_matrix(corpus, model, name):
                 inference.colorize(model, paths[name])
             assert "\n" not in inference.error_line(raised.value)
         else:
-            output = inference.colorize(model, paths[name])
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                output = inference.colorize(model, paths[name])
             assert output.dtype == np.uint8 and output.shape == (*shape_of(name), 3)
+            frames = [str(warning.message) for warning in caught if "frames or pages" in str(warning.message)]
+            assert len(frames) == (name == "animated.gif")  # the one file of several frames says so
 
 
 def test_colorize_cli_matrix(corpus, weights, tmp_path, caplog, capsys):

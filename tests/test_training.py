@@ -358,6 +358,20 @@ def test_validation_scores_read_a_yuv_model_as_yuv_by_default(tmp_path):
     assert training.validation_scores(model, dataset)[0] != training.validation_scores(model, dataset, "lab")[0]
 
 
+def test_validation_scores_take_renamed_models_and_ensembles(tmp_path):
+    """Before: ``Unknown model 'mine'`` at the end of the first epoch, for models colorize takes."""
+    from colorzoo.data import make_dataset
+
+    photos = write_photo_folder(str(tmp_path / "val"), size=40, count=2)
+    dataset = make_dataset(photos, 32, 2, shuffle=False)
+    model = colorzoo.build_model("zhang_classification", image_size=32, **TINY)
+    renamed = keras.Model(model.inputs, model.outputs, name="mine")
+    assert training.validation_scores(renamed, dataset)[0] == training.validation_scores(model, dataset)[0]
+    member = colorzoo.build_model("resnet18_decoder", image_size=32, **TINY)
+    ensemble = colorzoo.build_ensemble([member, member])
+    assert training.validation_scores(ensemble, dataset)[0] == pytest.approx(training.validation_scores(member, dataset)[0])
+
+
 def test_a_built_model_given_another_image_size_is_refused_before_the_run(tmp_path):
     """Before: Keras's input_spec error inside fit, with run.json written, so a retry was refused too."""
     from colorzoo.inference import at_input_size
