@@ -76,11 +76,17 @@ def write_atomically(path, write, replace=True):
 
 
 def check_writable(folder):
-    """Create ``folder`` if missing and check a file can be written in it: an ``OSError`` naming
-    the folder (not writable, read-only file system, ...) before any work, not after it."""
+    """Check a file can be written in ``folder`` (``""``: the current folder), or for a missing
+    folder in its nearest existing parent, without creating anything: an ``OSError`` naming the
+    folder (not writable, read-only file system, a file in the way, ...) before any work, not after it."""
+    existing = folder or "."
+    while not os.path.isdir(existing):
+        parent = os.path.dirname(os.path.abspath(existing))
+        if os.path.lexists(existing) or parent == os.path.abspath(existing):
+            raise NotADirectoryError(errno.ENOTDIR, f"cannot write to the output folder {folder}: {existing} is not a folder")
+        existing = parent
     try:
-        os.makedirs(folder, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", dir=folder)
+        handle, probe = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", dir=existing)
     except OSError as error:
         raise type(error)(error.errno, f"cannot write to the output folder {folder}: {error.strerror}") from None
     os.close(handle)

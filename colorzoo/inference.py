@@ -86,7 +86,7 @@ def load_image(image):
     """
     if isinstance(image, (str, bytes, os.PathLike)) or hasattr(image, "read"):
         with _open_checked(image) as opened:
-            frames = getattr(opened, "n_frames", 1)
+            frames = _frame_count(opened)
             if frames > 1:  # a multi-page TIFF (its first page may be a thumbnail), an animation
                 name = os.fsdecode(image) if not hasattr(image, "read") else getattr(image, "name", "the file")
                 warnings.warn(f"{name} holds {frames} frames or pages; only the first ({opened.width}x{opened.height}) is read",
@@ -96,6 +96,23 @@ def load_image(image):
     if isinstance(image, Image.Image):
         return _pil_pixels(ImageOps.exif_transpose(image))
     return _array_pixels(np.asarray(image))
+
+
+def _frame_count(opened):
+    """Frames or pages of an opened image, 1 for a camera JPEG with an embedded preview (MPO) and
+    when counting fails: Pillow reads through every later frame, and a damaged one (a truncated
+    GIF) must not make the first unreadable."""
+    if opened.format == "MPO":
+        return 1
+    try:
+        frames = getattr(opened, "n_frames", 1)
+    except Exception:  # noqa: BLE001 - Pillow's plugins raise IndexError, TypeError, ... on damaged frames
+        frames = 1
+    try:
+        opened.seek(0)
+    except Exception as error:  # noqa: BLE001
+        raise OSError(f"cannot read its first frame ({type(error).__name__}: {error})") from None
+    return frames
 
 
 def _open_checked(source):
@@ -742,11 +759,15 @@ def colorize_files(
                 "(skip_existing=True) or replace them with --overwrite (overwrite=True)"
             )
     if not plan and not left_out:
-        named = ", ".join(os.fsdecode(item) for item in ([inputs] if isinstance(inputs, (str, bytes, os.PathLike)) else inputs))
-        raise ValueError(f"no images in {named} (image files end in {' '.join(IMAGE_EXTENSIONS)}, any case)")
+        named = inputs if isinstance(inputs, (str, bytes, os.PathLike)) else ", ".join(map(os.fsdecode, inputs))
+        raise ValueError(f"no images in {os.fsdecode(named) or 'the inputs'} "
+                         f"(image files end in {' '.join(IMAGE_EXTENSIONS)}, any case)")
     for folder in sorted({os.path.dirname(output) for _, output, _ in plan}):
-        files.check_writable(folder)  # a folder nobody can write to fails now, not after colorizing every photo
         files.remove_stale_temporaries(folder)  # left by an earlier colorize that was killed mid-write
+    writing = {os.path.dirname(target) for _, *targets in plan for target in targets
+               if target and not (skip_existing and os.path.lexists(target))}
+    for folder in sorted(writing):
+        files.check_writable(folder)  # a folder nobody can write to fails now, not after colorizing every photo
     summary = {"written": [], "skipped": [], "failed": [], "left_out": left_out}
     bar = keras.utils.Progbar(len(plan), unit_name="image") if progress and plan else None
     for done, (path, output, figure) in enumerate(plan, start=1):

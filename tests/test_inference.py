@@ -430,9 +430,18 @@ def test_a_file_of_several_pages_reads_the_first_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match=r"scan.tif holds 2 frames or pages; only the first \(30x20\) is read"):
         assert inference.load_image(tmp_path / "scan.tif").shape == (20, 30, 3)  # before: without a word
     page.save(tmp_path / "one.tif")
+    # a camera JPEG with its preview image (MPO) is one photo
+    page.save(tmp_path / "camera.jpg", format="MPO", save_all=True, append_images=[thumbnail])
+    noisy = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    Image.fromarray(noisy).save(tmp_path / "full.gif", save_all=True, append_images=[Image.fromarray(255 - noisy)])
+    gif = (tmp_path / "full.gif").read_bytes()
+    (tmp_path / "cut.gif").write_bytes(gif[: int(len(gif) * 0.55)])  # its second frame damaged: the first reads
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert inference.load_image(tmp_path / "one.tif").shape == (200, 300, 3)
+        assert inference.load_image(tmp_path / "camera.jpg").shape == (200, 300, 3)
+        with Image.open(tmp_path / "full.gif") as full:
+            np.testing.assert_array_equal(inference.load_image(tmp_path / "cut.gif"), np.asarray(full.convert("RGB")))
 
 
 def test_names_that_differ_in_case_only_keep_their_case(model, tmp_path):
@@ -458,6 +467,24 @@ def test_inputs_without_images_and_an_unwritable_output_folder_fail_before_any_w
     monkeypatch.setattr(files.tempfile, "mkstemp", read_only)  # root writes anywhere: the refusal is simulated
     with pytest.raises(PermissionError, match="cannot write to the output folder .*out: Permission denied"):
         inference.colorize_files(model, tmp_path / "a.jpg", tmp_path / "out", progress=False)
+
+
+def test_only_folders_written_to_are_checked_and_none_is_created_for_nothing(model, tmp_path, monkeypatch):
+    for year in ("2023", "2024"):
+        (tmp_path / "in" / year).mkdir(parents=True)
+        photo(32, 32).save(tmp_path / "in" / year / "a.jpg")
+    inference.colorize_files(model, tmp_path / "in" / "2023", tmp_path / "out" / "2023", progress=False)
+    check_writable, checked = files.check_writable, []
+    monkeypatch.setattr(files, "check_writable", lambda folder: checked.append(folder) or check_writable(folder))
+    summary = inference.colorize_files(model, tmp_path / "in", tmp_path / "out", skip_existing=True, progress=False)
+    # before: every output folder was probed, so a read-only one of finished outputs stopped the resumed run
+    assert checked == [str(tmp_path / "out" / "2024")] and summary["written"] == [str(tmp_path / "out" / "2024" / "a.png")]
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.jpg").write_bytes(b"not an image")
+    inference.colorize_files(model, tmp_path / "broken", tmp_path / "nothing" / "deeper", progress=False)
+    assert not (tmp_path / "nothing").exists()  # the check creates no folder
+    monkeypatch.chdir(tmp_path / "in" / "2024")
+    assert inference.colorize_files(model, "a.jpg", "", progress=False)["written"] == ["a.png"]  # "": this folder
 
 
 def test_a_full_disk_ends_the_run_at_the_first_photo(model, tmp_path, monkeypatch):
@@ -636,13 +663,18 @@ def test_compare_figure(model, tmp_path):
 
 
 @pytest.mark.parametrize("shape, dtype", [((3000, 2500, 3), np.uint8), ((1, 5000), np.uint16), ((1300, 1250, 3), np.float32)])
-def test_compare_figure_panels_are_shrunk_to_the_figure_not_copied_at_full_resolution(shape, dtype):
+def test_compare_figure_panels_are_shrunk_to_the_figure_not_copied_at_full_resolution(shape, dtype, tmp_path, monkeypatch):
     pixels = np.random.default_rng(0).uniform(0, 1, shape) * {np.uint8: 255, np.uint16: 65535, np.float32: 1}[dtype]
     pixels = pixels.astype(dtype)
     panel = inference._panel_pixels(pixels)
     assert max(panel.shape[:2]) <= inference.COMPARE_PANEL_SIDE and panel.dtype == dtype and panel.ndim == pixels.ndim
     scale = 255 if dtype == np.uint8 else 65535 if dtype == np.uint16 else 1
     assert abs(panel.mean() - pixels.mean()) / scale < 0.01  # block means: the photo's look, not a sample of it
+    to_float_rgb, plotted = inference.to_float_rgb, []
+    monkeypatch.setattr(inference, "to_float_rgb", lambda image: plotted.append(np.shape(image)) or to_float_rgb(image))
+    inference.compare_figure(pixels, pixels, pixels, path=tmp_path / "figure.png")
+    # before: three full-resolution float copies
+    assert len(plotted) == 2 and all(max(panel_shape[:2]) <= inference.COMPARE_PANEL_SIDE for panel_shape in plotted)
 
 
 def test_compare_figure_of_a_yuv_model_shows_the_luminance_it_saw(tmp_path, monkeypatch):
