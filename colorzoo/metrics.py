@@ -216,16 +216,23 @@ def colorfulness(rgb, form="hasler"):
 
 
 def _colorfulness(unit_rgb, form):
-    rgb = np.asarray(unit_rgb, np.float64) * 255.0
-    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    rg = red - green
-    yb = 0.5 * (red + green) - blue
-    if form == "absolute":
-        rg, yb = np.abs(rg), np.abs(yb)
+    rg, yb = _opponent_channels(unit_rgb)[form]
     axes = (-2, -1)
-    spread = np.sqrt(np.var(rg, axis=axes) + np.var(yb, axis=axes))
-    offset = np.sqrt(np.mean(rg, axis=axes) ** 2 + np.mean(yb, axis=axes) ** 2)
-    return spread + 0.3 * offset
+    return _colorfulness_of(np.mean(rg, axis=axes), np.var(rg, axis=axes), np.mean(yb, axis=axes), np.var(yb, axis=axes))
+
+
+def _opponent_channels(unit_rgb):
+    """``{form: (rg, yb)}``: Hasler's rg = R - G and yb = (R + G) / 2 - B on the 0-255 scale
+    (float64), signed for ``"hasler"``, their absolute values for ``"absolute"``."""
+    rgb = np.asarray(unit_rgb, np.float64) * 255.0
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return {"hasler": (rg, yb), "absolute": (np.abs(rg), np.abs(yb))}
+
+
+def _colorfulness_of(rg_mean, rg_variance, yb_mean, yb_variance):
+    """Hasler & Suesstrunk's M from the means and variances of the opponent channels."""
+    return np.sqrt(rg_variance + yb_variance) + 0.3 * np.sqrt(rg_mean**2 + yb_mean**2)
 
 
 def delta_colorfulness(pred_rgb, true_rgb, form="hasler"):
@@ -296,10 +303,7 @@ def _pixel_sums(true_rgb, pred_rgb):
         "ciede2000": np.sum(skimage.color.deltaE_ciede2000(true_lab, pred_lab, channel_axis=-1), dtype=np.float64),
     }
     for image, rgb in (("true", true_rgb), ("pred", pred_rgb)):
-        rgb = rgb.astype(np.float64) * 255.0
-        rg = rgb[..., 0] - rgb[..., 1]
-        yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
-        for form, channels in (("hasler", (rg, yb)), ("absolute", (np.abs(rg), np.abs(yb)))):
+        for form, channels in _opponent_channels(rgb).items():
             for name, channel in zip(("rg", "yb"), channels):
                 sums[f"{image}_{form}_{name}"] = np.sum(channel)
                 sums[f"{image}_{form}_{name}2"] = np.sum(np.square(channel))
@@ -309,8 +313,7 @@ def _pixel_sums(true_rgb, pred_rgb):
 def _colorfulness_from_means(mean, prefix):
     """:func:`colorfulness` from the means of the opponent channels and of their squares."""
     rg, yb = mean[f"{prefix}_rg"], mean[f"{prefix}_yb"]
-    variance = max(0.0, mean[f"{prefix}_rg2"] - rg**2) + max(0.0, mean[f"{prefix}_yb2"] - yb**2)
-    return np.sqrt(variance) + 0.3 * np.sqrt(rg**2 + yb**2)
+    return _colorfulness_of(rg, max(0.0, mean[f"{prefix}_rg2"] - rg**2), yb, max(0.0, mean[f"{prefix}_yb2"] - yb**2))
 
 
 def evaluate(model, files, image_size=None, size=None, csv_path=None, json_path=None, progress=True, overwrite=False):
