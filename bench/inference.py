@@ -1,8 +1,8 @@
 """Inference speed and memory: every model at its native size, and full-resolution colorize().
 
 Part 1, per model (each in a fresh Python process, random weights): the forward pass at the
-model's native size through a ``tf.function`` with a fixed input signature (what
-``colorzoo.inference.colorize`` runs), plain graph and XLA-compiled: single-image latency
+model's native size through a ``tf.function`` with a fixed input signature (``colorize`` runs
+most models through one traced at any size, at the same speed), plain graph and XLA-compiled: single-image latency
 (median and 90th percentile of ``--latency-runs`` calls) and batch throughput (images/s at
 ``--batch-size``), the first call (tracing, compilation) timed apart; achieved GFLOP/s of the
 batch runs; peak RSS of the process.
@@ -15,8 +15,9 @@ pixel count, the photo's aspect ratio), the model at that shape, bilinear upsamp
 of the chroma to full resolution, and recombination with the original luminance
 (``recombine``). The model stage costs the same at every size; the others grow with the pixel
 count. The whole ``colorize()`` call is timed too (its time should match the stages' sum), and
-once more the first call on the photo turned 90° (a new run shape: the model is rebuilt for it
-and its function traced, what a folder of landscape and portrait photos pays once per shape).
+once more the first call on the photo turned 90° (a new run shape: what a folder of landscape
+and portrait photos pays once per shape; since session 26 a call of the graph traced at any size
+for most models, a rebuild and a trace for the others, ``bench/run_shapes.py``).
 Memory, in a second fresh process per size run with a fixed 64 KiB glibc mmap threshold (so
 freed arrays go back to the kernel and a warm-up does not hide later allocations): after a
 warm-up call at the same size, the peak RSS above the RSS before the whole ``colorize()``
@@ -57,7 +58,7 @@ def build(name, image_size=None, small=False):
 
 
 def predictor(model, jit_compile):
-    """``model(x, training=False)`` in a ``tf.function`` with a fixed signature, as colorize runs it."""
+    """``model(x, training=False)`` in a ``tf.function`` with a fixed signature."""
     import tensorflow as tf
 
     signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
@@ -183,7 +184,7 @@ def colorize_worker(spec):
     photo = common.photo(spec["megapixels"])
     Image.fromarray(photo).save(path, quality=95)
     run_size = inference.run_size(model, image_shape=photo.shape[:2])
-    predict = predictor(inference.at_input_size(model, run_size), jit_compile=False)
+    predict = inference._predictor_at(model, run_size)  # what colorize runs
 
     def chain(record=None, memory=None):
         """Run the stages in order, dropping what colorize() would no longer hold."""
@@ -230,7 +231,7 @@ def colorize_worker(spec):
         result["seconds"] = {name: statistics.median(record[name]) for name in STAGES}
         result["colorize_seconds"] = statistics.median(total)
         result["colorize_seconds_range"] = [min(total), max(total)]
-        turned = photo.transpose(1, 0, 2).copy()  # the same pixels in a new run shape: rebuild + trace
+        turned = photo.transpose(1, 0, 2).copy()  # the same pixels in a new run shape
         start = time.perf_counter()
         inference.colorize(model, turned)
         result["turned_first_seconds"] = time.perf_counter() - start

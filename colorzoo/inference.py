@@ -52,10 +52,15 @@ GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
+_ANY_SIZE = weakref.WeakKeyDictionary()  # model -> its graph on inputs of any size (_any_size), _ITSELF or None
+_ITSELF, _UNTRIED = object(), object()
+_CHECKED_SHAPES = weakref.WeakKeyDictionary()  # model -> {(height, width): None or why _any_size cannot run it there}
+CHECKED_PER_MODEL = 1024  # run shapes whose check is kept (a few hundred bytes each)
 _REBUILD_LOCK = threading.Lock()
-# Rebuilt models kept per model: the 13 run shapes of the common photo formats (1:1, 4:3, 3:2, 16:9, 7:5,
-# 2:1, 21:9, both orientations) fit; beyond, each new shape is rebuilt (~0.4-2.5 s) and adds a Keras
-# node (~50-90 KB) to every shared layer that lives as long as the model.
+# Rebuilt models kept per model (at_input_size, and colorize for models that cannot run at any size in one
+# trace, _any_size): the 13 run shapes of the common photo formats (1:1, 4:3, 3:2, 16:9, 7:5, 2:1, 21:9,
+# both orientations) fit; beyond, each new shape is rebuilt and adds a Keras node (~50-90 KB) to every
+# shared layer that lives as long as the model.
 REBUILT_PER_MODEL = 16
 UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does not know (see model_spec)
 # Output layer names that tell a renamed model's kind (model_spec): the YUV models' and zhang's.
@@ -456,7 +461,8 @@ def at_input_size(model, size):
     computes with ``model``'s current weights, also after ``fit`` or ``set_weights``. One per
     model and size is kept (the last REBUILT_PER_MODEL sizes); rebuilds run one at a time, so
     threads may share a model. A model whose input is already ``size``, or flexible, is returned
-    as is.
+    as is. (``colorize`` needs no rebuild per size: :func:`predict_chroma` runs most models at
+    every size with one traced graph.)
 
     Example:
 
@@ -467,13 +473,18 @@ def at_input_size(model, size):
     size = _pair(size)
     if None in fixed or fixed == size:
         return model
+    return _rebuilt_for(model, size)
+
+
+def _rebuilt_for(model, size):
+    """``model`` rebuilt for a fixed ``size`` input, cached (also a model whose input is flexible)."""
     with _REBUILD_LOCK:  # Keras numbers a shared layer's nodes by appending: one rebuild at a time
         rebuilt = _REBUILT.setdefault(model, collections.OrderedDict())
         if size in rebuilt:
             rebuilt.move_to_end(size)
         else:
             try:
-                rebuilt[size] = _rebuilt_at(model, fixed, size)
+                rebuilt[size] = _rebuilt_at(model, size)
             except RunShapeError as error:
                 rebuilt[size] = error  # remembered: a rebuild that failed once is not tried per photo
             if len(rebuilt) > REBUILT_PER_MODEL:
@@ -484,26 +495,117 @@ def at_input_size(model, size):
     return found
 
 
-def _rebuilt_at(model, fixed, size):
+def _cannot_run(model, size):
+    """The start and the advice of a :class:`RunShapeError` for ``model`` at ``size``."""
+    fixed = tuple(model.input_shape[1:3])
+    if None in fixed:
+        return f"{model.name} cannot run at {size[0]}x{size[1]}", "run it at another size"
     cannot = f"{model.name} was built for {fixed[0]}x{fixed[1]} inputs and cannot run at {size[0]}x{size[1]}"
-    advice = f"run it at its built size (size=({fixed[0]}, {fixed[1]}), or no size: photos are then resized to it)"
-    if len(getattr(model, "inputs", None) or ()) != 1:
-        raise RunShapeError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
+    return cannot, f"run it at its built size (size=({fixed[0]}, {fixed[1]}), or no size: photos are then resized to it)"
+
+
+def _check_stride(model, size):
+    """A :class:`RunShapeError` unless both sides of ``size`` are multiples of ``model``'s stride."""
     stride = model_stride(model)
     if any(side % stride for side in size):
+        cannot, advice = _cannot_run(model, size)
         raise RunShapeError(f"{cannot}: its sides must be multiples of its stride {stride}; {advice}")
+
+
+def _rebuilt_at(model, size):
+    cannot, advice = _cannot_run(model, size)
+    if len(getattr(model, "inputs", None) or ()) != 1:
+        raise RunShapeError(f"{cannot}: only single-input functional models can be rebuilt; {advice}")
+    _check_stride(model, size)
     try:
         rebuilt = _sharing_layers(model, size)
     except (ValueError, TypeError) as error:
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras's message has terminal bold codes
-        lines = [line for line in text.splitlines() if line.strip()]  # and the cause on its 2nd line
-        reason = next((line for line in lines if not line.startswith("Exception encountered")), error_line(error))
-        raise RunShapeError(f"{cannot}: {reason}; {advice}") from error
-    scale = [out / side for out, side in zip(model.output_shape[1:3], fixed)]
-    if [out / side for out, side in zip(rebuilt.output_shape[1:3], size)] != scale:
-        output = "x".join(map(str, rebuilt.output_shape[1:3]))
-        raise RunShapeError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
+        raise RunShapeError(f"{cannot}: {_keras_reason(error)}; {advice}") from error
+    _check_output_scale(model, size, rebuilt.output_shape[1:3])
     return rebuilt
+
+
+def _keras_reason(error):
+    """The line of a Keras layer's error that says what went wrong."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras's message has terminal bold codes
+    lines = [line for line in text.splitlines() if line.strip()]  # and the cause on its 2nd line
+    return next((line for line in lines if not line.startswith("Exception encountered")), error_line(error))
+
+
+def _check_output_scale(model, size, output_size):
+    """A :class:`RunShapeError` unless ``model`` at ``size`` gives an output of ``output_size`` at the
+    output / input scale of its built shapes (a model whose input is flexible has none to keep)."""
+    fixed = tuple(model.input_shape[1:3])
+    if None in fixed:
+        return
+    scale = [out / side for out, side in zip(model.output_shape[1:3], fixed)]
+    if [out / side for out, side in zip(output_size, size)] != scale:
+        cannot, advice = _cannot_run(model, size)
+        output = "x".join(map(str, output_size))
+        raise RunShapeError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
+
+
+def _any_size(model):
+    """``model``'s graph on inputs of any height and width with the same layers (``model`` itself if
+    its input is flexible), once its :func:`traced_predictor` has traced it at unknown sizes, so
+    that one trace serves every run shape; None where that fails (multi-input models, a layer that
+    needs known sizes in a graph, such as Keras's bilinear ``UpSampling2D``: keras-team/keras#22079):
+    such a model is rebuilt per run shape (:func:`at_input_size`). Cached per model."""
+    found = _ANY_SIZE.get(model, _UNTRIED)
+    if found is _UNTRIED:
+        with _REBUILD_LOCK:
+            if model not in _ANY_SIZE:
+                _ANY_SIZE[model] = _traced_at_any_size(model)
+            found = _ANY_SIZE[model]
+    return model if found is _ITSELF else found
+
+
+def _traced_at_any_size(model):
+    if len(getattr(model, "inputs", None) or ()) != 1 or len(model.input_shape) != 4:
+        return None
+    flexible = model.input_shape[1:3] == (None, None)
+    try:
+        any_size = model if flexible else _sharing_layers(model, (None, None))
+        output = traced_predictor(any_size).get_concrete_function().structured_outputs
+    except Exception as error:  # an optimisation only: whatever fails here, the model runs per shape
+        logger.debug("%s runs per run shape: %s", model.name, error_line(error))
+        return None
+    if output.shape[1:3] != (None, None):  # a layer keeps its built size: the rebuild says so, per shape
+        return None
+    return _ITSELF if flexible else any_size  # _ITSELF: the cache must not keep the model alive
+
+
+def _check_run_shape(model, any_size, shape):
+    """A :class:`RunShapeError` unless ``any_size`` (:func:`_any_size`) runs ``model`` at ``shape`` as a
+    rebuild would: sides on the stride, every layer accepting them (checked symbolically: no Keras node
+    is added) and the output at the built output / input scale. Cached per model and shape."""
+    found = _CHECKED_SHAPES.get(model, {}).get(shape, _UNTRIED)
+    if found is _UNTRIED:
+        with _REBUILD_LOCK:
+            found = _run_shape_problem(model, any_size, shape)
+    if found is not None:
+        raise found
+
+
+def _run_shape_problem(model, any_size, shape):
+    checked = _CHECKED_SHAPES.setdefault(model, collections.OrderedDict())
+    if shape not in checked:
+        try:
+            _check_stride(model, shape)
+            spec = any_size.compute_output_spec(
+                keras.KerasTensor((1, *shape, *model.input_shape[3:]), dtype=model.inputs[0].dtype)
+            )
+            spec = spec[0] if isinstance(spec, (list, tuple)) else spec
+            _check_output_scale(model, shape, tuple(spec.shape[1:3]))
+            checked[shape] = None
+        except (ValueError, TypeError) as error:  # a RunShapeError, or a layer refusing the shape
+            if not isinstance(error, RunShapeError):
+                cannot, advice = _cannot_run(model, shape)
+                error = RunShapeError(f"{cannot}: {_keras_reason(error)}; {advice}")
+            checked[shape] = error
+        if len(checked) > CHECKED_PER_MODEL:
+            checked.popitem(last=False)
+    return checked[shape]
 
 
 def _sharing_layers(model, size):
@@ -520,8 +622,9 @@ def _sharing_layers(model, size):
 
 class _ExpectedRetracing(logging.Filter):
     """Drops TensorFlow's warning that ``traced_predictor``'s functions "triggered tf.function
-    retracing": each run shape has its own function, traced once by design (photos of many
-    aspect ratios), which TensorFlow counts as one function retracing. Other functions' warnings pass."""
+    retracing": each model rebuilt for a run shape (:func:`at_input_size`) has its own function,
+    traced once by design (photos of many aspect ratios), which TensorFlow counts as one function
+    retracing. Other functions' warnings pass."""
 
     def filter(self, record):
         return "traced_predictor.<locals>.predict" not in record.getMessage()
@@ -569,27 +672,42 @@ def chroma_of_output(output, kind, size=None):
     return tf.cast(output, tf.float32)
 
 
+def _predictor_at(model, shape):
+    """The :func:`traced_predictor` that runs ``model`` at ``shape``: the one of its graph at any size
+    (:func:`_any_size`) where it has one, else its own at its built size and the one of ``model``
+    rebuilt for ``shape`` at others (:func:`at_input_size`); a :class:`RunShapeError` if ``model``
+    cannot run there."""
+    built = tuple(model.input_shape[1:3])
+    any_size = _any_size(model)
+    if any_size is not None:
+        if shape != built and any_size is not model:
+            _check_run_shape(model, any_size, shape)
+        return traced_predictor(any_size)
+    return traced_predictor(model if shape == built else _rebuilt_for(model, shape))
+
+
 def predict_chroma(model, luminance, size=None):
     """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
 
     The luminance is resized (antialiased) to :func:`run_size`, the model's pixel count at the
-    photo's aspect ratio, where the model runs (:func:`at_input_size`); a model that cannot be
-    rebuilt for that shape (a layer fixed to its built size) runs at its built size when no
-    ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
+    photo's aspect ratio, where the model runs: most models run every shape with one traced
+    graph of any input size, the others are rebuilt per shape (:func:`at_input_size`); a model
+    that cannot run at that shape (a layer fixed to its built size) runs at its built size when
+    no ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
     upsampled bilinearly back to ``(H, W)``.
     """
     model = colorizing_model(model, "predict_chroma")
     height, width = luminance.shape
-    shape = run_size(model, size, image_shape=(height, width))
+    shape, built = run_size(model, size, image_shape=(height, width)), tuple(model.input_shape[1:3])
     try:
-        runnable = at_input_size(model, shape)
+        predict = _predictor_at(model, shape)
     except RunShapeError:
-        if size is not None:
+        if size is not None or None in built:
             raise
-        shape, runnable = tuple(model.input_shape[1:3]), model
+        shape, predict = built, _predictor_at(model, built)
     small = tf.image.resize(luminance[None, :, :, None], shape, antialias=True)
     try:
-        output = traced_predictor(runnable)(small)
+        output = predict(small)
     except tf.errors.InvalidArgumentError as error:
         raise RunShapeError(
             f"{model.name} failed at {shape[0]}x{shape[1]} ({_graph_error_reason(error)}): a model that down-samples needs "
@@ -612,7 +730,7 @@ def colorize(model, image, size=None):
             orientation is applied.
         size: the model runs at the pixel count of a ``size`` x ``size`` square with the
             image's aspect ratio, or at exactly ``(height, width)`` (see :func:`run_size`; a
-            model built for another size is rebuilt for it, :func:`at_input_size`); default: the
+            model built for another size runs there with the same weights, :func:`predict_chroma`); default: the
             pixel count of the model's input size (a shipped model: its trained or run size).
 
     The output keeps the input's full-resolution luminance (L, or Y for YUV models) up to

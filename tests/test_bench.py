@@ -34,6 +34,7 @@ LAST_WORDS = {
     "pipeline": "colorzoo vs skimage:",
     "hypercolumn_memory": "1 steps:",
     "scoring_memory": "| 0.01 ",
+    "run_shapes": "| unet_sequential | 13 ",
 }
 
 
@@ -85,6 +86,10 @@ def test_scoring_memory_benchmark_runs():
     _run("scoring_memory", ["--megapixels", "0.01", "--runs", "1"])
 
 
+def test_run_shapes_benchmark_runs():
+    _run("run_shapes", ["--models", "unet_sequential"])
+
+
 def test_torch_pix2pix_benchmark_runs(tmp_path):
     pytest.importorskip("torch", reason="bench/torch_pix2pix.py compares against PyTorch, not installed here")
     output = tmp_path / "result.json"
@@ -117,6 +122,7 @@ def _bench_module(name, monkeypatch):
         ("hypercolumn_memory", ["--image-size", "30"], "image_size must be a multiple of 8"),
         ("validation_scoring", ["--models", "nosuch"], "unknown models ['nosuch']"),
         ("scoring_memory", ["--megapixels", "abc"], "expected a number, got 'abc'"),
+        ("run_shapes", ["--models", "nosuch"], "unknown models ['nosuch']"),
         ("torch_pix2pix", ["--json", "{mine}"], "mine.json exists"),
     ],
 )

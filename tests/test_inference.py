@@ -1,6 +1,7 @@
 """Full-resolution colorization: sizes, input modes, EXIF, luminance kept, safe batch writing."""
 
 import io
+import logging
 import os
 import warnings
 
@@ -161,18 +162,50 @@ def test_out_of_gamut_chroma_is_shrunk_as_little_as_possible():
     assert np.mean(np.abs(rgb - expected).max(-1) <= 3) >= 0.97
 
 
-def test_predict_is_traced_once_per_run_shape(model):
-    for shape in [(64, 64), (128, 128), (333, 500), (666, 1000), (500, 333)]:
+def test_one_traced_graph_runs_every_run_shape_without_rebuilds():
+    keras.utils.set_random_seed(0)
+    model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
+    for shape in [(64, 64), (128, 128), (333, 500), (666, 1000), (500, 333), (300, 900)]:
         inference.colorize(model, np.zeros(shape, np.uint8))
-    assert inference.traced_predictor(model).experimental_get_tracing_count() == 1  # both squares
-    for run_shape in [(56, 80), (80, 56)]:  # 3:2 and 2:3 photos: the same pixel count, their aspect ratio
-        assert inference.traced_predictor(inference.at_input_size(model, run_shape)).experimental_get_tracing_count() == 1
+    any_size = inference._any_size(model)
+    assert any_size.input_shape == (None, None, None, 1)
+    assert inference.traced_predictor(any_size).experimental_get_tracing_count() == 1  # squares, 3:2, 2:3 and 3:1
+    assert model not in inference._PREDICTORS  # not even traced at its built size
+    assert model not in inference._REBUILT  # before: one rebuild (and one Keras node per layer) per run shape
+    luminance = np.random.default_rng(0).uniform(0, 1, (1, 56, 80, 1)).astype(np.float32)
+    np.testing.assert_allclose(inference.traced_predictor(any_size)(luminance),
+                               inference.at_input_size(model, (56, 80))(luminance, training=False), atol=1e-6)
 
 
-def test_one_function_per_run_shape_is_not_reported_as_retracing(model, caplog):
-    for width in range(40, 120, 10):  # 8 aspect ratios, 8 run shapes, 8 traced functions
-        inference.colorize(model, np.zeros((60, width), np.uint8))
+def bilinear_model(size):
+    """A model whose Keras bilinear UpSampling2D cannot be traced at unknown sizes (keras-team/keras#22079)."""
+    inputs = keras.Input((size, size, 1))
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inputs)
+    outputs = keras.layers.Conv2D(2, 3, padding="same")(keras.layers.UpSampling2D(2, interpolation="bilinear")(x))
+    return keras.Model(inputs, outputs, name=f"bilinear_{size}")
+
+
+def test_models_that_cannot_run_at_any_size_are_rebuilt_per_run_shape():
+    fixed = bilinear_model(64)
+    assert inference._any_size(fixed) is None
+    for run_shape in [(64, 96), (96, 64)]:
+        assert inference.colorize(fixed, np.zeros((60, 80), np.uint8), size=run_shape).shape == (60, 80, 3)
+    assert list(inference._REBUILT[fixed]) == [(64, 96), (96, 64)]
+    # A flexible input with such a layer (before: OperatorNotAllowedInGraphError from deep in TensorFlow).
+    flexible = inference._sharing_layers(fixed, (None, None))
+    assert inference.colorize(flexible, np.zeros((50, 70), np.uint8), size=(32, 64)).shape == (50, 70, 3)
+    assert list(inference._REBUILT[flexible]) == [(32, 64)]
+
+
+def test_one_function_per_run_shape_is_not_reported_as_retracing(caplog):
+    model = bilinear_model(64)  # rebuilt per run shape, each rebuild with its own traced function
+    for width in range(1, 6):
+        inference.colorize(model, np.zeros((40, 40), np.uint8), size=(64, 32 * width))
+    assert len(inference._REBUILT[model]) == 4  # (64, 64) is its built size
     assert not [record for record in caplog.records if "retracing" in record.getMessage()]
+    # TensorFlow warns at most twice per traced code, so the filter itself is checked too (test order)
+    warning = "5 out of the last 5 calls to <function traced_predictor.<locals>.predict at 0x7f> triggered tf.function retracing."
+    assert not inference._ExpectedRetracing().filter(logging.LogRecord("tf", logging.WARNING, "", 0, warning, None, None))
 
     @tf.function
     def user_function(x):  # the warning about anyone else's function still reaches them
@@ -247,13 +280,19 @@ def test_a_model_given_new_variables_is_traced_again():
     keras.utils.set_random_seed(6)
     model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
     luminance = np.random.default_rng(1).uniform(0, 1, (1, 64, 64, 1)).astype(np.float32)
+    wide = np.random.default_rng(2).uniform(0, 1, (56, 80)).astype(np.float32)  # its run shape: the graph at any size
     before = inference.traced_predictor(model)(luminance).numpy()
+    wide_before = inference.predict_chroma(model, wide)
     conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     conv.enable_lora(2)  # adds two variables and changes the layer's call: an old trace would ignore them
     conv.lora_kernel_b.assign(np.full(conv.lora_kernel_b.shape, 0.5, np.float32))
     after = inference.traced_predictor(model)(luminance).numpy()
     assert not np.allclose(after, before)
     np.testing.assert_allclose(after, model(luminance).numpy(), atol=1e-5)
+    wide_after = inference.predict_chroma(model, wide)
+    assert not np.allclose(wide_after, wide_before)
+    rebuilt = inference.at_input_size(model, (56, 80))
+    np.testing.assert_allclose(wide_after, rebuilt(wide[None, :, :, None], training=False)[0], atol=1e-5)
 
 
 def test_threads_rebuild_a_shared_model_one_at_a_time(monkeypatch):
@@ -593,6 +632,50 @@ def test_a_model_fixed_to_its_built_size_colorizes_any_photo_at_that_size(tmp_pa
     with caplog.at_level("WARNING"):  # a size the model cannot run at: each photo counted, the folder goes on
         failed = inference.colorize_files(valid_padding, photos, tmp_path / "out2", size=(8, 8), progress=False)
     assert len(failed["failed"]) == 2 and "cannot run at 8x8" in caplog.text
+
+
+def test_a_run_shape_the_graph_at_any_size_cannot_keep_falls_back_to_the_built_size(register):
+    def pooling_net(image_size=64):  # halves and doubles its input; registered without its stride (2)
+        inputs = keras.Input((image_size, image_size, 1))
+        down = keras.layers.MaxPooling2D()(inputs)
+        up = keras.layers.UpSampling2D()(keras.layers.Conv2D(4, 3, padding="same")(down))
+        return keras.Model(inputs, keras.layers.Conv2D(2, 1)(keras.layers.Concatenate()([up, inputs])))
+
+    def deep_net():  # 6 halvings, unregistered: its assumed stride (32) is too small, and nothing fails
+        inputs = keras.Input((64, 64, 1))
+        x = inputs
+        for _ in range(6):
+            x = keras.layers.Conv2D(4, 3, strides=2, padding="same")(x)
+        for _ in range(6):
+            x = keras.layers.UpSampling2D()(x)
+        return keras.Model(inputs, keras.layers.Conv2D(2, 1)(x), name="deep_net")
+
+    register("pooling_net", pooling_net)
+    keras.utils.set_random_seed(7)
+    for model, shape in [(colorzoo.build_model("pooling_net"), (76, 102)), (deep_net(), (40, 200))]:
+        gray = np.random.default_rng(0).uniform(0, 1, shape).astype(np.float32)
+        assert inference._any_size(model) is not None
+        with pytest.raises(inference.RunShapeError, match="cannot run at"):
+            inference._check_run_shape(model, inference._any_size(model), inference.run_size(model, image_shape=shape))
+        # run there by the graph at any size, pooling_net's concatenation would fail inside TensorFlow and
+        # deep_net's chroma would come out 2x too tall: both run at their built size, as rebuilt models did
+        at_built = tf.image.resize(model(tf.image.resize(gray[None, :, :, None], (64, 64), antialias=True))[0], shape)
+        np.testing.assert_allclose(inference.predict_chroma(model, gray), at_built, atol=1e-6)
+
+
+def test_whatever_fails_at_any_size_runs_per_run_shape():
+    class NeedsKnownSides(keras.layers.Layer):
+        def call(self, x):
+            if x.shape[1] is None:
+                raise RuntimeError("this layer needs known sides")
+            return x
+
+    inputs = keras.Input((32, 32, 1))
+    outputs = keras.layers.Conv2D(2, 3, padding="same")(NeedsKnownSides()(inputs))
+    model = keras.Model(inputs, outputs, name="needs_known_sides")
+    for size in [None, (32, 64)]:  # not a RuntimeError for every photo: the graph at any size is an optimisation
+        assert inference.colorize(model, np.zeros((40, 60), np.uint8), size=size).shape == (40, 60, 3)
+    assert inference._any_size(model) is None and list(inference._REBUILT[model]) == [(32, 64)]
 
 
 def test_an_unregistered_stride_is_a_clear_error(register):
