@@ -50,6 +50,14 @@ class ModelFileError(ValueError):
     """A model file that cannot or must not be loaded; the message names the file and the problem."""
 
 
+def saved_model_hint(folder):
+    """What to do instead, if ``folder`` is a TensorFlow SavedModel (``model.export``); else ``""``."""
+    if not os.path.isfile(os.path.join(folder, "saved_model.pb")):
+        return ""
+    return (" (a TensorFlow SavedModel, e.g. from model.export: colorzoo reads the .keras file saved beside it, "
+            "model.save('model.keras'); keras.layers.TFSMLayer serves the SavedModel itself)")
+
+
 def load_model(path):
     """Load a ``.keras`` file with Keras safe mode (no ``Lambda``, no foreign code).
 
@@ -60,6 +68,8 @@ def load_model(path):
     import colorzoo.models  # noqa: F401  registers every custom object
 
     path = os.fsdecode(path)
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path}: a folder, not a .keras model file{saved_model_hint(path)}")
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):

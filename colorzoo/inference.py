@@ -57,14 +57,18 @@ _ITSELF, _UNTRIED = object(), object()
 _CHECKED_SHAPES = weakref.WeakKeyDictionary()  # model -> {(height, width): None or why _any_size cannot run it there}
 CHECKED_PER_MODEL = 1024  # run shapes whose check is kept (a few hundred bytes each)
 _REBUILD_LOCK = threading.Lock()
+_GUESSED_SPECS = weakref.WeakSet()  # models model_spec took for Lab ab without knowing (warned once each)
 # Rebuilt models kept per model (at_input_size, and colorize for models that cannot run at any size in one
 # trace, _any_size): the 13 run shapes of the common photo formats (1:1, 4:3, 3:2, 16:9, 7:5, 2:1, 21:9,
 # both orientations) fit; beyond, each new shape is rebuilt and adds a Keras node (~50-90 KB) to every
 # shared layer that lives as long as the model.
 REBUILT_PER_MODEL = 16
 UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does not know (see model_spec)
-# Output layer names that tell a renamed model's kind (model_spec): the YUV models' and zhang's.
-RENAMED_OUTPUT_LAYERS = {"uv": {"color_space": "yuv"}, "ab_logits": {"output": "ab_bins"}}
+# Output layer names that tell a renamed model's kind (model_spec): the YUV models', zhang's, and the Lab
+# models' and ensembles' (ab as the default spec says).
+RENAMED_OUTPUT_LAYERS = {
+    "uv": {"color_space": "yuv"}, "ab_logits": {"output": "ab_bins"}, "ab": {}, "ab_upsample": {}, "ab_average": {},
+}
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
 COMPARE_PANEL_SIDE = 1200  # compare_figure's panels at most: a 4-inch panel at 100 dpi is 400 px
 
@@ -347,8 +351,9 @@ def model_spec(model):
     comes from a registered model used as a layer, e.g. ``keras.Sequential([model])``) takes that
     model's spec; a renamed one is YUV if its output layer is the YUV models' ``"uv"``, bin logits
     if it is zhang's ``"ab_logits"`` (also behind trailing layers that keep the output's shape,
-    such as a float32 cast). Anything else (an ensemble's average) is a Lab model
-    predicting ab at 256 px. An unknown model's stride is the largest power of two up to
+    such as a float32 cast). Anything else is a Lab model predicting ab at 256 px, with a
+    warning (once per model) unless its output layer is a Lab model's or an ensemble's
+    (``"ab"``, ``"ab_upsample"``, ``"ab_average"``). An unknown model's stride is the largest power of two up to
     UNKNOWN_STRIDE dividing its built input sides (32 for the usual 64, 128, 224 or 256).
 
     >>> model_spec(keras.Model(model.inputs, model.outputs, name="mine")).color_space   # "yuv" for hypercolumn
@@ -366,9 +371,17 @@ def model_spec(model):
         else:
             return dataclasses.replace(inner, name=model.name, builder=None, stride=model_stride(output_layer))
     sides = [side for side in model.input_shape[1:3] if side]
+    layer_name = getattr(output_layer, "name", None)
+    if layer_name not in RENAMED_OUTPUT_LAYERS and model not in _GUESSED_SPECS:
+        _GUESSED_SPECS.add(model)  # once per model: model_spec runs on every photo
+        logger.warning(
+            "%s is not a registered model and its output layer %r does not say what it predicts: colorized as "
+            "Lab ab; keep a registered model's name (or register yours, colorzoo.register_model) to be sure",
+            model.name, layer_name,
+        )
     return ModelInfo(
         name=model.name, builder=None, stride=math.gcd(UNKNOWN_STRIDE, *sides),
-        **RENAMED_OUTPUT_LAYERS.get(getattr(output_layer, "name", None), {}),
+        **RENAMED_OUTPUT_LAYERS.get(layer_name, {}),
     )
 
 
@@ -714,6 +727,11 @@ def predict_chroma(model, luminance, size=None):
             "its stride registered (register_model(..., stride=N)) or a size it accepts"
         ) from None
     output = chroma_of_output(output, model_spec(model).output)
+    if output.shape[-1] != 2:
+        raise ValueError(
+            f"{model.name} outputs {output.shape[-1]} channels where colorize takes 2 (ab, or UV): bin logits of "
+            "zhang_classification? name the model zhang_classification or wrap it with to_ab_model"
+        )
     if not bool(tf.reduce_all(tf.math.is_finite(output))):
         raise ValueError(f"{model.name} predicted NaN or infinite colours: broken weights (a diverged training?)")
     return tf.image.resize(output[0], (height, width), method="bilinear").numpy()

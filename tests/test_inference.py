@@ -367,6 +367,28 @@ def test_renamed_model_ending_in_a_layer_that_changes_the_output_is_read_as_lab_
     assert (spec.color_space, spec.output) == ("lab", "ab")
 
 
+def test_a_model_of_unknown_kind_is_colorized_as_lab_with_a_warning_and_more_than_two_channels_are_refused(caplog):
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((32, 32, 1))
+    unknown = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same", name="served")(inputs), name="functional")
+    member = colorzoo.build_model("resnet18_decoder", image_size=32, width=0.125)
+    ensemble = colorzoo.build_ensemble([member, member])
+    renamed = keras.Model(member.inputs, member.outputs, name="mine")
+    gray = np.zeros((32, 32), np.uint8)
+    with caplog.at_level("WARNING", logger="colorzoo.inference"):
+        for model in (unknown, unknown, ensemble, renamed):
+            inference.colorize(model, gray)
+    warned = [record.getMessage() for record in caplog.records if "does not say what it predicts" in record.getMessage()]
+    assert warned == ["functional is not a registered model and its output layer 'served' does not say what it predicts: "
+                      "colorized as Lab ab; keep a registered model's name (or register yours, colorzoo.register_model) "
+                      "to be sure"]  # once, and not for the ensemble or the renamed Lab model
+    # zhang's logits behind a layer that hides them, as a served export does (before: "recombine takes ... (H, W, 313)")
+    zhang = colorzoo.build_model("zhang_classification", **colorzoo.model_info("zhang_classification").small)
+    hidden = keras.Model(zhang.inputs, keras.layers.Add()([zhang.outputs[0], zhang.outputs[0]]), name="functional")
+    with pytest.raises(ValueError, match="functional outputs 313 channels where colorize takes 2 .*to_ab_model"):
+        inference.colorize(hidden, np.zeros((64, 64), np.uint8))
+
+
 def test_model_that_keeps_its_built_size_is_a_clear_error():
     valid_padding = colorzoo.build_model("unet_sequential", image_size=128, width=0.125, padding="valid")
     with pytest.raises(ValueError, match="keeps its built size"):
@@ -823,3 +845,23 @@ def test_bytes_paths_work_wherever_paths_do(model, tmp_path):
     assert metrics.evaluate(model, os.fsencode(tmp_path / "photo.png"), progress=False)["images"] == 1
     model.save(tmp_path / "model.keras")
     assert colorzoo.load_model(os.fsencode(tmp_path / "model.keras")).name == model.name
+
+
+def test_a_model_exports_at_one_run_shape_as_the_readme_says(tmp_path):
+    keras.utils.set_random_seed(9)
+    model = colorzoo.build_model("unet_sequential", image_size=32, width=0.125)
+    runnable = inference.at_input_size(model, (32, 64))
+    luminance = np.random.default_rng(3).uniform(0, 1, (1, 32, 64, 1)).astype(np.float32)
+    expected = runnable(luminance, training=False).numpy()
+    runnable.export(str(tmp_path / "saved"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "saved"))  # kept: its variables live as long as it does
+    np.testing.assert_allclose(served.serve(luminance), expected, atol=1e-6)
+    litert = str(tmp_path / "unet.tflite")
+    runnable.export(litert, format="litert", input_signature=[tf.TensorSpec((1, 32, 64, 1), tf.float32)], verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation in favour of ai_edge_litert
+        interpreter = tf.lite.Interpreter(model_path=litert)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], luminance)
+    interpreter.invoke()
+    np.testing.assert_allclose(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), expected, atol=1e-5)

@@ -172,6 +172,14 @@ def test_weights_folder_loads_the_model_shipped_there(tmp_path):
         colorzoo.build_model("unet_sequential", weights=tmp_path, width=0.125)
     with pytest.raises(hub.ModelFileError, match="no shipped weights for 'resnet18_decoder'"):
         colorzoo.build_model("resnet18_decoder", weights=str(tmp_path))
+    # A folder without a manifest (before: "no such manifest of shipped weights ... reinstall colorzoo")
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    with pytest.raises(hub.ModelFileError, match=r"exported': a folder without manifest.json; weights= takes 'colorzoo'"):
+        colorzoo.build_model("unet_sequential", weights=exported, image_size=32)  # before: "drop image_size"
+    (exported / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(hub.ModelFileError, match=r"\.weights\.h5 file \(a TensorFlow SavedModel, e\.g\. from model\.export"):
+        colorzoo.build_model("unet_sequential", weights=exported)
 
 
 def conv_net(channels=2, name=None):

@@ -463,14 +463,20 @@ def bad_models(weights, tmp_path):
         "rgb input": (badfiles.rgb_input_model(str(tmp_path / "rgb.keras")), "not a colorization model: its input"),
         "rgb output": (badfiles.rgb_output_model(str(tmp_path / "rgb_out.keras")), "not a colorization model: its output"),
         "missing": (str(tmp_path / "nowhere.keras"), "no such model file"),
+        "folder": (str(tmp_path / "a_folder"), "a folder, not a .keras model file"),
+        "saved model": (str(tmp_path / "exported"), "a TensorFlow SavedModel, e.g. from model.export"),
     }
     open(models["text"][0], "w").write("not a model\n")
+    os.makedirs(models["folder"][0])
+    os.makedirs(models["saved model"][0])
+    open(os.path.join(models["saved model"][0], "saved_model.pb"), "wb").close()
     return models, marker
 
 
 @pytest.mark.parametrize(
     "case",
-    ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "rgb input", "rgb output", "missing"],
+    ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "rgb input", "rgb output", "missing",
+     "folder", "saved model"],  # before, both folders: "no such model file"
 )
 def test_untrusted_model_files_are_refused(bad_models, case):
     models, marker = bad_models

@@ -130,11 +130,16 @@ def build_model(name, **kwargs):
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
         raise ValueError(f"weights must be None, 'colorzoo' or a path, got {weights!r}")
     if weights == "colorzoo" or (weights is not None and os.path.isdir(weights)):
+        from colorzoo import hub
+
+        if weights != "colorzoo" and not os.path.isfile(os.path.join(weights, hub.MANIFEST)):
+            raise hub.ModelFileError(
+                f"weights={os.fsdecode(weights)!r}: a folder without {hub.MANIFEST}; weights= takes 'colorzoo', a "
+                f"folder of shipped weights or a .keras or .weights.h5 file{hub.saved_model_hint(os.fsdecode(weights))}"
+            )
         options = sorted(key for key, value in kwargs.items() if value is not None)
         if options:
             raise ValueError(f"weights={weights!r} loads the shipped {name} as trained; drop {', '.join(options)}")
-        from colorzoo import hub
-
         return hub.pretrained(name, hub.WEIGHTS_DIR if weights == "colorzoo" else os.fspath(weights))
     kwargs = {key: value for key, value in kwargs.items() if value is not None or key in _NONE_MEANS_SOMETHING}
     parameters = inspect.signature(info.builder).parameters.values()
