@@ -491,18 +491,25 @@ def at_input_size(model, size):
 
 def _rebuilt_for(model, size):
     """``model`` rebuilt for a fixed ``size`` input, cached (also a model whose input is flexible)."""
-    with _REBUILD_LOCK:  # Keras numbers a shared layer's nodes by appending: one rebuild at a time
-        rebuilt = _REBUILT.setdefault(model, collections.OrderedDict())
-        if size in rebuilt:
-            rebuilt.move_to_end(size)
-        else:
-            try:
-                rebuilt[size] = _rebuilt_at(model, size)
-            except RunShapeError as error:
-                rebuilt[size] = error  # remembered: a rebuild that failed once is not tried per photo
-            if len(rebuilt) > REBUILT_PER_MODEL:
-                rebuilt.popitem(last=False)
-        found = rebuilt[size]
+    return _per_shape(_REBUILT, model, size, _rebuilt_at, REBUILT_PER_MODEL)
+
+
+def _per_shape(cache, model, shape, compute, kept):
+    """``compute(model, shape)`` cached in ``cache`` per model and shape (the last ``kept`` shapes of a
+    model); a :class:`RunShapeError` it raised is cached too (a shape that failed once is not tried per
+    photo) and raised again. Computed one at a time: Keras numbers a shared layer's nodes by appending."""
+    found = cache.get(model, {}).get(shape, _UNTRIED)
+    if found is _UNTRIED:
+        with _REBUILD_LOCK:
+            results = cache.setdefault(model, collections.OrderedDict())
+            if shape not in results:
+                try:
+                    results[shape] = compute(model, shape)
+                except RunShapeError as error:
+                    results[shape] = error
+                if len(results) > kept:
+                    results.popitem(last=False)
+            found = results[shape]
     if isinstance(found, RunShapeError):
         raise found
     return found
@@ -592,33 +599,19 @@ def _check_run_shape(model, any_size, shape):
     """A :class:`RunShapeError` unless ``any_size`` (:func:`_any_size`) runs ``model`` at ``shape`` as a
     rebuild would: sides on the stride, every layer accepting them (checked symbolically: no Keras node
     is added) and the output at the built output / input scale. Cached per model and shape."""
-    found = _CHECKED_SHAPES.get(model, {}).get(shape, _UNTRIED)
-    if found is _UNTRIED:
-        with _REBUILD_LOCK:
-            found = _run_shape_problem(model, any_size, shape)
-    if found is not None:
-        raise found
 
-
-def _run_shape_problem(model, any_size, shape):
-    checked = _CHECKED_SHAPES.setdefault(model, collections.OrderedDict())
-    if shape not in checked:
+    def check(model, shape):
+        _check_stride(model, shape)
         try:
-            _check_stride(model, shape)
             spec = any_size.compute_output_spec(
                 keras.KerasTensor((1, *shape, *model.input_shape[3:]), dtype=model.inputs[0].dtype)
             )
-            spec = spec[0] if isinstance(spec, (list, tuple)) else spec
-            _check_output_scale(model, shape, tuple(spec.shape[1:3]))
-            checked[shape] = None
-        except (ValueError, TypeError) as error:  # a RunShapeError, or a layer refusing the shape
-            if not isinstance(error, RunShapeError):
-                cannot, advice = _cannot_run(model, shape)
-                error = RunShapeError(f"{cannot}: {_keras_reason(error)}; {advice}")
-            checked[shape] = error
-        if len(checked) > CHECKED_PER_MODEL:
-            checked.popitem(last=False)
-    return checked[shape]
+        except (ValueError, TypeError) as error:  # a layer refusing the shape
+            cannot, advice = _cannot_run(model, shape)
+            raise RunShapeError(f"{cannot}: {_keras_reason(error)}; {advice}") from error
+        _check_output_scale(model, shape, tuple((spec[0] if isinstance(spec, (list, tuple)) else spec).shape[1:3]))
+
+    _per_shape(_CHECKED_SHAPES, model, shape, check, CHECKED_PER_MODEL)
 
 
 def _sharing_layers(model, size):
