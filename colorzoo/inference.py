@@ -52,7 +52,7 @@ GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
-_ANY_SIZE = weakref.WeakKeyDictionary()  # model -> its graph on inputs of any size (_any_size), _ITSELF or None
+_ANY_SIZE = weakref.WeakKeyDictionary()  # model -> {(None, None): its graph at any size (_any_size), _ITSELF or None}
 _ITSELF, _UNTRIED = object(), object()
 _CHECKED_SHAPES = weakref.WeakKeyDictionary()  # model -> {(height, width): None or why _any_size cannot run it there}
 CHECKED_PER_MODEL = 1024  # run shapes whose check is kept (a few hundred bytes each)
@@ -571,12 +571,7 @@ def _any_size(model):
     that one trace serves every run shape; None where that fails (multi-input models, a layer that
     needs known sizes in a graph, such as Keras's bilinear ``UpSampling2D``: keras-team/keras#22079):
     such a model is rebuilt per run shape (:func:`at_input_size`). Cached per model."""
-    found = _ANY_SIZE.get(model, _UNTRIED)
-    if found is _UNTRIED:
-        with _REBUILD_LOCK:
-            if model not in _ANY_SIZE:
-                _ANY_SIZE[model] = _traced_at_any_size(model)
-            found = _ANY_SIZE[model]
+    found = _per_shape(_ANY_SIZE, model, (None, None), lambda model, _: _traced_at_any_size(model), 1)
     return model if found is _ITSELF else found
 
 
