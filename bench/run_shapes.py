@@ -4,10 +4,11 @@
 format is another input shape. Each shipped model runs in a fresh process on a 0.3-megapixel
 scikit-image photo cut to the 13 common formats (1:1, 4:3, 3:2, 16:9, 7:5, 2:1, 21:9, both
 orientations), in that order, twice: the first pass pays what each new run shape costs
-(a rebuild and a trace, or nothing but the call where one traced graph serves every shape),
-the second is warm. It reports the first pass's total and median, the warm pass's median,
-how many run shapes the formats make, and the Keras nodes the pass left on the model's
-layers (each rebuild adds one to every shared layer, kept as long as the model lives).
+(a trace per shape for the models with Keras's bilinear ``UpSampling2D``, nothing but the call
+where one trace serves every shape), the second is warm. It reports the first pass's total and
+median, the warm pass's median, how many run shapes the formats make, and the Keras nodes the
+pass left on the model's layers (a rebuild for a run shape, as colorzoo did before, adds one to
+every shared layer, kept as long as the model lives).
 
 Usage:
 

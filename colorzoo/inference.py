@@ -50,18 +50,20 @@ MIN_BLOCK = 1 << 16
 GAMUT_TOLERANCE = 0.002  # normalised luminance change (0.2 L or 0.5 / 255 Y) counted as "out of gamut"
 GAMUT_STEPS = 8  # bisection steps of the chroma scale of out-of-gamut pixels (1/256 precision)
 
-_PREDICTORS = weakref.WeakKeyDictionary()
+_PREDICTORS = weakref.WeakKeyDictionary()  # model -> (its variables' ids, {run shape or None: traced function})
+_PREDICTORS_LOCK = threading.Lock()
 _REBUILT = weakref.WeakKeyDictionary()  # model -> {(height, width): the model rebuilt for that input}
-_ANY_SIZE = weakref.WeakKeyDictionary()  # model -> {(None, None): its graph at any size (_any_size), _ITSELF or None}
-_ITSELF, _UNTRIED = object(), object()
+_ANY_SIZE = weakref.WeakKeyDictionary()  # model -> {(None, None): an _AnySize or None (_any_size)}
+_UNTRIED = object()
 _CHECKED_SHAPES = weakref.WeakKeyDictionary()  # model -> {(height, width): None or why _any_size cannot run it there}
 CHECKED_PER_MODEL = 1024  # run shapes whose check is kept (a few hundred bytes each)
 _REBUILD_LOCK = threading.Lock()
 _GUESSED_SPECS = weakref.WeakSet()  # models model_spec took for Lab ab without knowing (warned once each)
-# Rebuilt models kept per model (at_input_size, and colorize for models that cannot run at any size in one
-# trace, _any_size): the 13 run shapes of the common photo formats (1:1, 4:3, 3:2, 16:9, 7:5, 2:1, 21:9,
-# both orientations) fit; beyond, each new shape is rebuilt and adds a Keras node (~50-90 KB) to every
-# shared layer that lives as long as the model.
+# Rebuilt models kept per model (at_input_size), and functions traced per run shape (traced_predictor with
+# a shape, for graphs that cannot be traced at unknown sizes, _any_size): the 13 run shapes of the common
+# photo formats (1:1, 4:3, 3:2, 16:9, 7:5, 2:1, 21:9, both orientations) fit. Beyond, each new shape is
+# traced again; a rebuild also adds a Keras node (~50-90 KB) to every shared layer that lives as long as
+# the model.
 REBUILT_PER_MODEL = 16
 UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does not know (see model_spec)
 # Output layer names that tell a renamed model's kind (model_spec): the YUV models', zhang's, and the Lab
@@ -474,8 +476,8 @@ def at_input_size(model, size):
     computes with ``model``'s current weights, also after ``fit`` or ``set_weights``. One per
     model and size is kept (the last REBUILT_PER_MODEL sizes); rebuilds run one at a time, so
     threads may share a model. A model whose input is already ``size``, or flexible, is returned
-    as is. (``colorize`` needs no rebuild per size: :func:`predict_chroma` runs most models at
-    every size with one traced graph.)
+    as is. (``colorize`` needs no rebuild per size: :func:`predict_chroma` runs models at every
+    size with one graph of any input size.)
 
     Example:
 
@@ -565,29 +567,46 @@ def _check_output_scale(model, size, output_size):
         raise RunShapeError(f"{cannot}: a layer keeps its built size (output {output}); {advice}")
 
 
+@dataclasses.dataclass(frozen=True)
+class _AnySize:
+    """A model's graph on inputs of any height and width (None: the model itself, whose input is
+    flexible; the cache must not keep the model alive) and whether it is traced per run shape."""
+
+    graph: keras.Model | None
+    per_shape: bool
+
+
 def _any_size(model):
-    """``model``'s graph on inputs of any height and width with the same layers (``model`` itself if
-    its input is flexible), once its :func:`traced_predictor` has traced it at unknown sizes, so
-    that one trace serves every run shape; None where that fails (multi-input models, a layer that
-    needs known sizes in a graph, such as Keras's bilinear ``UpSampling2D``: keras-team/keras#22079):
-    such a model is rebuilt per run shape (:func:`at_input_size`). Cached per model."""
-    found = _per_shape(_ANY_SIZE, model, (None, None), lambda model, _: _traced_at_any_size(model), 1)
-    return model if found is _ITSELF else found
+    """``(graph, per_shape)``: ``model``'s graph on inputs of any height and width with the same layers
+    (``model`` itself if its input is flexible), and whether it must be traced once per run shape
+    (:func:`traced_predictor` with a shape) because a layer cannot be traced at unknown sizes (Keras's
+    bilinear ``UpSampling2D``: keras-team/keras#22079; or anything else failing there); else one trace at
+    unknown sizes serves every run shape. None where no such graph builds (multi-input models, a layer
+    that needs known sides to build, an output fixed to its built size): that model is rebuilt per run
+    shape (:func:`at_input_size`). Cached per model; no rebuild adds Keras nodes to its layers."""
+    found = _per_shape(_ANY_SIZE, model, (None, None), lambda model, _: _graph_at_any_size(model), 1)
+    if found is None:
+        return None
+    return (model if found.graph is None else found.graph), found.per_shape
 
 
-def _traced_at_any_size(model):
+def _graph_at_any_size(model):
     if len(getattr(model, "inputs", None) or ()) != 1 or len(model.input_shape) != 4:
         return None
     flexible = model.input_shape[1:3] == (None, None)
     try:
         any_size = model if flexible else _sharing_layers(model, (None, None))
-        output = traced_predictor(any_size).get_concrete_function().structured_outputs
-    except Exception as error:  # an optimisation only: whatever fails here, the model runs per shape
-        logger.debug("%s runs per run shape: %s", model.name, error_line(error))
+    except Exception as error:  # an optimisation only: whatever fails here, the model is rebuilt per shape
+        logger.debug("%s is rebuilt per run shape: %s", model.name, error_line(error))
         return None
+    try:
+        output = traced_predictor(any_size).get_concrete_function().structured_outputs
+    except Exception as error:
+        logger.debug("%s is traced per run shape: %s", model.name, error_line(error))
+        return _AnySize(None if flexible else any_size, per_shape=True)
     if output.shape[1:3] != (None, None):  # a layer keeps its built size: the rebuild says so, per shape
         return None
-    return _ITSELF if flexible else any_size  # _ITSELF: the cache must not keep the model alive
+    return _AnySize(None if flexible else any_size, per_shape=False)
 
 
 def _check_run_shape(model, any_size, shape):
@@ -623,39 +642,58 @@ def _sharing_layers(model, size):
 
 class _ExpectedRetracing(logging.Filter):
     """Drops TensorFlow's warning that ``traced_predictor``'s functions "triggered tf.function
-    retracing": each model rebuilt for a run shape (:func:`at_input_size`) has its own function,
+    retracing": each run shape of a model traced per shape, and each model rebuilt for one
+    (:func:`at_input_size`), has its own function,
     traced once by design (photos of many aspect ratios), which TensorFlow counts as one function
     retracing. Other functions' warnings pass."""
 
     def filter(self, record):
-        return "traced_predictor.<locals>.predict" not in record.getMessage()
+        return "_traced_call.<locals>.predict" not in record.getMessage()
 
 
 tf.get_logger().addFilter(_ExpectedRetracing())
 
 
-def traced_predictor(model):
+def traced_predictor(model, shape=None):
     """A ``tf.function`` calling ``model(x, training=False)`` on a float32 batch, traced once per model (cached).
 
     A traced call runs the model faster than an eager ``model(x)`` (1.1-2.1x for the registered
     models at 128 px, ``bench/validation_scoring.py``) and reads the model's current weights, so it
     also serves callbacks during training. A model whose variables were replaced or added
-    (``model.quantize``, ``enable_lora``) is traced again.
+    (``model.quantize``, ``enable_lora``) is traced again. With ``shape`` = ``(height, width)``, the
+    function takes inputs of that size only, for a model with a flexible input that cannot be traced
+    at unknown sizes (one function per shape, the last REBUILT_PER_MODEL shapes kept).
 
     >>> chroma = traced_predictor(model)(luminance_batch)
     """
     variables = tuple(map(id, model.variables))
-    variables_seen, predict = _PREDICTORS.get(model, (None, None))
-    if variables_seen != variables:
-        model_ref = weakref.ref(model)  # the cache must not keep the model alive
-        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+    variables_seen, predictors = _PREDICTORS.get(model, (None, {}))
+    predict = predictors.get(shape) if variables_seen == variables else None
+    if predict is None:
+        with _PREDICTORS_LOCK:
+            variables_seen, predictors = _PREDICTORS.get(model, (None, None))
+            if variables_seen != variables:
+                predictors = collections.OrderedDict()
+                _PREDICTORS[model] = variables, predictors
+            if shape not in predictors:
+                predictors[shape] = _traced_call(model, shape)
+                per_shape = [key for key in predictors if key is not None]
+                for oldest in per_shape[: max(0, len(per_shape) - REBUILT_PER_MODEL)]:
+                    del predictors[oldest]
+            predict = predictors[shape]
+    return predict
 
-        @tf.function(input_signature=[signature])
-        def predict(luminance):
-            output = model_ref()(luminance, training=False)
-            return output[0] if isinstance(output, (list, tuple)) else output  # keras.Model(..., [y]) returns [y]
 
-        _PREDICTORS[model] = variables, predict
+def _traced_call(model, shape):
+    model_ref = weakref.ref(model)  # the cache must not keep the model alive
+    sides = model.input_shape[1:3] if shape is None else shape
+    signature = tf.TensorSpec((None, *sides, *model.input_shape[3:]), tf.float32)
+
+    @tf.function(input_signature=[signature])
+    def predict(luminance):
+        output = model_ref()(luminance, training=False)
+        return output[0] if isinstance(output, (list, tuple)) else output  # keras.Model(..., [y]) returns [y]
+
     return predict
 
 
@@ -675,25 +713,27 @@ def chroma_of_output(output, kind, size=None):
 
 def _predictor_at(model, shape):
     """The :func:`traced_predictor` that runs ``model`` at ``shape``: the one of its graph at any size
-    (:func:`_any_size`) where it has one, else its own at its built size and the one of ``model``
-    rebuilt for ``shape`` at others (:func:`at_input_size`); a :class:`RunShapeError` if ``model``
-    cannot run there."""
+    (:func:`_any_size`; traced once, or once per shape) where it has one, else its own at its built size
+    and the one of ``model`` rebuilt for ``shape`` at others (:func:`at_input_size`); a
+    :class:`RunShapeError` if ``model`` cannot run there."""
     built = tuple(model.input_shape[1:3])
     any_size = _any_size(model)
-    if any_size is not None:
-        if shape != built and any_size is not model:
-            _check_run_shape(model, any_size, shape)
-        return traced_predictor(any_size)
-    return traced_predictor(model if shape == built else _rebuilt_for(model, shape))
+    if any_size is None:
+        return traced_predictor(model if shape == built else _rebuilt_for(model, shape))
+    graph, per_shape = any_size
+    if shape != built and graph is not model:
+        _check_run_shape(model, graph, shape)
+    return traced_predictor(graph, shape if per_shape else None)
 
 
 def predict_chroma(model, luminance, size=None):
     """Normalised chroma ``(H, W, 2)`` predicted for a full-resolution luminance ``(H, W)``.
 
     The luminance is resized (antialiased) to :func:`run_size`, the model's pixel count at the
-    photo's aspect ratio, where the model runs: most models run every shape with one traced
-    graph of any input size, the others are rebuilt per shape (:func:`at_input_size`); a model
-    that cannot run at that shape (a layer fixed to its built size) runs at its built size when
+    photo's aspect ratio, where the model runs: models run every shape with one graph of any input
+    size (:func:`_any_size`), traced once (or once per shape for the models with Keras's bilinear
+    ``UpSampling2D``), the few whose graph needs a known size are rebuilt per shape
+    (:func:`at_input_size`); a model that cannot run at that shape (a layer fixed to its built size) runs at its built size when
     no ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
     upsampled bilinearly back to ``(H, W)``.
     """

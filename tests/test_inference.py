@@ -167,8 +167,8 @@ def test_one_traced_graph_runs_every_run_shape_without_rebuilds():
     model = colorzoo.build_model("unet_sequential", image_size=64, width=0.125)
     for shape in [(64, 64), (128, 128), (333, 500), (666, 1000), (500, 333), (300, 900)]:
         inference.colorize(model, np.zeros(shape, np.uint8))
-    any_size = inference._any_size(model)
-    assert any_size.input_shape == (None, None, None, 1)
+    any_size, per_shape = inference._any_size(model)
+    assert any_size.input_shape == (None, None, None, 1) and not per_shape
     assert inference.traced_predictor(any_size).experimental_get_tracing_count() == 1  # squares, 3:2, 2:3 and 3:1
     assert model not in inference._PREDICTORS  # not even traced at its built size
     assert model not in inference._REBUILT  # before: one rebuild (and one Keras node per layer) per run shape
@@ -185,26 +185,44 @@ def bilinear_model(size):
     return keras.Model(inputs, outputs, name=f"bilinear_{size}")
 
 
-def test_models_that_cannot_run_at_any_size_are_rebuilt_per_run_shape():
+def node_count(model):
+    return sum(len(layer._inbound_nodes) for layer in model._flatten_layers(include_self=False))
+
+
+def test_models_that_cannot_be_traced_at_unknown_sizes_are_traced_per_run_shape_without_rebuilds():
+    keras.utils.set_random_seed(3)
     fixed = bilinear_model(64)
-    assert inference._any_size(fixed) is None
-    for run_shape in [(64, 96), (96, 64)]:
-        assert inference.colorize(fixed, np.zeros((60, 80), np.uint8), size=run_shape).shape == (60, 80, 3)
-    assert list(inference._REBUILT[fixed]) == [(64, 96), (96, 64)]
+    nodes = node_count(fixed)
+    shapes = [(64, 96), (96, 64), *[(32, 32 * width) for width in range(1, inference.REBUILT_PER_MODEL + 1)]]
+    gray = np.random.default_rng(0).uniform(0, 1, (60, 80)).astype(np.float32)
+    chroma = {shape: inference.predict_chroma(fixed, gray, size=shape) for shape in shapes}
+    any_size, per_shape = inference._any_size(fixed)
+    assert per_shape and fixed not in inference._REBUILT
+    # before: a rebuild per shape, each adding a Keras node to every layer for the model's life (and
+    # again for a shape evicted from the cache); now the one graph at any size adds one, once
+    assert node_count(fixed) == nodes + len(fixed.layers) - 1  # one per layer but the Input (it has its own)
+    traced = inference._PREDICTORS[any_size][1]
+    assert len([shape for shape in traced if shape is not None]) == inference.REBUILT_PER_MODEL  # the latest
+    assert (64, 96) not in traced and shapes[-1] in traced
+    for shape in [(64, 96), (32, 160)]:
+        small = tf.image.resize(gray[None, :, :, None], shape, antialias=True)
+        expected = tf.image.resize(inference.at_input_size(fixed, shape)(small, training=False)[0], (60, 80))
+        np.testing.assert_allclose(chroma[shape], expected, atol=1e-6)
     # A flexible input with such a layer (before: OperatorNotAllowedInGraphError from deep in TensorFlow).
     flexible = inference._sharing_layers(fixed, (None, None))
     assert inference.colorize(flexible, np.zeros((50, 70), np.uint8), size=(32, 64)).shape == (50, 70, 3)
-    assert list(inference._REBUILT[flexible]) == [(32, 64)]
+    assert inference._any_size(flexible) == (flexible, True) and flexible not in inference._REBUILT
+    assert list(inference._PREDICTORS[flexible][1]) == [None, (32, 64)]  # None: the failed trace at any size
 
 
 def test_one_function_per_run_shape_is_not_reported_as_retracing(caplog):
-    model = bilinear_model(64)  # rebuilt per run shape, each rebuild with its own traced function
+    model = bilinear_model(64)  # traced per run shape, each shape with its own traced function
     for width in range(1, 6):
         inference.colorize(model, np.zeros((40, 40), np.uint8), size=(64, 32 * width))
-    assert len(inference._REBUILT[model]) == 4  # (64, 64) is its built size
+    assert len(inference._PREDICTORS[inference._any_size(model)[0]][1]) == 6  # 5 shapes and the failed None
     assert not [record for record in caplog.records if "retracing" in record.getMessage()]
     # TensorFlow warns at most twice per traced code, so the filter itself is checked too (test order)
-    warning = "5 out of the last 5 calls to <function traced_predictor.<locals>.predict at 0x7f> triggered tf.function retracing."
+    warning = "5 out of the last 5 calls to <function _traced_call.<locals>.predict at 0x7f> triggered tf.function retracing."
     assert not inference._ExpectedRetracing().filter(logging.LogRecord("tf", logging.WARNING, "", 0, warning, None, None))
 
     @tf.function
@@ -678,7 +696,7 @@ def test_a_run_shape_the_graph_at_any_size_cannot_keep_falls_back_to_the_built_s
         gray = np.random.default_rng(0).uniform(0, 1, shape).astype(np.float32)
         assert inference._any_size(model) is not None
         with pytest.raises(inference.RunShapeError, match="cannot run at"):
-            inference._check_run_shape(model, inference._any_size(model), inference.run_size(model, image_shape=shape))
+            inference._check_run_shape(model, inference._any_size(model)[0], inference.run_size(model, image_shape=shape))
         # run there by the graph at any size, pooling_net's concatenation would fail inside TensorFlow and
         # deep_net's chroma would come out 2x too tall: both run at their built size, as rebuilt models did
         at_built = tf.image.resize(model(tf.image.resize(gray[None, :, :, None], (64, 64), antialias=True))[0], shape)
