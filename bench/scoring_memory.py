@@ -2,15 +2,18 @@
 runs twice per photo: the model's colorization and the gray baseline).
 
 Each size runs in a fresh process with a fixed 64 KiB glibc mmap threshold (freed arrays go back
-to the kernel): a scikit-image photo resized to ``--megapixels`` (4:3) and a "prediction" with
+to the kernel): a scikit-image photo resized to ``--megapixels`` (4:3, or ``--aspect`` width /
+height) and a "prediction" with
 its chroma changed and a band inverted; the peak RSS above the RSS before the first call, and the
 median wall time of ``--runs`` calls. ``image_scores`` works on strips of
-``metrics.SCORE_STRIP_PIXELS`` pixels, so the peak should stay flat as the photo grows.
+``metrics.SCORE_STRIP_PIXELS`` pixels (tiles for a very wide photo), so the peak should stay flat
+as the photo grows, whatever its aspect ratio.
 
 Usage:
 
     .venv/bin/python bench/scoring_memory.py                        # 1, 4 and 12 megapixels
     .venv/bin/python bench/scoring_memory.py --megapixels 0.05 --runs 1
+    .venv/bin/python bench/scoring_memory.py --megapixels 8 --aspect 60000 --runs 1   # 12 x 692,820
 """
 
 import argparse
@@ -27,9 +30,9 @@ import numpy as np  # noqa: E402
 from colorzoo import metrics  # noqa: E402
 
 
-def scored(megapixels, runs):
+def scored(megapixels, runs, aspect):
     """``(peak MiB above the start, median seconds)`` of ``image_scores`` at ``megapixels``."""
-    truth = common.photo(megapixels)
+    truth = common.photo(megapixels, aspect=aspect)
     prediction = truth.copy()
     prediction[..., :2] = prediction[..., :2] // 2 + 64
     band = slice(len(truth) // 3, len(truth) // 2)
@@ -47,12 +50,13 @@ def scored(megapixels, runs):
 def main(argv=None):
     spec = common.worker_spec(argv)
     if spec is not None:
-        peak, seconds = scored(spec["megapixels"], spec["runs"])
+        peak, seconds = scored(spec["megapixels"], spec["runs"], spec["aspect"])
         common.report_result({"peak_mib": peak, "seconds": seconds})
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megapixels", default="1,4,12", help="comma-separated photo sizes")
     parser.add_argument("--runs", type=common.positive_int, default=3, help="timed calls per size")
+    parser.add_argument("--aspect", type=common.positive_float, default=4 / 3, help="width / height (default 4:3)")
     args = parser.parse_args(argv)
     try:
         sizes = [common.positive_float(text) for text in args.megapixels.split(",")]
@@ -60,8 +64,8 @@ def main(argv=None):
         parser.error(f"--megapixels: {error}")
     rows = []
     for megapixels in sizes:
-        result = common.run_worker(os.path.abspath(__file__), {"megapixels": megapixels, "runs": args.runs},
-                                   env=common.EXACT_PEAK_ENV)
+        spec = {"megapixels": megapixels, "runs": args.runs, "aspect": args.aspect}
+        result = common.run_worker(os.path.abspath(__file__), spec, env=common.EXACT_PEAK_ENV)
         if "error" in result:
             print(f"{megapixels:g} megapixels: {result['error']}", file=sys.stderr)
             return 1

@@ -21,6 +21,7 @@ Example:
 
 import csv
 import io
+import itertools
 import json
 import logging
 import numbers
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SCORE_STRIP_PIXELS = 1 << 20  # image_scores works on strips of about a megapixel: bounded memory at any photo size
+# ... full-width strips of at least this many rows; a photo wider than SCORE_STRIP_PIXELS / SCORE_MIN_ROWS
+# is cut into tiles of that width too (SSIM's window would add 10 rows to strips of a row or two)
+SCORE_MIN_ROWS = 64
 COLORFULNESS_FORMS = ("hasler", "absolute")
 GRAY_BASELINE = "gray"
 GRAY_ROWS = {"lab": GRAY_BASELINE, "yuv": "gray (YUV)"}  # the gray baselines of merged or tabled results
@@ -249,23 +253,29 @@ def image_scores(true_rgb, pred_rgb):
     """Every score of one ``(H, W, 3)`` prediction against its ground truth, as a dict of floats.
 
     ab errors and CIEDE2000 are in Lab units (skimage ``rgb2lab``). The scores are summed over
-    strips of about SCORE_STRIP_PIXELS pixels (SSIM's overlapping by its window), so memory stays
-    bounded at any photo size; the results are those of the whole image.
+    strips of about SCORE_STRIP_PIXELS pixels (tiles for a very wide photo; SSIM's overlapping by
+    its window), so memory stays bounded at any photo size and aspect ratio; the results are those
+    of the whole image.
     """
     true_rgb, pred_rgb = _checked_pair(true_rgb, pred_rgb, min_side=SSIM_WINDOW)  # once: the scores below take them as they are
     if len(true_rgb.shape) != 3:
         raise ValueError(f"image_scores takes one (H, W, 3) image each, got shape {tuple(true_rgb.shape)}")
     height, width = true_rgb.shape[:2]
-    strip_rows = max(1, SCORE_STRIP_PIXELS // width)
+    widest = max(1, SCORE_STRIP_PIXELS // SCORE_MIN_ROWS)
+    tile_columns = min(width, widest)
+    tile_rows = max(1, SCORE_STRIP_PIXELS // tile_columns)
     sums, ssim_sum, ssim_count = {}, 0.0, 0
-    for top in range(0, height, strip_rows):
-        # SSIM's windows starting in this strip's rows reach SSIM_WINDOW - 1 rows further down
-        true_strip, pred_strip = (_unit_array(np.asarray(rgb[top:top + strip_rows + SSIM_WINDOW - 1])).astype(np.float32)
-                                  for rgb in (true_rgb, pred_rgb))
-        if len(true_strip) >= SSIM_WINDOW:
-            ssim_map = _ssim_map(true_strip, pred_strip).numpy()
+    for top, left in itertools.product(range(0, height, tile_rows), range(0, width, tile_columns)):
+        # SSIM's windows starting in this tile reach SSIM_WINDOW - 1 rows further down and columns further right
+        true_tile, pred_tile = (
+            _unit_array(np.asarray(rgb[top:top + tile_rows + SSIM_WINDOW - 1, left:left + tile_columns + SSIM_WINDOW - 1]))
+            .astype(np.float32) for rgb in (true_rgb, pred_rgb)
+        )
+        if min(true_tile.shape[:2]) >= SSIM_WINDOW:
+            ssim_map = _ssim_map(true_tile, pred_tile).numpy()
             ssim_sum, ssim_count = ssim_sum + np.sum(ssim_map, dtype=np.float64), ssim_count + ssim_map.size
-        for name, value in _pixel_sums(true_strip[:strip_rows], pred_strip[:strip_rows]).items():
+        own = (slice(0, tile_rows), slice(0, tile_columns))
+        for name, value in _pixel_sums(true_tile[own], pred_tile[own]).items():
             sums[name] = sums.get(name, 0.0) + value
     pixels = height * width
     mean = {name: total / pixels for name, total in sums.items()}

@@ -170,8 +170,24 @@ def test_image_scores_summed_over_strips_are_the_whole_image_scores(monkeypatch)
     }
     whole = metrics.image_scores(truth, pred)
     assert whole == pytest.approx({**whole, **expected}, rel=1e-5)
+    monkeypatch.setattr(metrics, "SCORE_MIN_ROWS", 1)
     monkeypatch.setattr(metrics, "SCORE_STRIP_PIXELS", 53 * 3)  # 3-row strips: each SSIM window spans 4-5 of them
     assert metrics.image_scores(truth, pred) == pytest.approx(whole, rel=1e-9)
+    monkeypatch.setattr(metrics, "SCORE_MIN_ROWS", 3)
+    monkeypatch.setattr(metrics, "SCORE_STRIP_PIXELS", 4 * 3)  # a very wide photo's tiles: 3 rows x 4 columns
+    assert metrics.image_scores(truth, pred) == pytest.approx(whole, rel=1e-9)
+
+
+def test_a_very_wide_photo_is_scored_in_tiles_of_bounded_size(monkeypatch):
+    rng = np.random.default_rng(0)
+    truth, pred = (rng.integers(0, 256, (12, 2000, 3), dtype=np.uint8) for _ in range(2))
+    whole = metrics.image_scores(truth, pred)
+    monkeypatch.setattr(metrics, "SCORE_STRIP_PIXELS", 64 * 50)  # tiles of at most 64 rows x 50 columns
+    ssim_map, sizes = metrics._ssim_map, []
+    monkeypatch.setattr(metrics, "_ssim_map", lambda true, pred: sizes.append(true.shape[0] * true.shape[1]) or ssim_map(true, pred))
+    assert metrics.image_scores(truth, pred) == pytest.approx(whole, rel=1e-9)
+    # before: strips of one row and SSIM's 10 more, 22,000 pixels (7x the budget; a 10 x 8,000,000 photo 88 MP)
+    assert max(sizes) == 12 * 60 and len(sizes) == 40
 
 
 def test_evaluate_checks_its_arguments_and_times_after_tracing(tmp_path, monkeypatch):
