@@ -184,7 +184,7 @@ def colorize_worker(spec):
     photo = common.photo(spec["megapixels"])
     Image.fromarray(photo).save(path, quality=95)
     run_size = inference.run_size(model, image_shape=photo.shape[:2])
-    predict = inference._predictor_at(model, run_size)  # what colorize runs
+    predict = inference.predictor_at(model, run_size)  # what colorize runs
 
     def chain(record=None, memory=None):
         """Run the stages in order, dropping what colorize() would no longer hold."""

@@ -476,8 +476,8 @@ def at_input_size(model, size):
     computes with ``model``'s current weights, also after ``fit`` or ``set_weights``. One per
     model and size is kept (the last REBUILT_PER_MODEL sizes); rebuilds run one at a time, so
     threads may share a model. A model whose input is already ``size``, or flexible, is returned
-    as is. (``colorize`` needs no rebuild per size: :func:`predict_chroma` runs models at every
-    size with one graph of any input size.)
+    as is. (``colorize`` rarely needs a rebuild per size: :func:`predict_chroma` runs every model
+    whose graph builds at any input size, every registered one included, on that one graph.)
 
     Example:
 
@@ -543,15 +543,17 @@ def _rebuilt_at(model, size):
         rebuilt = _sharing_layers(model, size)
     except (ValueError, TypeError) as error:
         raise RunShapeError(f"{cannot}: {_keras_reason(error)}; {advice}") from error
-    _check_output_scale(model, size, rebuilt.output_shape[1:3])
+    _check_output_scale(model, size, _first_output_shape(rebuilt)[1:3])
     return rebuilt
 
 
 def _keras_reason(error):
-    """The line of a Keras layer's error that says what went wrong."""
+    """The line of a Keras layer's error that says what went wrong (raised while tracing, the error
+    starts with the traceback of the user code; TensorFlow's shape errors end with the graph node)."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras's message has terminal bold codes
-    lines = [line for line in text.splitlines() if line.strip()]  # and the cause on its 2nd line
-    return next((line for line in lines if not line.startswith("Exception encountered")), error_line(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]  # and the cause after its first line
+    start = next((index + 1 for index, line in enumerate(lines) if "Exception encountered" in line), 0)
+    return lines[start].split(" for '{{node")[0] if start < len(lines) else error_line(error)
 
 
 def _check_output_scale(model, size, output_size):
@@ -560,7 +562,7 @@ def _check_output_scale(model, size, output_size):
     fixed = tuple(model.input_shape[1:3])
     if None in fixed:
         return
-    scale = [out / side for out, side in zip(model.output_shape[1:3], fixed)]
+    scale = [out / side for out, side in zip(_first_output_shape(model)[1:3], fixed)]
     if [out / side for out, side in zip(output_size, size)] != scale:
         cannot, advice = _cannot_run(model, size)
         output = "x".join(map(str, output_size))
@@ -574,6 +576,12 @@ class _AnySize:
 
     graph: keras.Model | None
     per_shape: bool
+
+
+def _first_output_shape(model):
+    """The shape of ``model``'s first output, the one colorize reads (:func:`traced_predictor`)."""
+    shape = model.output_shape
+    return shape[0] if isinstance(shape, list) else shape
 
 
 def _any_size(model):
@@ -662,7 +670,7 @@ def traced_predictor(model, shape=None):
     also serves callbacks during training. A model whose variables were replaced or added
     (``model.quantize``, ``enable_lora``) is traced again. With ``shape`` = ``(height, width)``, the
     function takes inputs of that size only, for a model with a flexible input that cannot be traced
-    at unknown sizes (one function per shape, the last REBUILT_PER_MODEL shapes kept).
+    at unknown sizes (one function per shape, the REBUILT_PER_MODEL shapes traced last are kept).
 
     >>> chroma = traced_predictor(model)(luminance_batch)
     """
@@ -711,14 +719,17 @@ def chroma_of_output(output, kind, size=None):
     return tf.cast(output, tf.float32)
 
 
-def _predictor_at(model, shape):
+def predictor_at(model, shape):
     """The :func:`traced_predictor` that runs ``model`` at ``shape``: the one of its graph at any size
-    (:func:`_any_size`; traced once, or once per shape) where it has one, else its own at its built size
-    and the one of ``model`` rebuilt for ``shape`` at others (:func:`at_input_size`); a
-    :class:`RunShapeError` if ``model`` cannot run there."""
+    (:func:`_any_size`; traced once, or once per shape but at the built size, where the model's own
+    serves) where it has one, else its own at its built size and the one of ``model`` rebuilt for
+    ``shape`` at others (:func:`at_input_size`); a :class:`RunShapeError` if ``model`` cannot run there.
+
+    >>> chroma = predictor_at(model, (96, 128))(luminance_batch)  # a (N, 96, 128, 1) batch
+    """
     built = tuple(model.input_shape[1:3])
     any_size = _any_size(model)
-    if any_size is None:
+    if any_size is None or (shape == built and any_size[1]):  # per shape: its own function, never dropped
         return traced_predictor(model if shape == built else _rebuilt_for(model, shape))
     graph, per_shape = any_size
     if shape != built and graph is not model:
@@ -741,17 +752,18 @@ def predict_chroma(model, luminance, size=None):
     height, width = luminance.shape
     shape, built = run_size(model, size, image_shape=(height, width)), tuple(model.input_shape[1:3])
     try:
-        predict = _predictor_at(model, shape)
+        predict = predictor_at(model, shape)
     except RunShapeError:
         if size is not None or None in built:
             raise
-        shape, predict = built, _predictor_at(model, built)
+        shape, predict = built, predictor_at(model, built)
     small = tf.image.resize(luminance[None, :, :, None], shape, antialias=True)
     try:
         output = predict(small)
-    except tf.errors.InvalidArgumentError as error:
+    except (tf.errors.InvalidArgumentError, ValueError) as error:  # a shape a layer rejects: run, or traced per shape
+        reason = _graph_error_reason(error) if isinstance(error, tf.errors.OpError) else _keras_reason(error)
         raise RunShapeError(
-            f"{model.name} failed at {shape[0]}x{shape[1]} ({_graph_error_reason(error)}): a model that down-samples needs "
+            f"{model.name} failed at {shape[0]}x{shape[1]} ({reason}): a model that down-samples needs "
             "its stride registered (register_model(..., stride=N)) or a size it accepts"
         ) from None
     output = chroma_of_output(output, model_spec(model).output)

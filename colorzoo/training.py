@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorzoo import color, files
-from colorzoo.inference import artifact_of, chroma_of_output, model_spec, traced_predictor
+from colorzoo.inference import artifact_of, chroma_of_output, model_spec, predictor_at, traced_predictor
 from colorzoo.models import build_model, model_info
 
 STRATEGIES = ("mirrored", "multiworker", "tpu")
@@ -417,7 +417,11 @@ def predict_batch_chroma(model, luminance):
     """Normalised chroma predicted by ``model`` for a batch (decoding bin logits), at the batch's
     resolution; :func:`colorzoo.inference.predict_chroma` is its full-resolution, one-photo form."""
     artifact = artifact_of(model)
-    output = traced_predictor(artifact)(tf.cast(luminance, tf.float32))  # a dataset's batch may be float64
+    if None in artifact.input_shape[1:3]:  # a flexible model that cannot be traced at unknown sizes: per shape
+        predict = predictor_at(artifact, tuple(luminance.shape[1:3]))
+    else:
+        predict = traced_predictor(artifact)
+    output = predict(tf.cast(luminance, tf.float32))  # a dataset's batch may be float64
     return chroma_of_output(output, model_spec(artifact).output, size=luminance.shape[1:3])
 
 

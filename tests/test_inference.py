@@ -215,11 +215,45 @@ def test_models_that_cannot_be_traced_at_unknown_sizes_are_traced_per_run_shape_
     assert list(inference._PREDICTORS[flexible][1]) == [None, (32, 64)]  # None: the failed trace at any size
 
 
+def test_a_per_shape_model_keeps_its_built_size_traced_while_other_shapes_come_and_go():
+    model = bilinear_model(64)
+    gray = np.zeros((40, 40), np.float32)
+    for width in range(1, inference.REBUILT_PER_MODEL + 4):
+        inference.predict_chroma(model, gray)  # a square photo: the model's built size, by its own function
+        inference.predict_chroma(model, gray, size=(32, 32 * width))
+    assert inference.traced_predictor(model).experimental_get_tracing_count() == 1  # never dropped and traced again
+
+
+def test_a_model_with_two_outputs_colorizes_with_the_first_at_every_run_shape():
+    keras.utils.set_random_seed(4)
+    for interpolation in ("bilinear", "nearest"):
+        inputs = keras.Input((64, 64, 1))
+        x = keras.layers.Conv2D(4, 3, strides=2, padding="same")(inputs)
+        x = keras.layers.UpSampling2D(2, interpolation=interpolation)(x)
+        model = keras.Model(inputs, [keras.layers.Conv2D(2, 3, padding="same", name="ab")(x), keras.layers.Conv2D(1, 1)(x)])
+        gray = np.random.default_rng(0).uniform(0, 1, (60, 90)).astype(np.float32)
+        small = tf.image.resize(gray[None, :, :, None], (64, 96), antialias=True)
+        expected = tf.image.resize(inference.at_input_size(model, (64, 96))(small)[0][0], (60, 90))
+        # before: TypeError (unsupported operand type(s) for /: 'tuple' and 'int') at every shape but the built one
+        np.testing.assert_allclose(inference.predict_chroma(model, gray, size=(64, 96)), expected, atol=1e-6)
+
+
+def test_a_shape_a_flexible_model_rejects_while_traced_per_shape_is_a_run_shape_error():
+    inputs = keras.Input((None, None, 1))  # halves 64 times: unregistered, its stride is taken for 32
+    x = keras.layers.Conv2D(2, 1, strides=64, padding="same")(inputs)
+    x = keras.layers.UpSampling2D(64, interpolation="bilinear")(x)
+    outputs = keras.layers.Conv2D(2, 1, name="ab")(keras.layers.Concatenate()([x, inputs]))
+    model = keras.Model(inputs, outputs, name="flexible_bilinear")
+    with pytest.raises(inference.RunShapeError, match=r"flexible_bilinear failed at 96x96 \(.*128.*96.*register_model"):
+        inference.colorize(model, np.zeros((100, 100), np.uint8), size=96)  # before: Keras's ValueError from its trace
+
+
 def test_one_function_per_run_shape_is_not_reported_as_retracing(caplog):
     model = bilinear_model(64)  # traced per run shape, each shape with its own traced function
     for width in range(1, 6):
         inference.colorize(model, np.zeros((40, 40), np.uint8), size=(64, 32 * width))
-    assert len(inference._PREDICTORS[inference._any_size(model)[0]][1]) == 6  # 5 shapes and the failed None
+    assert len(inference._PREDICTORS[inference._any_size(model)[0]][1]) == 5  # 4 shapes (and 64 x 64, its built size,
+    # by its own function) and the failed trace at unknown sizes
     assert not [record for record in caplog.records if "retracing" in record.getMessage()]
     # TensorFlow warns at most twice per traced code, so the filter itself is checked too (test order)
     warning = "5 out of the last 5 calls to <function _traced_call.<locals>.predict at 0x7f> triggered tf.function retracing."

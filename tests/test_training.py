@@ -504,6 +504,17 @@ def test_predict_batch_chroma_traces_once_and_follows_the_weights_as_they_train(
     assert traced_predictor(model).experimental_get_tracing_count() == 1
 
 
+def test_predict_batch_chroma_of_a_flexible_model_that_cannot_be_traced_at_unknown_sizes():
+    import keras
+
+    inputs = keras.Input((None, None, 1))  # Keras's bilinear UpSampling2D needs known sizes in a graph
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear")(keras.layers.Conv2D(4, 3, strides=2, padding="same")(inputs))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same", name="ab")(x))
+    for shape in [(32, 48), (48, 32)]:  # before: OperatorNotAllowedInGraphError from inside TensorFlow
+        luminance = np.random.default_rng(0).uniform(-1, 1, (2, *shape, 1)).astype("float32")
+        np.testing.assert_allclose(training.predict_batch_chroma(model, luminance), model(luminance), atol=1e-6)
+
+
 def test_mirrored_strategy_on_two_cpus_matches_one_device(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=300,
