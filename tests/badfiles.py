@@ -206,13 +206,14 @@ def lambda_model(path, marker):
     return path
 
 
-def edit_config(source, path, edit):
-    """Copy the ``.keras`` archive ``source`` to ``path`` with ``edit(config_dict)`` applied to config.json."""
+def edit_config(source, path, edit, member="config.json"):
+    """Copy the ``.keras`` archive ``source`` to ``path`` with ``edit(config_dict)`` applied to config.json
+    (or another JSON ``member``)."""
     with zipfile.ZipFile(source) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(members["config.json"])
+    config = json.loads(members[member])
     edit(config)
-    members["config.json"] = json.dumps(config).encode()
+    members[member] = json.dumps(config).encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in members.items():
             archive.writestr(name, content)
@@ -227,6 +228,17 @@ def unknown_class_model(source, path):
         layer.update(class_name="NoSuchLayer", module="colorzoo.not_there", registered_name="colorzoo>NoSuchLayer")
 
     return edit_config(source, path, edit)
+
+
+def newer_keras_model(source, path):
+    """``source`` as a future Keras would save it: an initializer argument this Keras does not take
+    (as keras 3.15's ``input_axes`` broke keras 3.14) and ``metadata.json`` naming that Keras."""
+
+    def edit(config):
+        _first_conv(config)["config"]["kernel_initializer"]["config"]["future_argument"] = 1
+
+    edit_config(source, path, edit)
+    return edit_config(path, path, lambda metadata: metadata.update(keras_version="99.1.0"), member="metadata.json")
 
 
 def _first_conv(config):

