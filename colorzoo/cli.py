@@ -40,6 +40,17 @@ def positive_int(text, largest=None):
     return number
 
 
+def _seed(text):
+    """argparse type of ``--seed``: a whole number from 0."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {number}")
+    return number
+
+
 def _run_size(text):
     """argparse type of ``--size``: a whole number of pixels from 1 to MAX_RUN_SIZE."""
     return positive_int(text, MAX_RUN_SIZE)
@@ -89,6 +100,8 @@ def _parser():
                             "depends on the machine and the model, see BENCHMARKS.md)")
     train.add_argument("--dtype-policy", choices=DTYPE_POLICIES, default="auto",
                        help="Keras dtype policy (auto: a resumed run's own, else mixed_float16 on a GPU, float32 otherwise)")
+    train.add_argument("--seed", type=_seed, help="make the run repeatable on this machine: the same command and seed "
+                       "give the same weights (recorded in run.json; a resumed run keeps its own)")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     train.add_argument("--keep-epochs", action="store_true",
@@ -224,7 +237,7 @@ def _command_train(args):
         adversarial=not args.no_gan, initial_weights=args.init, optimizer=args.optimizer,
         trainer_kwargs=trainer_kwargs, keep_epochs=args.keep_epochs,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
-        dtype_policy=args.dtype_policy,
+        dtype_policy=args.dtype_policy, seed=args.seed,
     )
     if not history.epoch:
         print(f"nothing trained: {args.out} already holds {args.epochs} or more epochs; "

@@ -551,6 +551,14 @@ def _run_json(out_dir):
         return json.load(handle)
 
 
+def _versions():
+    """The versions a run was made with (recorded in run.json, not compared on resume)."""
+    import colorzoo
+
+    return {"colorzoo": colorzoo.__version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+            "numpy": np.__version__}
+
+
 def _check_same_run(out_dir, settings):
     """The run.json of the run in ``out_dir`` (``{}`` for none); ``ValueError`` if that run was started
     with other settings than ``settings``: the architecture (and its parameter count: a built
@@ -658,6 +666,7 @@ def train(
     keep_epochs=False,
     jit_compile="auto",
     dtype_policy="auto",
+    seed=None,
     callbacks=None,
     verbose=1,
 ):
@@ -698,6 +707,13 @@ def train(
             a GPU, ``float32`` otherwise; Keras's default global float32 does not count as a choice, so
             float32 on a GPU needs ``"float32"``), ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
             Recorded in ``run.json``; the global policy is left as it was.
+        seed: a whole number that makes the run repeatable: Keras's global seed
+            (``keras.utils.set_random_seed``: Python, NumPy and TensorFlow) is set to it before the
+            model is built, and the training data's shuffling and flips take it. The same command
+            then gives the same weights on the same machine and versions (another CPU, thread
+            count or oneDNN setting changes the last digits). Recorded in ``run.json``; a resumed
+            run keeps its own. A resumed run restores weights and optimizer but starts the data
+            order again, so it does not end bit for bit where an uninterrupted run would.
         callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
             (:func:`default_callbacks`), so they see the validation image scores in the logs.
 
@@ -710,6 +726,10 @@ def train(
                        ("image_size", image_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
             raise ValueError(f"{key} must be a positive whole number, got {value!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"seed must be a whole number from 0, or None, got {seed!r}")
+    if seed is not None and (data_kwargs or {}).get("seed", seed) != seed:
+        raise ValueError(f"seed={seed} and data_kwargs seed={data_kwargs['seed']}: give one seed, train()'s")
     out_dir = os.fsdecode(out_dir)
     if callbacks is not None and (
         isinstance(callbacks, keras.callbacks.Callback)
@@ -780,6 +800,10 @@ def train(
     if gan:
         trainer_kwargs = _trainer_kwargs_to_record(name, trainer_kwargs or {}, resumed_run)
     policy = training_policy(dtype_policy, model, resumed_run)
+    if seed is None:  # a resumed run keeps its own
+        seed = resumed_run.get("seed")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     with _global_dtype_policy(policy):  # the model and a GAN's discriminator are built under it
         if isinstance(model, str):
             with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
@@ -790,7 +814,7 @@ def train(
             "adversarial": gan, "learning_rate": learning_rate, "validation": val is not None,
             "trainer_kwargs": trainer_kwargs or {}, "optimizer": optimizer,
             # mixed_float16 (on a GPU) wraps the optimizer for loss scaling: its backup does not load into another policy's
-            "dtype_policy": compute_policy(model),
+            "dtype_policy": compute_policy(model), "seed": seed,
         }
         if initial_weights is not None:  # compared on resume only when given: resuming without it takes the run's
             settings["initial_weights"] = os.fspath(initial_weights)
@@ -804,6 +828,8 @@ def train(
             with strategy.scope():
                 _load_weights_from(model, settings["initial_weights"])
         data_kwargs = dict(data_kwargs or {})
+        if seed is not None:
+            data_kwargs["seed"] = seed
         # With several replicas a short last batch could leave one without images (TensorFlow's
         # oneDNN convolutions fail on an empty batch): it is dropped.
         data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)
@@ -833,7 +859,7 @@ def train(
         _write_json_atomically(
             os.path.join(out_dir, "run.json"),
             {**settings, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-             "initial_weights": settings.get("initial_weights")},
+             "initial_weights": settings.get("initial_weights"), "versions": _versions()},
         )
         if loss is not None:
             _write_json_atomically(os.path.join(out_dir, LOSS_FILE), keras.losses.serialize(loss))

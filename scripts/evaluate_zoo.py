@@ -155,7 +155,7 @@ def main():
             f"UV = 0, the baseline of the YUV models ({', '.join(n for n, s in spaces.items() if s == 'yuv')}), "
             "against which their gains are measured (Y with UV = 0 is the closer of the two grays to the photos). "
             "Produced by `.venv/bin/python scripts/evaluate_zoo.py` on a 2-core CPU; rerun it to reproduce "
-            "every number. PSNR and SSIM on RGB (SSIM: 11x11 Gaussian, sigma 1.5); colourfulness after "
+            "every score (s / image is the machine's timing and varies run to run). PSNR and SSIM on RGB (SSIM: 11x11 Gaussian, sigma 1.5); colourfulness after "
             "Hasler & Suesstrunk (signed form, and the absolute form DDColor and CT2 report); "
             "Δcolourfulness = |C(prediction) - C(truth)|; CIEDE2000 mean over pixels; "
             "s / image = wall time of `colorize` on this CPU.\n\n"

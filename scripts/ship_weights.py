@@ -196,6 +196,12 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
   resolution).
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
+- **Reproducibility**: each row is one training run, without a seed (`colorzoo train --seed` came
+  later), some of them resumed across sessions (a resumed run restarts its data order). Rerunning
+  `scripts/train_zoo.sh` gives models of the same kind, not these bits, so differences of a few
+  hundredths of a dB between rows (e.g. the val PSNR of unet_sequential and vgg16_autoencoder) are
+  within what another run of the same command could change. The scores of these files reproduce
+  exactly (`scripts/evaluate_zoo.py`).
 
 The pix2pix row is the last of three stages (scripts/train_zoo.sh): the generator alone with L1
 (`runs/pix2pix_l1`: 8 epochs), the GAN stage with the paper's losses (`runs/pix2pix`: 3 epochs),

@@ -239,16 +239,20 @@ def test_train_strategy_mirrored_by_name_trains_under_that_strategy(tmp_path, mo
     assert keras.saving.load_model(run / "best.keras", safe_mode=True).count_params() > 0
 
 
-def test_train_dtype_policy_reaches_the_run(tmp_path):
+def test_train_dtype_policy_and_seed_reach_the_run(tmp_path, capsys):
     data = str(tmp_path / "train")
     write_photo_folder(data, size=40, count=4)
     assert main([
         "train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
         "--epochs", "1", "--steps-per-epoch", "1", "--width", "0.125", "--out", str(tmp_path / "run"),
-        "--dtype-policy", "mixed_float16",
+        "--dtype-policy", "mixed_float16", "--seed", "7",
     ]) == 0
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["dtype_policy"] == "mixed_float16"
+    recorded = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert recorded["dtype_policy"] == "mixed_float16" and recorded["seed"] == 7
     assert keras.config.dtype_policy().name == "float32"
+    for seed, error in [("-1", "must be at least 0, got -1"), ("x", "expected a whole number, got 'x'")]:
+        assert main(["train", "--model", "unet_sequential", "--data", data, "--seed", seed]) == 2
+        assert f"argument --seed: {error}" in capsys.readouterr().err
 
 
 def test_train_strategy_tpu_without_a_tpu_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):

@@ -156,6 +156,31 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
             training.train("unet_sequential", data, epochs=4, out_dir=out, resume=True, **options)
 
 
+@pytest.mark.slow
+def test_a_seeded_run_is_repeatable_and_records_its_seed_and_versions(tmp_path):
+    data = write_photo_folder(str(tmp_path / "train"), size=40, count=6)
+    options = dict(image_size=32, batch_size=2, epochs=2, steps_per_epoch=2, model_kwargs=TINY, verbose=0)
+    runs = [str(tmp_path / name) for name in ("a", "b", "c")]
+    for out, seed in zip(runs, (3, 3, 4)):
+        keras.utils.set_random_seed(100 + len(os.listdir(tmp_path)))  # whatever came before does not matter
+        training.train("unet_sequential", data, out_dir=out, seed=seed, **options)
+    weights = [colorzoo.hub.load_model(os.path.join(out, "last.keras")).get_weights() for out in runs]
+    for first, second in zip(weights[0], weights[1]):  # before: no seed, every tensor differed (by up to 0.9)
+        np.testing.assert_array_equal(first, second)
+    assert any(not np.array_equal(first, other) for first, other in zip(weights[0], weights[2]))
+    logs = [open(os.path.join(out, "log.csv")).read() for out in runs]
+    assert logs[0] == logs[1] != logs[2]
+    recorded = json.load(open(os.path.join(runs[0], "run.json")))
+    assert recorded["seed"] == 3 and recorded["versions"]["keras"] == keras.__version__
+    with pytest.raises(ValueError, match=r"changed: seed 3 -> 5$"):
+        training.train("unet_sequential", data, out_dir=runs[0], resume=True, seed=5, **{**options, "epochs": 3})
+    training.train("unet_sequential", data, out_dir=runs[0], resume=True, **{**options, "epochs": 3})  # keeps seed 3
+    assert json.load(open(os.path.join(runs[0], "run.json")))["seed"] == 3
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="seed must be a whole number from 0, or None"):
+            training.train("unet_sequential", data, out_dir=str(tmp_path / "bad"), seed=bad, **options)
+
+
 def test_best_checkpoint_is_the_epoch_with_the_best_monitored_score(tmp_path):
     model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
     checkpoint = training.AtomicCheckpoint(str(tmp_path), keep_epochs=True)
