@@ -651,9 +651,8 @@ def _sharing_layers(model, size):
 class _ExpectedRetracing(logging.Filter):
     """Drops TensorFlow's warning that ``traced_predictor``'s functions "triggered tf.function
     retracing": each run shape of a model traced per shape, and each model rebuilt for one
-    (:func:`at_input_size`), has its own function,
-    traced once by design (photos of many aspect ratios), which TensorFlow counts as one function
-    retracing. Other functions' warnings pass."""
+    (:func:`at_input_size`), has its own function, traced once by design (photos of many aspect
+    ratios), which TensorFlow counts as one function retracing. Other functions' warnings pass."""
 
     def filter(self, record):
         return "_traced_call.<locals>.predict" not in record.getMessage()
@@ -744,8 +743,8 @@ def predict_chroma(model, luminance, size=None):
     photo's aspect ratio, where the model runs: models run every shape with one graph of any input
     size (:func:`_any_size`), traced once (or once per shape for the models with Keras's bilinear
     ``UpSampling2D``), the few whose graph needs a known size are rebuilt per shape
-    (:func:`at_input_size`); a model that cannot run at that shape (a layer fixed to its built size) runs at its built size when
-    no ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
+    (:func:`at_input_size`); a model that cannot run at that shape (a layer fixed to its built
+    size) runs at its built size when no ``size`` is given. The prediction (decoded from bin logits for ``"ab_bins"`` models) is
     upsampled bilinearly back to ``(H, W)``.
     """
     model = colorizing_model(model, "predict_chroma")
