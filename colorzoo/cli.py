@@ -101,7 +101,8 @@ def _parser():
     train.add_argument("--dtype-policy", choices=DTYPE_POLICIES, default="auto",
                        help="Keras dtype policy (auto: a resumed run's own, else mixed_float16 on a GPU, float32 otherwise)")
     train.add_argument("--seed", type=_seed, help="make the run repeatable on this machine: the same command and seed "
-                       "give the same weights (recorded in run.json; a resumed run keeps its own)")
+                       "give the same weights (default: a drawn one; either is recorded in run.json, and a resumed "
+                       "run keeps its own)")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     train.add_argument("--keep-epochs", action="store_true",

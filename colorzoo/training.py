@@ -16,6 +16,7 @@ import inspect
 import json
 import numbers
 import os
+import random
 import warnings
 
 import keras
@@ -27,6 +28,7 @@ from colorzoo.inference import artifact_of, chroma_of_output, model_spec, predic
 from colorzoo.models import build_model, model_info
 
 STRATEGIES = ("mirrored", "multiworker", "tpu")
+SEED_RANGE = 2**31  # seeds a run draws for itself (train without a seed)
 
 
 # === Recipes ===
@@ -711,9 +713,11 @@ def train(
             (``keras.utils.set_random_seed``: Python, NumPy and TensorFlow) is set to it before the
             model is built, and the training data's shuffling and flips take it. The same command
             then gives the same weights on the same machine and versions (another CPU, thread
-            count or oneDNN setting changes the last digits). Recorded in ``run.json``; a resumed
-            run keeps its own. A resumed run restores weights and optimizer but starts the data
-            order again, so it does not end bit for bit where an uninterrupted run would.
+            count or oneDNN setting changes the last digits). Without one a run draws its own
+            (from Python's ``random``); either is recorded in ``run.json``, so that any run can be
+            repeated, and a resumed run keeps its own. A resumed run restores weights and
+            optimizer but starts the data order again, so it does not end bit for bit where an
+            uninterrupted run would.
         callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
             (:func:`default_callbacks`), so they see the validation image scores in the logs.
 
@@ -800,10 +804,11 @@ def train(
     if gan:
         trainer_kwargs = _trainer_kwargs_to_record(name, trainer_kwargs or {}, resumed_run)
     policy = training_policy(dtype_policy, model, resumed_run)
-    if seed is None:  # a resumed run keeps its own
-        seed = resumed_run.get("seed")
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    if seed is None:  # a resumed run keeps its own, data_kwargs' seed serves the whole run
+        seed = resumed_run.get("seed", (data_kwargs or {}).get("seed"))
+    if seed is None:  # drawn from Python's generator, so that a seed the caller set still decides it
+        seed = random.randrange(SEED_RANGE)
+    keras.utils.set_random_seed(seed)
     with _global_dtype_policy(policy):  # the model and a GAN's discriminator are built under it
         if isinstance(model, str):
             with strategy.scope():  # built before any photo is read, so a mistaken option fails at once
@@ -827,9 +832,7 @@ def train(
         if settings.get("initial_weights") is not None and not restoring:  # a run killed before its first backup too
             with strategy.scope():
                 _load_weights_from(model, settings["initial_weights"])
-        data_kwargs = dict(data_kwargs or {})
-        if seed is not None:
-            data_kwargs["seed"] = seed
+        data_kwargs = {**(data_kwargs or {}), "seed": seed}
         # With several replicas a short last batch could leave one without images (TensorFlow's
         # oneDNN convolutions fail on an empty batch): it is dropped.
         data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)

@@ -160,22 +160,28 @@ def test_train_writes_checkpoints_logs_and_samples_then_resumes(tmp_path):
 def test_a_seeded_run_is_repeatable_and_records_its_seed_and_versions(tmp_path):
     data = write_photo_folder(str(tmp_path / "train"), size=40, count=6)
     options = dict(image_size=32, batch_size=2, epochs=2, steps_per_epoch=2, model_kwargs=TINY, verbose=0)
-    runs = [str(tmp_path / name) for name in ("a", "b", "c")]
-    for out, seed in zip(runs, (3, 3, 4)):
+
+    def run(name, seed):
         keras.utils.set_random_seed(100 + len(os.listdir(tmp_path)))  # whatever came before does not matter
+        out = str(tmp_path / name)
         training.train("unet_sequential", data, out_dir=out, seed=seed, **options)
-    weights = [colorzoo.hub.load_model(os.path.join(out, "last.keras")).get_weights() for out in runs]
-    for first, second in zip(weights[0], weights[1]):  # before: no seed, every tensor differed (by up to 0.9)
-        np.testing.assert_array_equal(first, second)
-    assert any(not np.array_equal(first, other) for first, other in zip(weights[0], weights[2]))
-    logs = [open(os.path.join(out, "log.csv")).read() for out in runs]
-    assert logs[0] == logs[1] != logs[2]
-    recorded = json.load(open(os.path.join(runs[0], "run.json")))
-    assert recorded["seed"] == 3 and recorded["versions"]["keras"] == keras.__version__
+        recorded = json.load(open(os.path.join(out, "run.json")))
+        weights = colorzoo.hub.load_model(os.path.join(out, "last.keras")).get_weights()
+        return recorded, weights, open(os.path.join(out, "log.csv")).read()
+
+    runs = {"a": run("a", 3), "b": run("b", 3), "drawn": run("drawn", None)}
+    runs["again"] = run("again", runs["drawn"][0]["seed"])  # a run given no seed records the one it drew
+    for first, second in [("a", "b"), ("drawn", "again")]:  # before: no seed, every tensor differed (by up to 0.9)
+        for tensor, other in zip(runs[first][1], runs[second][1]):
+            np.testing.assert_array_equal(tensor, other)
+        assert runs[first][2] == runs[second][2]  # log.csv
+    assert any(not np.array_equal(tensor, other) for tensor, other in zip(runs["a"][1], runs["drawn"][1]))
+    assert runs["a"][0]["seed"] == 3 and runs["a"][0]["versions"]["keras"] == keras.__version__
+    out = str(tmp_path / "a")
     with pytest.raises(ValueError, match=r"changed: seed 3 -> 5$"):
-        training.train("unet_sequential", data, out_dir=runs[0], resume=True, seed=5, **{**options, "epochs": 3})
-    training.train("unet_sequential", data, out_dir=runs[0], resume=True, **{**options, "epochs": 3})  # keeps seed 3
-    assert json.load(open(os.path.join(runs[0], "run.json")))["seed"] == 3
+        training.train("unet_sequential", data, out_dir=out, resume=True, seed=5, **{**options, "epochs": 3})
+    training.train("unet_sequential", data, out_dir=out, resume=True, **{**options, "epochs": 3})  # keeps seed 3
+    assert json.load(open(os.path.join(out, "run.json")))["seed"] == 3
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="seed must be a whole number from 0, or None"):
             training.train("unet_sequential", data, out_dir=str(tmp_path / "bad"), seed=bad, **options)
