@@ -390,19 +390,34 @@ class StopOnDivergence(keras.callbacks.TerminateOnNaN):
 
 LOSS_FILE = "loss.json"
 BACKUP_WEIGHTS = "latest.weights.h5"  # keras.callbacks.BackupAndRestore's weights file in its backup_dir
+SEED_STATES = "seed_states.npz"  # AtomicBackupAndRestore's: the random generators' states, in model.variables order
+
+
+def _seed_states(model):
+    """The states of ``model``'s random generators (a Dropout's ``SeedGenerator``), in a fixed order."""
+    return [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``keras.callbacks.BackupAndRestore`` whose backup files are replaced atomically.
+    """``keras.callbacks.BackupAndRestore`` whose backup files are replaced atomically, with the
+    states of the model's random generators (Dropout's), which ``save_weights`` leaves out.
 
-    The weights are written to a temporary file and renamed, then the epoch counter: a resumed
-    run never loads a half-written file. A kill in the instant between the two renames leaves an
-    epoch's weights with the counter before it, so that one epoch is trained again.
+    The weights and the generators' states are written to temporary files and renamed, then the
+    epoch counter: a resumed run never loads a half-written file. A kill in the instant between
+    the renames leaves an epoch's weights with the counter before it, so that one epoch is trained
+    again.
     """
 
     def on_train_begin(self, logs=None):
         files.remove_stale_temporaries(self.backup_dir)
         super().on_train_begin(logs)
+        states = _seed_states(self.model)
+        path = os.path.join(self.backup_dir, SEED_STATES)
+        if states and os.path.exists(path) and os.path.exists(self._training_metadata_path):
+            with np.load(path) as saved:
+                if len(saved.files) == len(states):  # else a backup of another model: the weights said so
+                    for index, state in enumerate(states):
+                        state.assign(saved[f"arr_{index}"])
 
     def on_epoch_end(self, epoch, logs=None):
         if not diverged(logs):  # a resumed run must restore the last good weights, not NaN ones
@@ -410,6 +425,9 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         files.replace_atomically(self._weights_path, self.model.save_weights, suffix=".weights.h5")
+        states = [keras.ops.convert_to_numpy(state) for state in _seed_states(self.model)]
+        files.replace_atomically(os.path.join(self.backup_dir, SEED_STATES), lambda path: np.savez(path, *states),
+                                 suffix=".npz")
         _write_json_atomically(
             self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         )
@@ -616,17 +634,35 @@ def _source_name(source):
     return source if isinstance(source, (str, os.PathLike)) else "the data"
 
 
-def _loss_from_data(recipe, train_data, model, out_dir, resume):
+def _loss_from_data(recipe, training_data, model, out_dir, resume):
     """The recipe's loss estimated from the training data (zhang_classification's class
     rebalancing), or ``None``. ``train()`` keeps it in ``out_dir/loss.json``: a resumed run trains
-    on with the same loss, not one estimated anew from other shuffled batches."""
+    on with the same loss, not one estimated anew from other shuffled batches. ``training_data()``
+    makes the pipeline it reads, one of its own: reading ``fit``'s would move that one's shuffle
+    and flips on, which a resumed run could not repeat."""
     if "loss_from_data" not in recipe:
         return None
     path = os.path.join(out_dir, LOSS_FILE)
     if resume and os.path.exists(path):
         with open(path) as handle:
             return keras.losses.deserialize(json.load(handle))
-    return recipe["loss_from_data"](train_data, model)
+    return recipe["loss_from_data"](training_data(), model)
+
+
+def _where_the_run_stopped(train_data, backup, steps_per_epoch):
+    """``train_data`` as the interrupted run would have gone on reading it: past the batches its
+    finished epochs read. With ``steps_per_epoch`` one stream serves every epoch: it is skipped;
+    without, every epoch is a new pass, whose shuffle and flips follow from the passes before it."""
+    metadata = os.path.join(backup, "training_metadata.json")
+    if not os.path.exists(metadata):  # killed between the weights and the counter: Keras starts at epoch 0
+        return train_data
+    with open(metadata) as handle:
+        epochs_done = json.load(handle)["epoch"]
+    if steps_per_epoch is not None:
+        return train_data.skip(epochs_done * steps_per_epoch)
+    for _ in range(epochs_done):
+        iter(train_data)
+    return train_data
 
 
 def _check_colour_photos(data, image_size, batch_size, color_space, data_kwargs):
@@ -715,8 +751,8 @@ def train(
             then gives the same weights on the same machine and versions (another CPU, thread
             count or oneDNN setting changes the last digits). Without one a run draws its own
             (from Python's ``random``); either is recorded in ``run.json``, so that any run can be
-            repeated, and a resumed run keeps its own. A resumed run restores weights and
-            optimizer but starts the data order again, so it does not end bit for bit where an
+            repeated, and a resumed run keeps its own: it goes on with the data where its finished
+            epochs left them (reading past the batches they read) and ends bit for bit where an
             uninterrupted run would.
         callbacks: more Keras callbacks (e.g. ``EarlyStopping``), run after colorzoo's
             (:func:`default_callbacks`), so they see the validation image scores in the logs.
@@ -837,10 +873,14 @@ def train(
         # oneDNN convolutions fail on an empty batch): it is dropped.
         data_kwargs.setdefault("drop_remainder", strategy.num_replicas_in_sync > 1)
         _check_colour_photos(data, image_size, batch_size, info.color_space, data_kwargs)
-        train_data = make_dataset(
-            data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
-            repeat=steps_per_epoch is not None, **data_kwargs,
-        )
+
+        def training_data():
+            return make_dataset(
+                data, image_size, batch_size, color_space=info.color_space, shuffle=True, augment=True,
+                repeat=steps_per_epoch is not None, **data_kwargs,
+            )
+
+        train_data = training_data()
         val_data = samples = None
         if val is not None:
             val_data = make_dataset(
@@ -854,9 +894,11 @@ def train(
             val_data = val_data.apply(tf.data.experimental.assert_cardinality(batches))
             samples = next(iter(val_data))
         with strategy.scope():
-            loss = _loss_from_data(info.recipe, train_data, model, out_dir, resume)
+            loss = _loss_from_data(info.recipe, training_data, model, out_dir, resume)
             trainable = make_trainable(model, learning_rate, adversarial, loss=loss, optimizer=optimizer,
                                        **(trainer_kwargs or {}))
+        if restoring:
+            train_data = _where_the_run_stopped(train_data, backup, steps_per_epoch)
         if jit_compile != "auto":
             trainable.jit_compile = jit_compile  # read when fit first makes the train function
         _write_json_atomically(

@@ -197,7 +197,7 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
 - **Reproducibility**: each row is one training run, without a seed (`colorzoo train --seed` came
-  later), some of them resumed across sessions (a resumed run restarts its data order). Rerunning
+  later), some of them resumed across sessions (back then a resumed run restarted its data order). Rerunning
   `scripts/train_zoo.sh` gives models of the same kind, not these bits, so differences of a few
   hundredths of a dB between rows (e.g. the val PSNR of unet_sequential and vgg16_autoencoder) are
   within what another run of the same command could change. The scores of these files reproduce
