@@ -543,7 +543,7 @@ def _rebuilt_at(model, size):
         rebuilt = _sharing_layers(model, size)
     except (ValueError, TypeError) as error:
         raise RunShapeError(f"{cannot}: {_keras_reason(error)}; {advice}") from error
-    _check_output_scale(model, size, _first_output_shape(rebuilt)[1:3])
+    _check_output_scale(model, size, rebuilt.outputs[0].shape[1:3])
     return rebuilt
 
 
@@ -562,7 +562,7 @@ def _check_output_scale(model, size, output_size):
     fixed = tuple(model.input_shape[1:3])
     if None in fixed:
         return
-    scale = [out / side for out, side in zip(_first_output_shape(model)[1:3], fixed)]
+    scale = [out / side for out, side in zip(model.outputs[0].shape[1:3], fixed)]  # the output colorize reads
     if [out / side for out, side in zip(output_size, size)] != scale:
         cannot, advice = _cannot_run(model, size)
         output = "x".join(map(str, output_size))
@@ -576,12 +576,6 @@ class _AnySize:
 
     graph: keras.Model | None
     per_shape: bool
-
-
-def _first_output_shape(model):
-    """The shape of ``model``'s first output, the one colorize reads (:func:`traced_predictor`)."""
-    shape = model.output_shape
-    return shape[0] if isinstance(shape, list) else shape
 
 
 def _any_size(model):
