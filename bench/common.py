@@ -289,18 +289,25 @@ def matmul_peak(size=4096, runs=5):
     EPYC without AVX-512, TensorFlow's 90 GFLOP/s against NumPy's 173, while TensorFlow's
     convolutions reached 148)."""
     import numpy as np
+
+    a, b = np.random.default_rng(0).random((2, size, size), dtype=np.float32)
+    return {"tensorflow": tensorflow_matmul_rate(size, runs=runs),
+            "numpy": _median_rate(lambda: np.matmul(a, b), size, runs)}
+
+
+def tensorflow_matmul_rate(size=4096, dtype="float32", runs=5):
+    """FLOP/s of ``tf.linalg.matmul`` on two ``size``^3 matrices of ``dtype``: the median of ``runs``."""
     import tensorflow as tf
 
-    a = tf.random.uniform((size, size), dtype=tf.float32)
-    b = tf.random.uniform((size, size), dtype=tf.float32)
+    a = tf.random.uniform((size, size), dtype=dtype)
+    b = tf.random.uniform((size, size), dtype=dtype)
     product = tf.function(tf.linalg.matmul)
-    a_array, b_array = a.numpy(), b.numpy()
-    products = {"tensorflow": lambda: product(a, b).numpy(), "numpy": lambda: np.matmul(a_array, b_array)}
-    rates = {}
-    for library, run in products.items():
-        timing = timed_runs(run, runs=runs, warmup=1)
-        rates[library] = statistics.median(2 * size**3 / value for value in timing["wall"])
-    return rates
+    return _median_rate(lambda: product(a, b).numpy(), size, runs)
+
+
+def _median_rate(run, size, runs):
+    timing = timed_runs(run, runs=runs, warmup=1)
+    return statistics.median(2 * size**3 / value for value in timing["wall"])
 
 
 def _shape(tensor):

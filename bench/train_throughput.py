@@ -31,9 +31,16 @@ Usage:
     .venv/bin/python bench/train_throughput.py --json train_throughput.json       # all models, 1-2 h
     .venv/bin/python bench/train_throughput.py --models resnet18_decoder,pix2pix --sizes 128 --jit off
     .venv/bin/python bench/train_throughput.py --quick                            # smoke test, 3-5 min
+    .venv/bin/python bench/train_throughput.py --sizes 128 --jit off --dtype-policies float32,mixed_bfloat16
+
+``--dtype-policies`` builds and trains each configuration under each Keras dtype policy (the
+model, a GAN's discriminator and the perceptual loss's VGG16); FLOPs and "of peak" stay float32
+counts against the float32 matmul rate, so a mixed policy can exceed 100 %.
 """
 
 import argparse
+import itertools
+import json
 import os
 import statistics
 import sys
@@ -49,14 +56,14 @@ TRAINER_KWARGS = {"ddcolor_lite": {"perceptual_weights": None}}
 QUICK_MODELS = ("resnet18_decoder", "pix2pix")
 
 
-def build_trainable(name, image_size, jit_compile, small=False, generator_only=False):
-    """``(model, trainable)``: the registered model with random weights, and what its recipe
-    trains (the model compiled, or its GAN trainer) with XLA on or off."""
+def build_trainable(name, image_size, jit_compile, small=False, generator_only=False, options=None):
+    """``(model, trainable)``: the registered model with random weights (and builder ``options``),
+    and what its recipe trains (the model compiled, or its GAN trainer) with XLA on or off."""
     from colorzoo.models import build_model, model_info
     from colorzoo.training import compile_model, make_trainable
 
     info = model_info(name)
-    kwargs = {**(info.small if small else {}), "image_size": image_size, "encoder_weights": None}
+    kwargs = {**(info.small if small else {}), **(options or {}), "image_size": image_size, "encoder_weights": None}
     model = build_model(name, **kwargs)
     if "trainer" in info.recipe and not generator_only:
         trainable = make_trainable(model, **TRAINER_KWARGS.get(name, {}))
@@ -81,12 +88,15 @@ def random_batch(model, batch_size, seed=0):
 def worker(spec):
     """One configuration, in this fresh process: returns the measurements as a dict."""
     common.set_threads(spec["threads"])
+    import keras
     import numpy as np
     import tensorflow as tf
 
+    keras.config.set_dtype_policy(spec["dtype_policy"])
+
     after_import = common.current_rss_mib()
     model, trainable = build_trainable(
-        spec["model"], spec["image_size"], spec["jit"], spec["small"], spec["generator_only"]
+        spec["model"], spec["image_size"], spec["jit"], spec["small"], spec["generator_only"], spec["options"]
     )
     x, y = random_batch(model, spec["batch_size"])
     after_build = common.current_rss_mib()
@@ -146,6 +156,27 @@ def _jit(text):
     return text
 
 
+def _option(text):
+    """argparse type of ``--option``: ``KEY=VALUE``, the value read as JSON where it is JSON."""
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def _policies(text):
+    """argparse type of ``--dtype-policies``: comma-separated Keras dtype policies colorzoo trains under."""
+    from colorzoo.training import DTYPE_POLICIES
+
+    allowed = [policy for policy in DTYPE_POLICIES if policy != "auto"]
+    if not text or any(policy not in allowed for policy in text.split(",")):
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(allowed)}, comma-separated; got {text!r}")
+    return text
+
+
 def configurations(args, list_models, model_info):
     names = args.models.split(",") if args.models else (QUICK_MODELS if args.quick else list_models())
     for name in names:
@@ -156,11 +187,11 @@ def configurations(args, list_models, model_info):
                 sizes.append(value)
         for size in sizes:
             batch = args.batch_size or (8 if size <= 128 else 4)
-            for jit in args.jit.split(","):
+            for jit, policy in itertools.product(args.jit.split(","), args.dtype_policies.split(",")):
                 yield {
-                    "model": name, "image_size": size, "batch_size": batch, "jit": jit == "on",
+                    "model": name, "image_size": size, "batch_size": batch, "jit": jit == "on", "dtype_policy": policy,
                     "steps": args.steps, "runs": args.runs, "threads": args.threads, "budget": args.budget,
-                    "small": args.small, "generator_only": args.generator_only,
+                    "small": args.small, "generator_only": args.generator_only, "options": dict(args.option),
                 }
 
 
@@ -173,13 +204,13 @@ def table(results, peak_flops):
     for r in results:
         if "error" in r:
             error = " ".join(r["error"].replace("|", "/").split())
-            rows.append([r["model"], r["image_size"], r["batch_size"], "on" if r["jit"] else "off",
+            rows.append([r["model"], r["image_size"], r["batch_size"], "on" if r["jit"] else "off", r["dtype_policy"],
                          f"failed: {error[-100:]}"] + [""] * 9)
             continue
         achieved = r["train_flops_per_image"] * r["images_per_second"]
         rows.append([
             r["model"] + (" (GAN)" if r["trains"] == "GAN trainer" else ""), r["image_size"], r["batch_size"],
-            "on" if r["jit_effective"] else "off",
+            "on" if r["jit_effective"] else "off", r["dtype_policy"],
             f"{r['parameters'] / 1e6:.2f} M",
             f"{r['forward_flops_per_image'] / 1e9:.2f}", f"{r['train_flops_per_image'] / 1e9:.2f}",
             f"{r['images_per_second']:.2f}",
@@ -190,26 +221,33 @@ def table(results, peak_flops):
             f"{r['peak_rss_mib']:.0f} ({r['rss_after_build_mib']:.0f})",
         ])
     return common.markdown_table(
-        ["model", "px", "batch", "XLA", "params", "fwd GFLOP/img", "train GFLOP/img", "img/s", "windows x steps",
+        ["model", "px", "batch", "XLA", "policy", "params", "fwd GFLOP/img", "train GFLOP/img", "img/s", "windows x steps",
          "CPU s/img", "GFLOP/s", "of peak", "1st step s", "peak RSS MiB (after build)"],
         rows,
     )
 
 
-def xla_table(results):
-    """XLA speed-up per model and size, from the two configurations of this run."""
-    by_key = {}
-    for r in results:
-        if "error" not in r:
-            by_key[(r["model"], r["image_size"], r["jit_effective"])] = r
+SETTINGS = ("jit_effective", "dtype_policy")  # what a speed-up table compares
+
+
+def speedup_table(results, setting, baseline, label):
+    """Speed-up of each configuration of this run over the same one with ``setting`` (one of
+    ``SETTINGS``) at ``baseline``; ``label(value)`` names that setting's value in the header."""
+    def key(r, **changed):
+        return (r["model"], r["image_size"], *(changed.get(name, r[name]) for name in SETTINGS))
+
+    by_key = {key(r): r for r in results if "error" not in r}
     rows = []
-    for (name, size, jit), on in by_key.items():
-        off = by_key.get((name, size, False))
-        if jit and off:
-            rows.append([name, size, f"{off['images_per_second']:.2f}", f"{on['images_per_second']:.2f}",
-                         f"{on['images_per_second'] / off['images_per_second']:.2f}x",
-                         f"{on['peak_rss_mib'] / off['peak_rss_mib']:.2f}x"])
-    return common.markdown_table(["model", "px", "img/s XLA off", "img/s XLA on", "speed-up", "peak RSS ratio"], rows)
+    for other in by_key.values():
+        base = by_key.get(key(other, **{setting: baseline}))
+        if other[setting] != baseline and base:
+            rows.append([other["model"], other["image_size"], "on" if other["jit_effective"] else "off",
+                         other["dtype_policy"], f"{base['images_per_second']:.2f}", f"{other['images_per_second']:.2f}",
+                         f"{other['images_per_second'] / base['images_per_second']:.2f}x",
+                         f"{other['peak_rss_mib'] / base['peak_rss_mib']:.2f}x"])
+    return common.markdown_table(
+        ["model", "px", "XLA", "policy", f"img/s with {label(baseline)}", "img/s", "speed-up", "peak RSS ratio"], rows
+    )
 
 
 def main(argv=None):
@@ -231,6 +269,10 @@ def main(argv=None):
     parser.add_argument("--runs", type=common.positive_int, default=5, help="timed runs; the median is quoted")
     parser.add_argument("--generator-only", action="store_true",
                         help="GAN models: time the generator alone with the recipe's L1 (pretraining stage)")
+    parser.add_argument("--dtype-policies", type=_policies, default="float32",
+                        help="comma-separated Keras dtype policies to train under, e.g. float32,mixed_bfloat16")
+    parser.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                        help="a builder option for every model of the run, e.g. --models ddcolor_lite --option preset=lite")
     parser.add_argument("--matmul-size", type=common.positive_int, default=4096)
     args = parser.parse_args(argv)
     if args.quick:
@@ -244,9 +286,14 @@ def main(argv=None):
     common.print_machine(machine, args.threads)
     peaks = [common.matmul_peak(args.matmul_size)]
     print(f"dense float32 matmul ({args.matmul_size}^3): {_rates(peaks[0])}", flush=True)
+    bfloat16_rate = None
+    if "bfloat16" in args.dtype_policies:
+        bfloat16_rate = common.tensorflow_matmul_rate(args.matmul_size, "bfloat16")
+        print(f"dense bfloat16 matmul ({args.matmul_size}^3): tensorflow {bfloat16_rate / 1e9:.1f} GFLOP/s", flush=True)
     results = []
     for config in configurations(args, list_models, model_info):
-        label = f"{config['model']} {config['image_size']} px batch {config['batch_size']} XLA {config['jit']}"
+        label = (f"{config['model']} {config['image_size']} px batch {config['batch_size']} XLA {config['jit']} "
+                 f"{config['dtype_policy']}")
         print(f"  {label} ...", end=" ", flush=True, file=sys.stderr)
         result = common.run_worker(os.path.abspath(__file__), config, timeout=args.timeout)
         results.append({**config, **result})
@@ -259,8 +306,12 @@ def main(argv=None):
     print(table(results, peak))
     if any(r.get("jit_effective") for r in results):
         print("\nXLA on / off, same run:\n")
-        print(xla_table(results))
-    common.write_json(args.json, {"machine": machine, "matmul_flops": peaks, "load_average_after": load_after,
+        print(speedup_table(results, "jit_effective", False, lambda jit: f"XLA {'on' if jit else 'off'}"))
+    if any(r["dtype_policy"] != "float32" for r in results):
+        print("\nDtype policy against float32, same run:\n")
+        print(speedup_table(results, "dtype_policy", "float32", str))
+    common.write_json(args.json, {"machine": machine, "matmul_flops": peaks, "bfloat16_matmul_flops": bfloat16_rate,
+                                  "load_average_after": load_after,
                                   "args": vars(args), "results": results})
     return 0
 

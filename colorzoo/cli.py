@@ -206,7 +206,9 @@ def _command_train(args):
     import keras
 
     from colorzoo.models import model_info
-    from colorzoo.training import MULTIWORKER_BROKEN, check_optimizer, check_trainer_kwargs, train, trainer_options
+    from colorzoo.training import (
+        MULTIWORKER_BROKEN, bfloat16_hint, check_optimizer, check_trainer_kwargs, train, trainer_options, training_policy,
+    )
 
     try:
         model_info(args.model)
@@ -231,6 +233,10 @@ def _command_train(args):
         _check_model_options(args.model, args.image_size, model_kwargs)
     except ValueError as error:
         raise UsageError(str(error)) from error
+    chosen = args.resume or args.dtype_policy != "auto" or args.strategy == "tpu"  # a resumed run keeps its own
+    hint = None if chosen else bfloat16_hint(training_policy("auto", args.model, {}))
+    if hint:
+        print(f"colorzoo: note: {hint}", file=sys.stderr)
     history = train(
         args.model, args.data, val=args.val, image_size=args.image_size, batch_size=args.batch_size,
         epochs=args.epochs, out_dir=args.out, resume=args.resume, learning_rate=args.learning_rate,

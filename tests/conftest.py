@@ -26,6 +26,15 @@ def sample_batch(size, count=2, color_space="lab"):
     return luminance.numpy(), chroma.numpy()
 
 
+@pytest.fixture(autouse=True)
+def cpu_without_amx(monkeypatch):
+    """Every test sees a CPU without AMX, so that `colorzoo train`'s mixed_bfloat16 note (printed
+    on AMX CPUs) is the same on every machine; the tests of that note set the CPU themselves."""
+    from colorzoo import training
+
+    monkeypatch.setattr(training, "CPU_FLAGS_FILE", os.path.join(os.sep, "no", "cpuinfo"))
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The shared photo folder beside the checkout; tests needing it skip where it is absent."""

@@ -19,7 +19,8 @@ TOY_MODEL = ["--models", "resnet18_decoder", "--small"]
 
 BENCHMARKS = {
     "train_throughput": TOY_MODEL
-    + ["--sizes", "32", "--jit", "off", "--batch-size", "2", "--steps", "1", "--runs", "1", "--matmul-size", "128"],
+    + ["--sizes", "32", "--jit", "off", "--batch-size", "2", "--steps", "1", "--runs", "1", "--matmul-size", "128",
+       "--dtype-policies", "float32,mixed_bfloat16", "--option", "width=0.125"],
     "inference": TOY_MODEL + ["--batch-size", "2", "--latency-runs", "1", "--runs", "1", "--megapixels", "0.05"],
     "pipeline_vs_models": TOY_MODEL
     + ["--data", "{photos}", "--files", "8", "--image-size", "32", "--batch-size", "2", "--runs", "1", "--steps", "1"],
@@ -27,7 +28,7 @@ BENCHMARKS = {
 }
 # What each script prints once its measurements are done (torch_pix2pix: not known without torch).
 LAST_WORDS = {
-    "train_throughput": "| resnet18_decoder | 32 ",
+    "train_throughput": "Dtype policy against float32, same run:",
     "inference": "| 0.05 (",
     "pipeline_vs_models": "| resnet18_decoder | lab ",
     "validation_scoring": "| resnet18_decoder |",
@@ -72,6 +73,14 @@ def test_model_benchmark_runs_and_reports_no_worker_error(script, photos, tmp_pa
     result = json.loads(output.read_text())
     assert result["machine"]["cores"] == os.cpu_count()
     assert _errors(result) == []
+    if script == "train_throughput":  # one configuration per policy, each built with --option
+        assert [(r["dtype_policy"], r["options"]) for r in result["results"]] == [
+            ("float32", {"width": 0.125}), ("mixed_bfloat16", {"width": 0.125})
+        ]
+        import colorzoo
+
+        built = colorzoo.build_model("resnet18_decoder", image_size=32, width=0.125)
+        assert {r["parameters"] for r in result["results"]} == {built.count_params()}
 
 
 def test_pipeline_benchmark_runs(photos):
@@ -117,6 +126,8 @@ def _bench_module(name, monkeypatch):
         ("train_throughput", ["--jit", "maybe"], "expected off, on or off,on"),
         ("train_throughput", ["--runs", "0"], "must be above 0, got 0"),
         ("train_throughput", ["--sizes", "abc"], "expected a whole number, got 'abc'"),
+        ("train_throughput", ["--dtype-policies", "float16"], "expected some of float32,mixed_float16,mixed_bfloat16"),
+        ("train_throughput", ["--option", "width"], "expected KEY=VALUE, got 'width'"),
         ("pipeline", ["--files", "0"], "must be at least 1, got 0"),
         ("pipeline", ["--data", "{tmp}/nowhere"], "nowhere: no such folder"),
         ("hypercolumn_memory", ["--image-size", "30"], "image_size must be a multiple of 8"),

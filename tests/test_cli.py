@@ -255,6 +255,25 @@ def test_train_dtype_policy_and_seed_reach_the_run(tmp_path, capsys):
         assert f"argument --seed: {error}" in capsys.readouterr().err
 
 
+def test_train_on_an_amx_cpu_notes_mixed_bfloat16_unless_a_policy_was_chosen(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(colorzoo.training, "cpu_has_amx", lambda: True)
+    data = str(tmp_path / "train")
+    write_photo_folder(data, size=40, count=2)
+    command = ["train", "--model", "unet_sequential", "--data", data, "--image-size", "32", "--batch-size", "2",
+               "--epochs", "1", "--steps-per-epoch", "1", "--width", "0.125"]
+    assert main([*command, "--out", str(tmp_path / "auto")]) == 0
+    assert "colorzoo: note: this CPU has AMX (amx_bf16): --dtype-policy mixed_bfloat16" in capsys.readouterr().err
+    assert main([*command, "--out", str(tmp_path / "chosen"), "--dtype-policy", "float32"]) == 0
+    assert main([*command, "--out", str(tmp_path / "auto"), "--epochs", "2", "--resume"]) == 0
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    monkeypatch.setattr(training, "tpu_attached", lambda: False)
+    assert main([*command, "--out", str(tmp_path / "tpu"), "--strategy", "tpu"]) == 1  # no TPU here: one line
+    assert "AMX" not in capsys.readouterr().err
+    monkeypatch.setattr(colorzoo.training, "cpu_has_amx", lambda: False)
+    assert main([*command, "--out", str(tmp_path / "no_amx")]) == 0
+    assert "AMX" not in capsys.readouterr().err
+
+
 def test_train_strategy_tpu_without_a_tpu_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
     monkeypatch.setattr(training, "tpu_attached", lambda: False)

@@ -842,6 +842,32 @@ def test_train_under_mixed_precision_scales_losses_and_saves_a_usable_model(tmp_
     assert colorized.dtype == np.uint8 and colorized.shape == (40, 40, 3)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["unet_sequential", "zhang_classification", "pix2pix", "ddcolor_lite"])
+def test_train_under_mixed_bfloat16_saves_a_model_that_colorizes_in_float32(tmp_path, name):
+    """The policy `colorzoo train` suggests on an AMX CPU, for each kind of recipe: a plain loss,
+    zhang's rebalanced classification, and the two GAN trainers (ddcolor_lite's perceptual loss)."""
+    data = write_photo_folder(str(tmp_path / "train"), size=72, count=4)
+    options = {key: value for key, value in colorzoo.model_info(name).small.items() if key != "image_size"}
+    out = str(tmp_path / "run")
+    history = training.train(
+        name, data, val=data, image_size=64, batch_size=2, epochs=1, steps_per_epoch=2, out_dir=out,
+        model_kwargs=options, dtype_policy="mixed_bfloat16", verbose=0,
+        trainer_kwargs={"perceptual_weights": None} if name == "ddcolor_lite" else None,
+    )
+    assert all(np.isfinite(values).all() for values in history.history.values()), history.history
+    trainable = history.model
+    optimizers = [getattr(trainable, attribute, None) for attribute in ("optimizer", "generator_optimizer")]
+    assert not any(isinstance(optimizer, keras.optimizers.LossScaleOptimizer) for optimizer in optimizers)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["dtype_policy"] == "mixed_bfloat16"
+    saved = keras.models.load_model(os.path.join(out, "best.keras"), compile=False)
+    assert training.compute_policy(saved) == "mixed_bfloat16"
+    model = colorzoo.hub.load_model(os.path.join(out, "best.keras"))
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}  # no GPU: float32 compute
+    colorized = colorzoo.colorize(model, data[0])
+    assert colorized.dtype == np.uint8 and colorized.shape == (72, 72, 3)
+
+
 def test_train_builds_the_model_before_reading_any_photo(tmp_path):
     empty = tmp_path / "no_photos"
     empty.mkdir()  # were the photos read first, this would fail with "no decodable images"
@@ -1025,9 +1051,29 @@ def test_a_step_that_overflows_on_one_replica_is_skipped_on_every_replica():
     assert (kernel, bias) == (1.0, 0.0) and scale == 2.0**14  # step skipped everywhere, scale halved from 2**15
 
 
+@pytest.mark.parametrize(
+    "cpuinfo, has_amx",
+    [
+        ("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n", True),
+        ("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n", False),  # an AMD EPYC without AVX-512
+        ("processor\t: 0\nflags\t\t: fpu amx_bf16_x\n", False),  # a flag, not a substring
+        (None, False),  # no /proc/cpuinfo: not Linux
+    ],
+)
+def test_cpu_has_amx_reads_the_amx_bf16_flag(tmp_path, monkeypatch, cpuinfo, has_amx):
+    flags_file = tmp_path / "cpuinfo"
+    if cpuinfo is not None:
+        flags_file.write_text(cpuinfo)
+    monkeypatch.setattr(training, "CPU_FLAGS_FILE", str(flags_file))
+    assert training.cpu_has_amx() is has_amx
+    hint = training.bfloat16_hint("float32")
+    assert (hint is not None) == (has_amx and not tf.config.list_physical_devices("GPU"))
+    assert training.bfloat16_hint("mixed_bfloat16") is None
+
+
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_a_mixed_model_file_loads_with_float32_compute_without_a_gpu(tmp_path, monkeypatch, policy):
-    """Before: a mixed_bfloat16 file (a TPU run) kept 16-bit compute on a CPU: slower, colours up to 60/255 off."""
+    """Before: a mixed_bfloat16 file (a TPU run) kept 16-bit compute on a CPU: colours up to 60/255 off."""
     keras.config.set_dtype_policy(policy)
     try:
         model = colorzoo.build_model("unet_sequential", image_size=32, **TINY)
