@@ -110,6 +110,19 @@ def test_vgg16_backbone_reads_four_strides_of_the_frozen_hed_trunk(tmp_path):
     np.testing.assert_allclose(reloaded.predict(luminance, verbose=0), model.predict(luminance, verbose=0), atol=1e-5)
 
 
+def test_resnet18_backbone_reads_its_four_stages_and_saves(tmp_path):
+    model = small(backbone="resnet18")
+    strides = [SIZE // model.get_layer(f"encoder_norm{stage}").output.shape[1] for stage in range(4)]
+    assert strides == [4, 8, 16, 32]
+    assert [model.get_layer(f"encoder_norm{stage}").output.shape[-1] for stage in range(4)] == [64, 128, 256, 512]
+    assert model.get_layer("resnet_layer4_1_out") and not any(layer.name.startswith("convnext") for layer in model.layers)
+    path = str(tmp_path / "ddcolor_resnet18.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    luminance, _ = sample_batch(SIZE)
+    np.testing.assert_allclose(reloaded.predict(luminance, verbose=0), model.predict(luminance, verbose=0), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -121,7 +134,9 @@ def test_vgg16_backbone_reads_four_strides_of_the_frozen_hed_trunk(tmp_path):
         ({"decoder_width": 1}, "decoder_width must be a whole number, at least 2"),  # before: Keras filters=0
         ({"output_activation": "sigmoid"}, "output_activation"),
         ({"encoder_weights": "imagenet"}, "preset='tiny'"),
-        ({"backbone": "resnet18"}, "backbone must be one of"),
+        ({"backbone": "resnet50"}, "backbone must be one of"),
+        ({"backbone": "resnet18", "encoder_weights": "imagenet"}, "the ResNet-18 backbone has no pretrained weights"),
+        ({"backbone": "resnet18", "freeze_encoder": True}, "use encoder_weights=None and freeze_encoder=False"),
         ({"backbone": "vgg16", "encoder_weights": "vgg19"}, "encoder_weights must be one of"),
     ],
 )
