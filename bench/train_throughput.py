@@ -40,7 +40,6 @@ counts against the float32 matmul rate, so a mixed policy can exceed 100 %.
 
 import argparse
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -157,14 +156,13 @@ def _jit(text):
 
 
 def _option(text):
-    """argparse type of ``--option``: ``KEY=VALUE``, the value read as JSON where it is JSON."""
-    key, separator, value = text.partition("=")
-    if not separator or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    """argparse type of ``--option``: ``KEY=VALUE`` -> ``(key, value)``, as ``colorzoo train --option`` reads it."""
+    from colorzoo.cli import UsageError, key_value_options
+
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        return next(iter(key_value_options([text]).items()))
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _policies(text):

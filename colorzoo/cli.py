@@ -223,9 +223,9 @@ def _command_train(args):
         raise UsageError(f"--no-gan: {args.model} is not a GAN; it always trains alone with its recipe's loss")
     if args.jit_compile == "on" and args.strategy:
         raise UsageError("--jit-compile on with --strategy: Keras compiles the step with XLA only without a strategy")
-    model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights, **_options(args.option)}
+    model_kwargs = {"width": args.width, "encoder_weights": args.encoder_weights, **key_value_options(args.option)}
     model_kwargs = {key: value for key, value in model_kwargs.items() if value is not None}
-    trainer_kwargs = {"perceptual_weights": args.perceptual_weights, **_options(args.trainer_option, "--trainer-option")}
+    trainer_kwargs = {"perceptual_weights": args.perceptual_weights, **key_value_options(args.trainer_option, "--trainer-option")}
     trainer_kwargs = {key: value for key, value in trainer_kwargs.items() if value is not None}
     try:
         check_trainer_kwargs(args.model, not args.no_gan, trainer_kwargs)
@@ -270,8 +270,9 @@ def _check_model_options(name, image_size, model_kwargs):
     build_model(name, image_size=image_size, **options)
 
 
-def _options(pairs, flag="--option"):
-    """``["backbone=resnet18", "kernel_size=5"]`` -> ``{"backbone": "resnet18", "kernel_size": 5}``."""
+def key_value_options(pairs, flag="--option"):
+    """``["backbone=resnet18", "kernel_size=5"]`` -> ``{"backbone": "resnet18", "kernel_size": 5}``
+    (values read as JSON where they are JSON); bench/ uses it too."""
     options = {}
     for pair in pairs:
         key, separator, text = pair.partition("=")

@@ -127,7 +127,7 @@ def _bench_module(name, monkeypatch):
         ("train_throughput", ["--runs", "0"], "must be above 0, got 0"),
         ("train_throughput", ["--sizes", "abc"], "expected a whole number, got 'abc'"),
         ("train_throughput", ["--dtype-policies", "float16"], "expected some of float32,mixed_float16,mixed_bfloat16"),
-        ("train_throughput", ["--option", "width"], "expected KEY=VALUE, got 'width'"),
+        ("train_throughput", ["--option", "width"], "--option width: expected KEY=VALUE"),
         ("pipeline", ["--files", "0"], "must be at least 1, got 0"),
         ("pipeline", ["--data", "{tmp}/nowhere"], "nowhere: no such folder"),
         ("hypercolumn_memory", ["--image-size", "30"], "image_size must be a multiple of 8"),
