@@ -1,6 +1,6 @@
 """Copy a run's best.keras (or last.keras, or a kept epoch) into weights/ and record it in weights/manifest.json.
 
-Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|colourful|N] [--replace] runs/resnet18_decoder [runs/...]
+Usage: .venv/bin/python scripts/ship_weights.py [--checkpoint last|colourful|N] [--float16] [--replace] runs/resnet18_decoder [runs/...]
 
 The manifest entry holds the file, its sha256, the training configuration (run.json), the
 epochs and steps trained, the wall time (from the run's files) and the validation scores of the
@@ -14,12 +14,19 @@ ships epoch N (counted from 1: log.csv's ``epoch`` column + 1) of a run trained 
 ``--keep-epochs``; ``--checkpoint colourful`` the kept epoch
 with the highest ``val_colourfulness_ratio`` among those whose ``val_psnr_over_gray`` is at least
 ``--min-psnr-over-gray`` (default -1.8 dB), the rule that picked the shipped ddcolor_lite epoch.
+``--float16`` stores the weights in half the bytes (:func:`store_in_float16`), for a model over the
+50 MB limit per file; they load back into float32 variables.
 """
 
 import argparse
 import csv
+import io
 import json
 import os
+import zipfile
+
+import h5py
+import numpy as np
 
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
@@ -30,6 +37,7 @@ from colorzoo.training import diverged, epoch_checkpoint
 
 MAX_FILE_BYTES = 50_000_000
 MIN_PSNR_OVER_GRAY = -1.8  # dB on validation; CBSD68 and Kodak24 gaps came out 0.8-1.2 dB smaller
+FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def _wall_minutes(run_dir):
@@ -64,12 +72,54 @@ def most_colourful_epoch(log, min_psnr_over_gray=MIN_PSNR_OVER_GRAY):
     return int(max(eligible, key=lambda row: float(row["val_colourfulness_ratio"]))["epoch"]) + 1
 
 
+def _float16(name, array):
+    """``array`` (float32) as float16, refused if a value lies beyond float16's range."""
+    largest = float(np.max(np.abs(array), initial=0.0))
+    if largest > FLOAT16_MAX:
+        raise SystemExit(f"{name}: a weight of magnitude {largest:g} does not fit float16 (at most {FLOAT16_MAX:g}): "
+                         "ship it without --float16")
+    return array.astype(np.float16)
+
+
+def store_in_float16(path):
+    """Rewrite the ``.keras`` or ``.npz`` (:func:`hub.save_trained_layers`) weights file at ``path``
+    with every float32 weight stored as float16: half the bytes, each weight rounded to 11
+    significant bits. Keras's ``load_model`` and ``Layer.set_weights`` read them back into float32
+    variables, so loading needs no colorzoo code. Refuses a weight beyond float16's range."""
+    if path.endswith(".npz"):
+        with np.load(path) as arrays:
+            halved = {key: _float16(key, arrays[key]) if arrays[key].dtype == np.float32 else arrays[key]
+                      for key in arrays.files}
+        np.savez(path, **halved)
+        return
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+        weights = archive.read("model.weights.h5")
+    halved = io.BytesIO()
+    with h5py.File(io.BytesIO(weights), "r") as source, h5py.File(halved, "w") as target:
+        target.attrs.update(source.attrs)
+
+        def copy(name, item):
+            if isinstance(item, h5py.Dataset):
+                value = item[()]
+                target.create_dataset(name, data=_float16(name, value) if value.dtype == np.float32 else value)
+            else:
+                target.require_group(name)
+            target[name].attrs.update(item.attrs)
+
+        source.visititems(copy)
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in members:
+            archive.writestr(info, halved.getvalue() if info.filename == "model.weights.h5" else data)
+
+
 def prepare(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY,
-            replace=False):
+            replace=False, float16=False):
     """Everything shipping ``run_dir`` needs, read and checked before any file is written: ``run_dir``'s
     ``"best"`` or ``"last"`` checkpoint, its ``"colourful"`` kept epoch (:func:`most_colourful_epoch`),
     or its kept epoch ``checkpoint`` (an int from 1). Weights already shipped under the model's name
-    are replaced only with ``replace``. Returns the shipment :func:`publish` writes."""
+    are replaced only with ``replace``; ``float16`` stores them in float16 (:func:`store_in_float16`).
+    Returns the shipment :func:`publish` writes."""
     for needed in ("run.json", "log.csv"):
         if not os.path.isfile(os.path.join(run_dir, needed)):
             raise SystemExit(f"{run_dir}: not a colorzoo training run (no {needed})")
@@ -124,6 +174,8 @@ def prepare(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_ov
         "trainer_kwargs": run.get("trainer_kwargs", {}),
         "batch_size": run["batch_size"],
         "learning_rate": run.get("learning_rate"),
+        "dtype_policy": run.get("dtype_policy"),  # None: a run from before run.json recorded it
+        "seed": run.get("seed"),
         "epochs_trained": len(log),
         "checkpoint": checkpoint if checkpoint in ("best", "last") else "kept",
         "shipped_epoch": int(shipped["epoch"]) + 1,
@@ -133,6 +185,8 @@ def prepare(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_ov
     }
     if rebuild is not None:
         entry["rebuild"] = rebuild
+    if float16:
+        entry["stored_as"] = "float16"
     return {"name": name, "model": model, "target": target, "frozen": frozen, "entry": entry,
             "weights_dir": weights_dir}
 
@@ -148,15 +202,18 @@ def publish(shipment):
             hub.save_trained_layers(model, temporary, frozen_layers=shipment["frozen"])
         else:
             model.save(temporary)  # loaded uncompiled: the file holds no optimizer state
+        if shipment["entry"].get("stored_as") == "float16":
+            store_in_float16(temporary)
         if os.path.getsize(temporary) > MAX_FILE_BYTES:
-            raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset ({target} kept)")
+            raise SystemExit(f"{name} is over {MAX_FILE_BYTES / 1e6:.0f} MB: train a narrower preset"
+                             f"{'' if shipment['entry'].get('stored_as') else ' or ship it with --float16'} ({target} kept)")
 
     files.replace_atomically(target, write_within_limit, suffix=os.path.splitext(target)[1])
     entries = hub.shipped_weights(weights_dir)
     old = entries.get(name, {})
     # Measured for the weights this file replaces: scripts/run_sizes.py and scripts/evaluate_zoo.py measure anew.
     stale = [key for key in ("run_size", "psnr") if key in old]
-    kept = {key: value for key, value in old.items() if key not in ("run_size", "psnr", "rebuild")}
+    kept = {key: value for key, value in old.items() if key not in ("run_size", "psnr", "rebuild", "stored_as")}
     entries[name] = {**kept, **shipment["entry"], "sha256": hub.sha256_of(target), "bytes": os.path.getsize(target)}
     write_manifest(entries, weights_dir)
     write_model_card(weights_dir)
@@ -167,9 +224,9 @@ def publish(shipment):
 
 
 def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY,
-         replace=False):
+         replace=False, float16=False):
     """:func:`prepare` and :func:`publish` one run."""
-    publish(prepare(run_dir, checkpoint, weights_dir, min_psnr_over_gray, replace))
+    publish(prepare(run_dir, checkpoint, weights_dir, min_psnr_over_gray, replace, float16))
 
 
 def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):
@@ -197,7 +254,7 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
   flowers photos: for research and education only, not for commercial use. The code is MIT.
 - **Reproducibility**: each row is one training run, without a seed (`colorzoo train --seed` came
-  later), some of them resumed across sessions (back then a resumed run restarted its data order). Rerunning
+  later) except ddcolor_lite's (`--seed 28`), some of them resumed across sessions (back then a resumed run restarted its data order). Rerunning
   `scripts/train_zoo.sh` gives models of the same kind, not these bits, so differences of a few
   hundredths of a dB between rows (e.g. the val PSNR of unet_sequential and vgg16_autoencoder) are
   within what another run of the same command could change. The scores of these files reproduce
@@ -207,13 +264,17 @@ The pix2pix row is the last of three stages (scripts/train_zoo.sh): the generato
 (`runs/pix2pix_l1`: 8 epochs), the GAN stage with the paper's losses (`runs/pix2pix`: 3 epochs),
 then the GAN fine-tuned at a lower learning rate with the chroma shortfall loss added (the row; it
 does not count the earlier stages; its last epoch is shipped, chosen on validation photos). The
-ddcolor_lite row is the second of two: the generator alone with the pixel loss
-(`runs/ddcolor_lite_l1`: 24 epochs x 100 steps x 16, 67 minutes in two sessions), then the
-GAN with DDColor's losses (without its colour enhancement, `enhance_factor` 1, added to colorzoo
-after this run and 1.2 by default since) and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept;
-the shipped epoch is the most colourful one within 1.8 dB of gray on validation
+ddcolor_lite row (the lite preset on ResNet-18's four stages, `backbone=resnet18`, trained from
+random weights under `mixed_bfloat16` on this Xeon's AMX) is the second of two stages: the
+generator alone with the pixel loss (`runs/ddcolor_lite_l1`: 24 epochs x 100 steps x 16, 43
+minutes), then the GAN with DDColor's losses (without its colour enhancement, `enhance_factor` 1)
+and the per-pixel chroma shortfall loss at lr 2.5e-5, every epoch kept. Both stages validated on
+the last 25 photos of each val folder, apart from the first 30 that `scripts/run_sizes.py` scores.
+The shipped epoch is the most colourful one within 1.8 dB of gray on validation
 (`val_colourfulness_ratio`, `val_psnr_over_gray` in its log.csv), a rule fixed before any of
-these epochs existed. A size "128, runs at 224" is trained at 128 px and shipped to run at the
+these epochs existed; the chroma weight, 31, was chosen among four GAN stages (20, 27, 31, 35)
+by their run_sizes.py scores, which makes those scores optimistic. Its 13.4 M weights are stored
+in float16 (`ship_weights.py --float16`: 53 MB in float32; Keras loads them into float32 variables). A size "128, runs at 224" is trained at 128 px and shipped to run at the
 pixel count of 224 x 224 (`colorzoo.pretrained` rebuilds it for that input), a size chosen on
 validation photos with `scripts/run_sizes.py` (its docstring gives the rule). Every run shared
 the 2 cores with other trainings and, at times, the test suite; wall minutes add up the sessions
@@ -230,8 +291,8 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
     for name, entry in sorted(hub.shipped_weights(weights_dir).items()):
         validation = entry.get("validation", {})
         rows.append(
-            f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f} | {entry['parameters']:,} | {_sizes(entry)} "
-            f"| `{json.dumps(entry.get('model_kwargs', {}))}`{_trainer_options(entry)} "
+            f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f}{_stored_as(entry)} | {entry['parameters']:,} | {_sizes(entry)} "
+            f"| `{json.dumps(entry.get('model_kwargs', {}))}`{_training_options(entry)} "
             f"| {entry['epochs_trained']} x {entry.get('steps_per_epoch') or 'all'} x {entry['batch_size']} "
             f"| {entry['shipped_epoch']} ({entry['checkpoint']}) | {validation.get('val_psnr', float('nan')):.2f} "
             f"| {validation.get('val_ssim', float('nan')):.4f} | {entry.get('psnr', float('nan')):.2f} "
@@ -241,13 +302,19 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
     files.write_atomically(os.path.join(weights_dir, "README.md"), lambda handle: handle.write(card.encode()))
 
 
+def _stored_as(entry):
+    return f" ({entry['stored_as']})" if "stored_as" in entry else ""
+
+
 def _sizes(entry):
     run_size = entry.get("run_size")
     return f"{entry['image_size']}, runs at {run_size}" if run_size else str(entry["image_size"])
 
 
-def _trainer_options(entry):
+def _training_options(entry):
     text = f"; learning rate {entry['learning_rate']:g}" if entry.get("learning_rate") else ""
+    text += f"; {entry['dtype_policy']}" if entry.get("dtype_policy") not in (None, "float32") else ""
+    text += f"; seed {entry['seed']}" if entry.get("seed") is not None else ""
     options = entry.get("trainer_kwargs")
     return text + (f"; GAN stage: `{json.dumps(options)}`" if options else "")
 
@@ -273,13 +340,15 @@ if __name__ == "__main__":
         f"(dB, default {MIN_PSNR_OVER_GRAY})",
     )
     parser.add_argument("--replace", action="store_true", help="replace weights already shipped for the same model")
+    parser.add_argument("--float16", action="store_true", help="store the weights as float16: half the bytes")
     args = parser.parse_args()
     if args.min_psnr_over_gray is None:
         args.min_psnr_over_gray = MIN_PSNR_OVER_GRAY
     elif args.checkpoint != "colourful":
         parser.error("--min-psnr-over-gray applies to --checkpoint colourful only")
     shipments = [
-        prepare(run_dir, args.checkpoint, min_psnr_over_gray=args.min_psnr_over_gray, replace=args.replace)
+        prepare(run_dir, args.checkpoint, min_psnr_over_gray=args.min_psnr_over_gray, replace=args.replace,
+                float16=args.float16)
         for run_dir in args.runs
     ]
     names = [shipment["name"] for shipment in shipments]

