@@ -94,7 +94,7 @@ def store_in_float16(path):
         return
     with zipfile.ZipFile(path) as archive:
         members = [(info, archive.read(info)) for info in archive.infolist()]
-        weights = archive.read("model.weights.h5")
+    weights = next(data for info, data in members if info.filename == "model.weights.h5")
     halved = io.BytesIO()
     with h5py.File(io.BytesIO(weights), "r") as source, h5py.File(halved, "w") as target:
         target.attrs.update(source.attrs)
