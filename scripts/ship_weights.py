@@ -274,7 +274,9 @@ The shipped epoch is the most colourful one within 1.8 dB of gray on validation
 (`val_colourfulness_ratio`, `val_psnr_over_gray` in its log.csv), a rule fixed before any of
 these epochs existed; the chroma weight, 31, was chosen among four GAN stages (20, 27, 31, 35)
 by their run_sizes.py scores, which makes those scores optimistic. Its 13.4 M weights are stored
-in float16 (`ship_weights.py --float16`: 53 MB in float32; Keras loads them into float32 variables). A size "128, runs at 224" is trained at 128 px and shipped to run at the
+in float16 (`ship_weights.py --float16`: 53 MB in float32; Keras loads them into float32 variables).
+Rerun on the same machine, its GAN stage gave the same weights bit for bit (from the same pixel-stage
+model), and its pixel stage the same log.csv for the 2 epochs rerun. A size "128, runs at 224" is trained at 128 px and shipped to run at the
 pixel count of 224 x 224 (`colorzoo.pretrained` rebuilds it for that input), a size chosen on
 validation photos with `scripts/run_sizes.py` (its docstring gives the rule). Every run shared
 the 2 cores with other trainings and, at times, the test suite; wall minutes add up the sessions

@@ -21,10 +21,8 @@ COMMON=(--data "$DATA/train" --image-size 128 --steps-per-epoch 100)
 RESUME_FLAG=()
 if [[ ${RESUME:-0} == 1 ]]; then RESUME_FLAG=(--resume); fi
 
-run() {
-  local command=(.venv/bin/colorzoo train "$@" "${COMMON[@]}" --val "${VAL:-$DATA/val}" "${RESUME_FLAG[@]}")
-  if [[ ${DRY_RUN:-0} == 1 ]]; then echo "${command[*]}"; else "${command[@]}"; fi
-}
+perform() { if [[ ${DRY_RUN:-0} == 1 ]]; then echo "$*"; else "$@"; fi; }
+run() { perform .venv/bin/colorzoo train "$@" "${COMMON[@]}" --val "${VAL:-$DATA/val}" "${RESUME_FLAG[@]}"; }
 
 # Photos to choose epochs on that scripts/run_sizes.py --per-folder 30 (the first 30 of each
 # folder) does not score: symlinks to the last 25 by name of each folder of $DATA/val.
@@ -68,9 +66,9 @@ case "${1:-all}" in
     run --model hypercolumn --encoder-weights hed --batch-size 16 --epochs "${EPOCHS:-20}" --out runs/hypercolumn ;;&
   ddcolor_lite|all)
     # The CPU-sized "lite" preset with ResNet-18's four stages as its encoder (backbone=resnet18,
-    # random weights), in two stages under mixed_bfloat16 (this Xeon's AMX; seeded, so a rerun on
-    # the same machine and thread count gives the same bits): the generator alone with the pixel
-    # loss (24 epochs), then the full loss, pixel + perceptual (hed VGG16) + adversarial +
+    # random weights), in two stages under mixed_bfloat16 (this Xeon's AMX; seeded: rerun here, the
+    # GAN stage gave the shipped file's weights bit for bit, the pixel stage's first 2 epochs the
+    # same log.csv): the generator alone with the pixel loss (24 epochs), then the full loss, pixel + perceptual (hed VGG16) + adversarial +
     # colourfulness, with the per-pixel chroma shortfall loss and without DDColor's colour
     # enhancement (enhance_factor=1), every epoch kept. Both validate on the last 25 photos of each
     # val folder. The chroma weight, 31, was chosen among 20, 27, 31 and 35 by their scores on
@@ -79,7 +77,7 @@ case "${1:-all}" in
     # `ship_weights.py --checkpoint colourful --float16 runs/ddcolor_lite_chroma`: epoch 1. Its
     # run size, 224 px, was then chosen on validation photos:
     # `.venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/val --per-folder 30 --ship`.
-    if [[ ${DRY_RUN:-0} == 1 ]]; then echo "link_last_val_photos runs/val_last25"; else link_last_val_photos runs/val_last25; fi
+    perform link_last_val_photos runs/val_last25
     DDC=(--model ddcolor_lite --option preset=lite --option backbone=resnet18 --dtype-policy mixed_bfloat16 --seed 28)
     VAL=runs/val_last25 run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-24}" --out runs/ddcolor_lite_l1
     VAL=runs/val_last25 run "${DDC[@]}" --batch-size 8 --perceptual-weights hed --init runs/ddcolor_lite_l1/best.keras \
