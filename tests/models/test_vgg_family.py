@@ -81,6 +81,26 @@ def test_gray_to_vgg_input_matches_keras_preprocess_input():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(GrayToVGGInput()(gray / 255.0)), expected, atol=1e-3)
 
 
+def test_hypercolumn_head_dtype_keeps_the_head_in_float32_under_a_mixed_policy(tmp_path):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build("hypercolumn", head_dtype="float32")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    head = [layer for layer in model.layers if layer.name.startswith(("hc", "uv"))]
+    assert len(head) == 20 and {layer.dtype_policy.name for layer in head} == {"float32"}
+    assert model.get_layer("block4_conv3").dtype_policy.name == "mixed_bfloat16" and model.output.dtype == "float32"
+    model.compile("adam", "mse")
+    assert np.isfinite(model.train_on_batch(np.full((2, 32, 32, 1), 0.5, "float32"), np.zeros((2, 32, 32, 2), "float32")))
+    model.save(tmp_path / "hypercolumn.keras")
+    loaded = keras.saving.load_model(tmp_path / "hypercolumn.keras", safe_mode=True, compile=False)
+    policies = [[layer.dtype_policy.name for layer in m.layers[1:]] for m in (model, loaded)]  # [0]: the input
+    assert policies[0] == policies[1]
+    for bad in ("float33", 3):
+        with pytest.raises(ValueError, match="head_dtype must be a dtype policy such as 'float32', or None"):
+            build("hypercolumn", head_dtype=bad)
+
+
 def test_one_by_one_convolution_commutes_with_bilinear_upsampling():
     """Why hypercolumn may apply its first 1x1 convolution before upsampling each tap."""
     features = np.random.default_rng(0).normal(size=(1, 6, 6, 5)).astype("float32")
