@@ -22,7 +22,7 @@ truncated normal (std 0.01) initialisation, as the report's residual encoder. At
 ``head_dtype="float32"`` keeps every layer after the VGG16 trunk in float32 under a mixed global
 policy. Under ``mixed_bfloat16`` on an AMX CPU the bfloat16 head (upsampling, sums and
 normalisation at full resolution) cost as much as the trunk saved: there hypercolumn trained no
-faster than in float32, and 1.6x faster with the head in float32 (BENCHMARKS.md).
+faster than in float32, and 1.7x faster with the head in float32 (BENCHMARKS.md).
 """
 
 import numbers
