@@ -40,8 +40,8 @@ def positive_int(text, largest=None):
     return number
 
 
-def _seed(text):
-    """argparse type of ``--seed``: a whole number from 0."""
+def non_negative_int(text):
+    """argparse type of ``--seed`` (and of the scripts' counts that may be 0): a whole number from 0."""
     try:
         number = int(text)
     except ValueError:
@@ -100,7 +100,7 @@ def _parser():
                             "depends on the machine and the model, see BENCHMARKS.md)")
     train.add_argument("--dtype-policy", choices=DTYPE_POLICIES, default="auto",
                        help="Keras dtype policy (auto: a resumed run's own, else mixed_float16 on a GPU, float32 otherwise)")
-    train.add_argument("--seed", type=_seed, help="make the run repeatable on this machine: the same command and seed "
+    train.add_argument("--seed", type=non_negative_int, help="make the run repeatable on this machine: the same command and seed "
                        "give the same weights (default: a drawn one; either is recorded in run.json, and a resumed "
                        "run keeps its own)")
     train.add_argument("--out", default="runs/colorzoo", help="run folder (checkpoints, logs, samples)")

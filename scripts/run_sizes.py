@@ -1,7 +1,7 @@
 """Score a shipped model at several run sizes on validation photos; --ship records the size the rule picks.
 
 Usage: .venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/val [--sizes 128,160,192,224]
-       [--per-folder 30] [--ship]
+       [--skip 30] [--per-folder 30] [--ship]
 
 A shipped model runs at the size it was trained at, but the same weights run at any multiple of
 its stride (`colorzoo.inference.at_input_size`). For each size (the pixel count of a size x size
@@ -22,7 +22,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorzoo import hub, metrics  # noqa: E402
-from colorzoo.cli import positive_int  # noqa: E402
+from colorzoo.cli import non_negative_int, positive_int  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
 from evaluate_zoo import truth_colorfulness  # noqa: E402
 from ship_weights import write_manifest, write_model_card  # noqa: E402
@@ -31,12 +31,14 @@ MAX_PSNR_LOSS = 0.25  # dB below the trained size's gap to gray
 MIN_GAIN = 0.03  # colourfulness ratio above the trained size's
 
 
-def validation_files(folder, per_folder=None):
-    """The image files under ``folder``, at most the first ``per_folder`` (sorted) of each subfolder."""
+def validation_files(folder, per_folder=None, skip=0):
+    """The image files under ``folder``: of each subfolder's (sorted), the first ``skip`` left out,
+    then at most ``per_folder``."""
     groups = collections.defaultdict(list)
     for path in image_files(folder):
         groups[os.path.dirname(path)].append(path)
-    return [path for _, paths in sorted(groups.items()) for path in sorted(paths)[:per_folder]]
+    end = None if per_folder is None else skip + per_folder
+    return [path for _, paths in sorted(groups.items()) for path in sorted(paths)[skip:end]]
 
 
 def score_sizes(model, files, sizes):
@@ -95,7 +97,10 @@ if __name__ == "__main__":
     parser.add_argument("model", help="a model with shipped weights")
     parser.add_argument("--val", required=True, help="folder of validation photos")
     parser.add_argument("--sizes", type=_sizes, default=[128, 160, 192, 224], help="default %(default)s")
-    parser.add_argument("--per-folder", type=positive_int, help="score only the first N photos of each subfolder")
+    parser.add_argument("--skip", type=non_negative_int, default=0, metavar="N",
+                        help="leave out the first N photos of each subfolder (e.g. ones a choice was made on)")
+    parser.add_argument("--per-folder", type=positive_int, help="score only the first N photos of each subfolder "
+                        "(after --skip)")
     parser.add_argument("--ship", action="store_true", help="record the size the rule picks in weights/")
     args = parser.parse_args()
     if args.model not in hub.shipped_weights():
@@ -105,7 +110,7 @@ if __name__ == "__main__":
     trained_size = hub.shipped_weights()[args.model]["image_size"] if args.ship else None
     if args.ship and trained_size not in args.sizes:  # before any scoring: the rule compares with it
         parser.error(f"--sizes must include the trained size {trained_size} with --ship")
-    files = validation_files(args.val, args.per_folder)
+    files = validation_files(args.val, args.per_folder, args.skip)
     if not files:
         parser.error(f"--val {args.val}: no images")
     rows = score_sizes(hub.pretrained(args.model), files, args.sizes)

@@ -280,6 +280,7 @@ def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
         ("run_sizes", ["no_such_model", "--val", "{tmp}"], "no_such_model: no shipped weights"),
         ("run_sizes", ["unet_sequential", "--val", "{tmp}/x"], "--val {tmp}/x: no such folder"),
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "0,128"], "--sizes: must be at least 1"),
+        ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--skip", "-1"], "--skip: must be at least 0, got -1"),
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "160,192", "--ship"],
          "--sizes must include the trained size 128 with --ship"),  # before: after scoring every size
         ("average_epochs", ["{tmp}", "--epochs", "1-2"], "{tmp}: not a colorzoo training run"),
@@ -411,6 +412,17 @@ def test_run_size_rule(run_sizes):
     assert run_sizes.chosen_size(rows[:1] + [dict(rows[1], colourfulness_ratio=0.74)], 128) == 128  # gains < 3 points
     with pytest.raises(SystemExit, match="must include the trained size 96"):
         run_sizes.chosen_size(rows, 96)
+
+
+def test_validation_files_take_a_slice_of_each_folder_by_name(run_sizes, tmp_path):
+    for folder, count in (("b", 5), ("a/x", 4)):
+        os.makedirs(tmp_path / folder)
+        for number in reversed(range(count)):
+            (tmp_path / folder / f"{number}.png").write_bytes(b"photo")
+    names = lambda files: [os.path.relpath(path, tmp_path) for path in files]  # noqa: E731
+    assert names(run_sizes.validation_files(str(tmp_path), per_folder=2)) == ["a/x/0.png", "a/x/1.png", "b/0.png", "b/1.png"]
+    assert names(run_sizes.validation_files(str(tmp_path), per_folder=2, skip=3)) == ["a/x/3.png", "b/3.png", "b/4.png"]
+    assert names(run_sizes.validation_files(str(tmp_path), skip=4)) == ["b/4.png"]
 
 
 def test_run_sizes_says_when_no_photo_could_be_scored(run_sizes, tmp_path):
