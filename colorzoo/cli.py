@@ -51,6 +51,17 @@ def non_negative_int(text):
     return number
 
 
+def _chroma_gain(text):
+    """argparse type of ``--chroma-gain``: a finite number above 0."""
+    try:
+        gain = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < gain < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return gain
+
+
 def _run_size(text):
     """argparse type of ``--size``: a whole number of pixels from 1 to MAX_RUN_SIZE."""
     return positive_int(text, MAX_RUN_SIZE)
@@ -115,6 +126,9 @@ def _parser():
         source.add_argument("--weights", help="a trained .keras file")
         sub.add_argument("--size", type=_run_size, help="run the model at the pixel count of a SIZE x SIZE square, "
                          "keeping the photo's aspect ratio (default: the size it was built or shipped for)")
+        sub.add_argument("--chroma-gain", type=_chroma_gain, metavar="G", help="multiply the predicted chroma by G: "
+                         "more saturated colours above 1, paler below (default: a shipped model's own gain, "
+                         "weights/README.md, else 1; G replaces it)")
     evaluate = commands.choices["evaluate"]
     evaluate.add_argument("--data", required=True, help="folder of colour photos to evaluate on")
     evaluate.add_argument("--csv", help="write per-image rows and means to this CSV file")
@@ -171,16 +185,21 @@ def _import_file(path):
 
 def _load(args):
     from colorzoo import hub
-
-    if args.weights:
-        return hub.load_model(args.weights)
+    from colorzoo.inference import with_chroma_gain
     from colorzoo.models import model_info
 
+    if not args.weights:
+        try:
+            model_info(args.model)
+        except ValueError as error:
+            raise UsageError(str(error)) from error
+    model = hub.load_model(args.weights) if args.weights else hub.pretrained(args.model)
+    if args.chroma_gain is None:
+        return model
     try:
-        model_info(args.model)
+        return with_chroma_gain(model, args.chroma_gain)
     except ValueError as error:
-        raise UsageError(str(error)) from error
-    return hub.pretrained(args.model)
+        raise UsageError(f"--chroma-gain: {error}") from error
 
 
 def _command_list(args):
@@ -196,6 +215,7 @@ def _command_list(args):
         weights = "-" if entry is None else (
             f"{entry['parameters']:,d} parameters, trained at {entry['image_size']} px, runs at "
             f"{entry.get('run_size') or entry['image_size']} px"
+            + (f", chroma x {entry['chroma_gain']:g}" if "chroma_gain" in entry else "")
         )
         print(f"{name:24} {parameters:12,d} {info.color_space:6} {info.native_size:6d}  {weights}")
     print("parameters and native size: the default build (build_model(name)); shipped weights have their own options")

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorzoo.inference import at_input_size, error_line, model_spec
+from colorzoo.inference import at_input_size, error_line, model_spec, with_chroma_gain
 from colorzoo.training import tpu_attached
 
 MANIFEST = "manifest.json"
@@ -216,7 +216,8 @@ def shipped_weights(weights_dir=WEIGHTS_DIR):
 def pretrained(name, weights_dir=WEIGHTS_DIR):
     """The shipped trained model ``name``, loaded after its sha256 is checked against the manifest.
 
-    Its input size is the manifest's ``run_size`` if it has one, else the size it was trained at.
+    Its input size is the manifest's ``run_size`` if it has one, else the size it was trained at;
+    its chroma is multiplied by the manifest's ``chroma_gain`` if it has one (:func:`with_chroma_gain`).
     """
     weights_dir = os.fsdecode(weights_dir)
     if not os.path.isfile(os.path.join(weights_dir, MANIFEST)):
@@ -244,6 +245,8 @@ def pretrained(name, weights_dir=WEIGHTS_DIR):
     model = _rebuild_with_trained_layers(name, entry["rebuild"], path) if "rebuild" in entry else load_model(path)
     if "run_size" in entry:  # chosen on validation photos (scripts/run_sizes.py)
         model = at_input_size(model, (entry["run_size"], entry["run_size"]))
+    if "chroma_gain" in entry:  # chosen on validation photos (scripts/chroma_gain.py)
+        model = with_chroma_gain(model, entry["chroma_gain"])
     return model
 
 

@@ -71,6 +71,7 @@ UNKNOWN_STRIDE = 32  # the largest stride assumed for a model the registry does 
 RENAMED_OUTPUT_LAYERS = {
     "uv": {"color_space": "yuv"}, "ab_logits": {"output": "ab_bins"}, "ab": {}, "ab_upsample": {}, "ab_average": {},
 }
+CHROMA_GAIN_LAYER = "chroma_gain"  # the Rescaling layer of with_chroma_gain
 MAX_ASPECT = 4.0  # the longest run shape, side to side: a panorama's model input stays bounded
 COMPARE_PANEL_SIDE = 1200  # compare_figure's panels at most: a 4-inch panel at 100 dpi is 400 px
 
@@ -489,6 +490,39 @@ def at_input_size(model, size):
     if None in fixed or fixed == size:
         return model
     return _rebuilt_for(model, size)
+
+
+def with_chroma_gain(model, gain):
+    """``model`` with its predicted chroma (ab, or UV) multiplied by ``gain``, sharing its weights.
+
+    A gain above 1 makes the colours more saturated (a regression-trained model's are pulled
+    towards gray), below 1 less. A gain the model already has (a ``"chroma_gain"`` layer, e.g. a
+    shipped model's, chosen on validation photos with ``scripts/chroma_gain.py``) is replaced, not
+    compounded; a gain of 1 removes it. Bin-logit models (zhang_classification) have their own
+    saturation setting instead: the annealed-mean temperature of ``to_ab_model``.
+
+    Example:
+
+    >>> vivid = with_chroma_gain(colorzoo.pretrained("unet_sequential"), 1.2)
+    >>> rgb = colorize(vivid, "old_photo.jpg")
+    """
+    model = colorizing_model(model, "with_chroma_gain")
+    if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not math.isfinite(gain) or gain <= 0:
+        raise ValueError(f"chroma gain must be a finite number above 0, got {gain!r}")
+    if len(model.outputs) != 1 or model_spec(model).output != "ab":
+        raise ValueError(
+            f"{model.name} does not output chroma (ab or UV), so it has no chroma gain: zhang_classification's "
+            "saturation is the temperature of its annealed mean (to_ab_model(model, temperature=...))"
+        )
+    chroma = model.outputs[0]
+    layer, node_index, _ = chroma._keras_history
+    if layer.name == CHROMA_GAIN_LAYER:
+        chroma = layer._inbound_nodes[node_index].input_tensors[0]
+    elif gain == 1:
+        return model
+    if gain != 1:
+        chroma = keras.layers.Rescaling(float(gain), dtype="float32", name=CHROMA_GAIN_LAYER)(chroma)  # any policy
+    return keras.Model(model.input, chroma, name=model.name)
 
 
 def _rebuilt_for(model, size):

@@ -4,8 +4,8 @@ Usage: .venv/bin/python scripts/evaluate_zoo.py [--data ../shared/data/eval] [--
 
 Prints the tables it writes. Each model colorizes every photo at full resolution (the model
 runs at the pixel count of its shipped size, the size it was trained at unless weights/README.md
-gives a run size, with the photo's aspect ratio; its ab is upsampled and recombined with the
-photo's own L), exactly as `colorzoo colorize` does. Writes docs/results.md, docs/results.png
+gives a run size, with the photo's aspect ratio; its ab, times the chroma gain the card gives, is
+upsampled and recombined with the photo's own L), exactly as `colorzoo colorize` does. Writes docs/results.md, docs/results.png
 and the mean PSNR of each model into weights/manifest.json (which `colorzoo demo` uses to pick
 the best model) and weights/README.md. With another --out it writes results.md and results.png
 there only (refusing to replace them) and leaves weights/ as it is.
@@ -150,7 +150,8 @@ def main():
             "Every shipped model (weights/) and the gray baseline (ab = 0) on the held-out sets, at full "
             "resolution: the model runs at the pixel count of its shipped size (the size it was trained at, "
             "or the run size of [weights/README.md](../weights/README.md), chosen on validation photos) "
-            "with the photo's aspect ratio, its chroma is upsampled and recombined with the photo's own L. "
+            "with the photo's aspect ratio, its chroma (times the chroma gain weights/README.md gives, chosen on "
+            "validation photos too) is upsampled and recombined with the photo's own L. "
             "`gray` is the photo's L with ab = 0, the baseline of the Lab models; `gray (YUV)` its Y with "
             f"UV = 0, the baseline of the YUV models ({', '.join(n for n, s in spaces.items() if s == 'yuv')}), "
             "against which their gains are measured (Y with UV = 0 is the closer of the two grays to the photos). "

@@ -76,7 +76,9 @@ case "${1:-all}" in
     # validation in float16 (13.4 M parameters are 53 MB in float32):
     # `ship_weights.py --checkpoint colourful --float16 runs/ddcolor_lite_chroma`: epoch 1. Its
     # run size, 224 px, was then chosen on validation photos:
-    # `.venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/val --per-folder 30 --ship`.
+    # `.venv/bin/python scripts/run_sizes.py ddcolor_lite --val ../shared/data/val --per-folder 30 --ship`,
+    # and then its chroma gain, 1.07, by the same 1.8 dB floor on the same photos:
+    # `.venv/bin/python scripts/chroma_gain.py ddcolor_lite --val ../shared/data/val --per-folder 30 --ship`.
     perform link_last_val_photos runs/val_last25
     DDC=(--model ddcolor_lite --option preset=lite --option backbone=resnet18 --dtype-policy mixed_bfloat16 --seed 28)
     VAL=runs/val_last25 run "${DDC[@]}" --batch-size 16 --no-gan --epochs "${EPOCHS_L1:-24}" --out runs/ddcolor_lite_l1

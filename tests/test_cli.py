@@ -15,6 +15,7 @@ from PIL import Image
 import colorzoo
 from colorzoo import training
 from colorzoo.cli import main
+from colorzoo.metrics import colorfulness
 from tests.photos import photo_array, write_photo_folder
 
 
@@ -73,6 +74,13 @@ def test_list_shows_every_model(capsys):
         (["evaluate", "--data", ".", "--model", "unet_sequential", "--size", "100000"], "got 100000"),
         (["evaluate", "--data", ".", "--model", "unet_sequential", "--size", "big"],
          "--size: expected a whole number, got 'big'"),
+        (["colorize", "x.jpg", "-o", "out", "--model", "unet_sequential", "--chroma-gain", "0"],
+         "--chroma-gain: must be a finite number above 0, got 0"),
+        (["evaluate", "--data", ".", "--model", "unet_sequential", "--chroma-gain", "nan"], "above 0, got nan"),
+        (["evaluate", "--data", ".", "--model", "unet_sequential", "--chroma-gain", "vivid"],
+         "--chroma-gain: expected a number, got 'vivid'"),
+        (["colorize", "x.jpg", "-o", "out", "--model", "zhang_classification", "--chroma-gain", "1.2"],
+         "--chroma-gain: zhang_classification does not output chroma"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -183,6 +191,11 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     l_in_gray = skimage.color.rgb2lab(np.repeat(skimage.color.rgb2gray(gray)[..., None], 3, axis=-1))[..., 0]
     l_out = skimage.color.rgb2lab(colorized / 255)[..., 0]
     assert min(np.abs(l_out - l_in).mean(), np.abs(l_out - l_in_gray).mean()) < 1.0
+    vivid = tmp_path / "vivid"
+    assert main(["colorize", str(photo), "-o", str(vivid), "--weights", weights, "--size", "32", "--chroma-gain", "3"]) == 0
+    [vivid_name] = os.listdir(vivid)
+    vivid_colours = np.asarray(Image.open(vivid / vivid_name).convert("RGB"))
+    assert colorfulness(vivid_colours) > colorfulness(colorized)
 
     capsys.readouterr()
     csv_path = tmp_path / "eval.csv"
@@ -207,6 +220,7 @@ def test_list_describes_the_shipped_weights(capsys):
     for name, entry in colorzoo.hub.shipped_weights().items():
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
         assert f"{entry['parameters']:,d} parameters, trained at {entry['image_size']} px" in line
+        assert ("chroma_gain" in entry) == (f"chroma x {entry.get('chroma_gain', 1):g}" in line)
 
 
 def test_trained_layers_file_as_weights_says_to_load_it_by_name(tmp_path, capsys):

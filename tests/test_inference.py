@@ -453,6 +453,51 @@ def test_model_that_keeps_its_built_size_is_a_clear_error():
         inference.at_input_size(model, (68, 64))
 
 
+def test_chroma_gain_scales_the_chroma_sharing_the_weights_and_saves(model, tmp_path):
+    luminance = np.random.default_rng(0).uniform(0, 1, (1, 64, 64, 1)).astype(np.float32)
+    vivid = inference.with_chroma_gain(model, 1.5)
+    assert vivid.name == model.name and vivid.layers[-1].name == inference.CHROMA_GAIN_LAYER
+    np.testing.assert_allclose(vivid(luminance), 1.5 * model(luminance), rtol=1e-6, atol=1e-7)
+    paler = inference.with_chroma_gain(vivid, 0.5)  # replaces the gain: 0.5, not 0.75
+    np.testing.assert_allclose(paler(luminance), 0.5 * model(luminance), rtol=1e-6, atol=1e-7)
+    assert inference.with_chroma_gain(model, 1) is model
+    plain = inference.with_chroma_gain(vivid, 1)
+    assert inference.CHROMA_GAIN_LAYER not in [layer.name for layer in plain.layers]
+    np.testing.assert_allclose(plain(luminance), model(luminance), rtol=1e-6)
+
+    vivid.save(tmp_path / "vivid.keras")
+    loaded = colorzoo.load_model(str(tmp_path / "vivid.keras"))  # safe_mode: a Rescaling layer, no Lambda
+    np.testing.assert_allclose(loaded(luminance), vivid(luminance), rtol=1e-6, atol=1e-7)
+    source = np.asarray(photo(90, 70, "coffee"))
+    colourful = [metrics.colorfulness(inference.colorize(m, source)) for m in (model, vivid)]
+    assert colourful[1] > colourful[0]
+    assert_keeps_lightness(source, inference.colorize(vivid, source, size=96))  # at another run size too
+
+
+def test_chroma_gain_stays_float32_under_a_mixed_policy(model):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        vivid = inference.with_chroma_gain(model, 1.07)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    luminance = np.random.default_rng(0).uniform(0, 1, (1, 64, 64, 1)).astype(np.float32)
+    chroma = vivid(luminance)
+    assert chroma.dtype == "float32"  # a bfloat16 gain would round the chroma to 8 bits of mantissa
+    np.testing.assert_allclose(chroma, 1.07 * model(luminance), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("gain", [0, -1.2, float("nan"), float("inf"), True, "1.2"])
+def test_chroma_gain_must_be_a_finite_number_above_zero(model, gain):
+    with pytest.raises(ValueError, match="chroma gain must be a finite number above 0"):
+        inference.with_chroma_gain(model, gain)
+
+
+def test_bin_logit_models_have_no_chroma_gain():
+    zhang = colorzoo.build_model("zhang_classification", **colorzoo.model_info("zhang_classification").small)
+    with pytest.raises(ValueError, match="does not output chroma .* temperature of its annealed mean"):
+        inference.with_chroma_gain(zhang, 1.2)
+
+
 def test_yuv_model_keeps_y(tmp_path):
     inputs = keras.Input((32, 32, 1))
     outputs = keras.layers.Conv2D(2, 3, padding="same", activation="tanh", name="uv")(inputs)

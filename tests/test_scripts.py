@@ -1,6 +1,7 @@
 """scripts/ship_weights.py: a run folder becomes a sha256-checked entry of weights/ and its model card;
 scripts/average_epochs.py: a run's kept epochs averaged into one scored model; scripts/run_sizes.py:
 a shipped model scored at several run sizes, the rule's size recorded in the manifest;
+scripts/chroma_gain.py: the same for the gain its chroma is multiplied by;
 scripts/rebalancing_weights.py: a folder's class-rebalancing weights written once."""
 
 import argparse
@@ -204,11 +205,12 @@ def test_ship_refuses_an_epoch_that_was_not_kept(run_dir, tmp_path):
 
 def test_shipping_new_weights_drops_the_scores_of_the_replaced_ones(run_dir, tmp_path, capsys):
     ship_weights = _script("ship_weights")
-    (tmp_path / "manifest.json").write_text(json.dumps({"unet_sequential": {"psnr": 23.27, "run_size": 48}}))
+    old = {"psnr": 23.27, "run_size": 48, "chroma_gain": 1.1}
+    (tmp_path / "manifest.json").write_text(json.dumps({"unet_sequential": old}))
     ship_weights.ship(run_dir, "best", weights_dir=str(tmp_path), replace=True)
     entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
-    assert "psnr" not in entry and "run_size" not in entry  # measured for other weights
-    assert "dropped run_size, psnr of the replaced weights" in capsys.readouterr().out
+    assert not set(old) & set(entry)  # measured for other weights
+    assert "dropped run_size, chroma_gain, psnr of the replaced weights" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="not a colorzoo training run .no run.json."):
         ship_weights.ship(str(tmp_path / "no_run"), "best", weights_dir=str(tmp_path))
 
@@ -283,6 +285,11 @@ def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--skip", "-1"], "--skip: must be at least 0, got -1"),
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "160,192", "--ship"],
          "--sizes must include the trained size 128 with --ship"),  # before: after scoring every size
+        ("chroma_gain", ["no_such_model", "--val", "{tmp}"], "no_such_model: no shipped weights"),
+        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,0"], "--gains: gains must be above 0"),
+        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1.1,1.2", "--ship"],
+         "--gains must include 1 with --ship"),  # the rule's fallback, checked before any scoring
+        ("chroma_gain", ["unet_sequential", "--val", "{tmp}/mine"], "--val {tmp}/mine: no images"),
         ("average_epochs", ["{tmp}", "--epochs", "1-2"], "{tmp}: not a colorzoo training run"),
         ("evaluate_zoo", ["--data", "{tmp}"], "--data {tmp}: no {tmp}/cbsd68"),
         ("evaluate_zoo", ["--data", "{tmp}/eval", "--out", "{tmp}/mine"], "--out {tmp}/mine: {tmp}/mine/results.md already exist"),
@@ -520,3 +527,51 @@ def test_evaluate_zoo_measures_each_model_against_its_colour_spaces_gray(monkeyp
     results["kodak24"]["pix2pix"] = {"psnr": 21.8, "colorfulness_hasler": 30.0}
     lines = evaluate_zoo.targets(results, truths, {**spaces, "pix2pix": "lab"})
     assert "75% (kodak24) and -0.40 dB (cbsd68), each on its weaker set: **met**" in lines
+
+
+SCORES = ("psnr_over_gray", "colourfulness_ratio", "ciede2000")
+
+
+@pytest.fixture
+def chroma_gain(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # it imports run_sizes and ship_weights
+    return _script("chroma_gain")
+
+
+def test_chroma_gain_rule(chroma_gain):
+    rows = [
+        {"gain": 1.0, "psnr_over_gray": -1.43, "colourfulness_ratio": 0.82},
+        {"gain": 1.05, "psnr_over_gray": -1.66, "colourfulness_ratio": 0.86},
+        {"gain": 1.1, "psnr_over_gray": -1.90, "colourfulness_ratio": 0.90},  # below the 1.8 dB floor
+    ]
+    assert chroma_gain.chosen_gain(rows) == 1.05
+    assert chroma_gain.chosen_gain(rows, floor=-2) == 1.1
+    assert chroma_gain.chosen_gain(rows, floor=-1) == 1  # none eligible: no gain
+
+
+def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run_dir, tmp_path):
+    _script("ship_weights").ship(run_dir, "best", weights_dir=str(tmp_path))  # trained at 32 px
+    trained = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+    files = _script("run_sizes").validation_files(os.path.join(os.path.dirname(run_dir), "photos"), per_folder=3)
+    reported = []
+    rows = chroma_gain.score_gains(trained, files, 32, [2, 1], floor=-np.inf, report=reported.append)
+    assert reported == rows and [row["gain"] for row in rows] == [1, 2]  # ascending
+    assert rows[1]["colourfulness_ratio"] > rows[0]["colourfulness_ratio"] > 0
+    assert rows[1]["psnr_over_gray"] != rows[0]["psnr_over_gray"]
+    assert [row["gain"] for row in chroma_gain.score_gains(trained, files, 32, [1, 2], floor=np.inf)] == [1]
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["unet_sequential"]["psnr"] = 23.0  # scored without a gain
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    chroma_gain.ship_chroma_gain("unet_sequential", 1.5, weights_dir=str(tmp_path))
+    entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
+    assert entry["chroma_gain"] == 1.5 and "psnr" not in entry
+    vivid = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+    luminance = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_allclose(vivid(luminance), 1.5 * trained(luminance), rtol=1e-5, atol=1e-6)
+    assert "| 32, chroma x 1.5 |" in (tmp_path / "README.md").read_text()
+    # Scored again, the shipped gain is replaced, not compounded.
+    [again] = chroma_gain.score_gains(vivid, files, 32, [1], floor=-np.inf)
+    assert [again[key] for key in SCORES] == [rows[0][key] for key in SCORES]
+    chroma_gain.ship_chroma_gain("unet_sequential", 1, weights_dir=str(tmp_path))
+    assert "chroma_gain" not in json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
