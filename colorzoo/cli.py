@@ -51,8 +51,8 @@ def non_negative_int(text):
     return number
 
 
-def _chroma_gain(text):
-    """argparse type of ``--chroma-gain``: a finite number above 0."""
+def positive_number(text):
+    """argparse type of ``--chroma-gain`` (and of scripts/chroma_gain.py's gains): a finite number above 0."""
     try:
         gain = float(text)
     except ValueError:
@@ -126,7 +126,7 @@ def _parser():
         source.add_argument("--weights", help="a trained .keras file")
         sub.add_argument("--size", type=_run_size, help="run the model at the pixel count of a SIZE x SIZE square, "
                          "keeping the photo's aspect ratio (default: the size it was built or shipped for)")
-        sub.add_argument("--chroma-gain", type=_chroma_gain, metavar="G", help="multiply the predicted chroma by G: "
+        sub.add_argument("--chroma-gain", type=positive_number, metavar="G", help="multiply the predicted chroma by G: "
                          "more saturated colours above 1, paler below (default: a shipped model's own gain, "
                          "weights/README.md, else 1; G replaces it)")
     evaluate = commands.choices["evaluate"]

@@ -22,10 +22,10 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorzoo import hub  # noqa: E402
-from colorzoo.cli import non_negative_int, positive_int  # noqa: E402
+from colorzoo.cli import non_negative_int, positive_int, positive_number  # noqa: E402
 from colorzoo.inference import with_chroma_gain  # noqa: E402
 from run_sizes import score_sizes, validation_files  # noqa: E402
-from ship_weights import MIN_PSNR_OVER_GRAY, write_manifest, write_model_card  # noqa: E402
+from ship_weights import MIN_PSNR_OVER_GRAY, record_choice  # noqa: E402
 
 DEFAULT_GAINS = [round(1 + step / 100, 2) for step in range(21)]  # 1.00, 1.01, ..., 1.20
 
@@ -52,23 +52,11 @@ def chosen_gain(rows, floor=MIN_PSNR_OVER_GRAY):
 def ship_chroma_gain(name, gain, weights_dir=hub.WEIGHTS_DIR):
     """Record ``gain`` as ``name``'s chroma gain in the manifest (none if 1); render the card. A changed
     gain drops the entry's ``psnr``, measured with the old one (rerun evaluate_zoo.py)."""
-    entries = hub.shipped_weights(weights_dir)
-    entry = entries[name]
-    if gain != entry.get("chroma_gain", 1) and entry.pop("psnr", None) is not None:
-        print(f"dropped the psnr {name} had with its old chroma gain: rerun scripts/evaluate_zoo.py")
-    if gain == 1:
-        entry.pop("chroma_gain", None)
-    else:
-        entry["chroma_gain"] = gain
-    write_manifest(entries, weights_dir)
-    write_model_card(weights_dir)
+    record_choice(name, "chroma_gain", gain, 1, weights_dir)
 
 
 def _gains(text):
-    gains = [float(gain) for gain in text.split(",")]
-    if any(not gain > 0 for gain in gains):  # also NaN
-        raise argparse.ArgumentTypeError(f"gains must be above 0, got {text!r}")
-    return gains
+    return [positive_number(gain) for gain in text.split(",")]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from colorzoo import hub, metrics  # noqa: E402
 from colorzoo.cli import non_negative_int, positive_int  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
 from evaluate_zoo import truth_colorfulness  # noqa: E402
-from ship_weights import write_manifest, write_model_card  # noqa: E402
+from ship_weights import record_choice  # noqa: E402
 
 MAX_PSNR_LOSS = 0.25  # dB below the trained size's gap to gray
 MIN_GAIN = 0.03  # colourfulness ratio above the trained size's
@@ -76,16 +76,8 @@ def chosen_size(rows, trained_size):
 def ship_run_size(name, size, weights_dir=hub.WEIGHTS_DIR):
     """Record ``size`` as ``name``'s run size in the manifest (none if it is the trained size); render
     the card. A changed size drops the entry's ``psnr``, measured at the old one (rerun evaluate_zoo.py)."""
-    entries = hub.shipped_weights(weights_dir)
-    entry = entries[name]
-    if size != entry.get("run_size", entry["image_size"]) and entry.pop("psnr", None) is not None:
-        print(f"dropped the psnr {name} had at its old run size: rerun scripts/evaluate_zoo.py")
-    if size == entry["image_size"]:
-        entry.pop("run_size", None)
-    else:
-        entry["run_size"] = size
-    write_manifest(entries, weights_dir)
-    write_model_card(weights_dir)
+    trained_size = hub.shipped_weights(weights_dir)[name]["image_size"]
+    record_choice(name, "run_size", size, trained_size, weights_dir)
 
 
 def _sizes(text):

@@ -232,6 +232,22 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
     publish(prepare(run_dir, checkpoint, weights_dir, min_psnr_over_gray, replace, float16))
 
 
+def record_choice(name, key, value, default, weights_dir=hub.WEIGHTS_DIR):
+    """Record ``value``, an inference setting chosen on validation photos (run_sizes.py, chroma_gain.py),
+    as manifest ``key`` of ``name`` (removed if it is the ``default``); render the card. A changed value
+    drops the entry's ``psnr``, measured with the old one (rerun evaluate_zoo.py)."""
+    entries = hub.shipped_weights(weights_dir)
+    entry = entries[name]
+    if value != entry.get(key, default) and entry.pop("psnr", None) is not None:
+        print(f"dropped the psnr {name} had with its old {key}: rerun scripts/evaluate_zoo.py")
+    if value == default:
+        entry.pop(key, None)
+    else:
+        entry[key] = value
+    write_manifest(entries, weights_dir)
+    write_model_card(weights_dir)
+
+
 def write_manifest(entries, weights_dir=hub.WEIGHTS_DIR):
     """Write ``entries`` (model name -> manifest entry) as ``weights_dir``'s manifest, atomically."""
     text = json.dumps(entries, indent=2, sort_keys=True) + "\n"

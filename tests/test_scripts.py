@@ -26,7 +26,11 @@ from tests.photos import write_photo_folder
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _script(name):
+def _script(name, monkeypatch=None):
+    """The module of scripts/``name``.py; with ``monkeypatch``, scripts/ is importable meanwhile (the
+    scripts import one another)."""
+    if monkeypatch is not None:
+        monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))
     spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "scripts", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -286,7 +290,8 @@ def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "160,192", "--ship"],
          "--sizes must include the trained size 128 with --ship"),  # before: after scoring every size
         ("chroma_gain", ["no_such_model", "--val", "{tmp}"], "no_such_model: no shipped weights"),
-        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,0"], "--gains: gains must be above 0"),
+        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,0"], "--gains: must be a finite number above 0, got 0"),
+        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,inf"], "--gains: must be a finite number"),
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1.1,1.2", "--ship"],
          "--gains must include 1 with --ship"),  # the rule's fallback, checked before any scoring
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}/mine"], "--val {tmp}/mine: no images"),
@@ -404,8 +409,7 @@ def test_average_epochs_writes_the_mean_model_and_scores_it(run_dir):
 
 @pytest.fixture
 def run_sizes(monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # it imports evaluate_zoo and ship_weights
-    return _script("run_sizes")
+    return _script("run_sizes", monkeypatch)
 
 
 def test_run_size_rule(run_sizes):
@@ -534,8 +538,7 @@ SCORES = ("psnr_over_gray", "colourfulness_ratio", "ciede2000")
 
 @pytest.fixture
 def chroma_gain(monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "scripts"))  # it imports run_sizes and ship_weights
-    return _script("chroma_gain")
+    return _script("chroma_gain", monkeypatch)
 
 
 def test_chroma_gain_rule(chroma_gain):
