@@ -16,15 +16,14 @@ is. ``--ship`` writes it into weights/manifest.json as ``chroma_gain`` (removed 
 `colorzoo.pretrained` returns the model with that gain, and renders the card.
 """
 
-import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorzoo import hub  # noqa: E402
-from colorzoo.cli import non_negative_int, positive_int, positive_number  # noqa: E402
+from colorzoo.cli import positive_number  # noqa: E402
 from colorzoo.inference import with_chroma_gain  # noqa: E402
-from run_sizes import score_sizes, validation_files  # noqa: E402
+from run_sizes import photos_to_score, score_sizes, shipped_entry, validation_parser  # noqa: E402
 from ship_weights import MIN_PSNR_OVER_GRAY, record_choice  # noqa: E402
 
 DEFAULT_GAINS = [round(1 + step / 100, 2) for step in range(21)]  # 1.00, 1.01, ..., 1.20
@@ -60,27 +59,14 @@ def _gains(text):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model with shipped weights")
-    parser.add_argument("--val", required=True, help="folder of validation photos")
+    parser = validation_parser(__doc__.splitlines()[0], "gain")
     parser.add_argument("--gains", type=_gains, default=DEFAULT_GAINS, help="default 1,1.01,...,1.2")
-    parser.add_argument("--skip", type=non_negative_int, default=0, metavar="N",
-                        help="leave out the first N photos of each subfolder (e.g. ones a choice was made on)")
-    parser.add_argument("--per-folder", type=positive_int, help="score only the first N photos of each subfolder "
-                        "(after --skip)")
-    parser.add_argument("--ship", action="store_true", help="record the gain the rule picks in weights/")
     args = parser.parse_args()
-    entries = hub.shipped_weights()
-    if args.model not in entries:
-        parser.error(f"{args.model}: no shipped weights; shipped: {', '.join(sorted(entries))}")
-    if not os.path.isdir(args.val):
-        parser.error(f"--val {args.val}: no such folder")
+    entry = shipped_entry(parser, args)
     if args.ship and 1 not in args.gains:  # before any scoring: the rule falls back to no gain
         parser.error("--gains must include 1 with --ship")
-    files = validation_files(args.val, args.per_folder, args.skip)
-    if not files:
-        parser.error(f"--val {args.val}: no images")
-    size = entries[args.model].get("run_size", entries[args.model]["image_size"])
+    files = photos_to_score(parser, args)
+    size = entry.get("run_size", entry["image_size"])
     print(f"{args.model} at run size {size} on the colour photos of {args.val} ({len(files)} files)")
     print("| chroma gain | PSNR gap to gray dB | colourfulness / truth | CIEDE2000 | s / image |")
     print("| ---: | ---: | ---: | ---: | ---: |")

@@ -13,6 +13,7 @@ among the sizes whose PSNR gap is at most 0.25 dB below the trained size's, the 
 if it is at least 3 points more colourful than the trained size; else the trained size.
 ``--ship`` writes that size into weights/manifest.json as ``run_size`` (removed if it is the
 trained size), so `colorzoo.pretrained` returns the model at that size, and renders the card.
+A shipped chroma gain is left out of the scores: it is chosen after the size (scripts/chroma_gain.py).
 """
 
 import argparse
@@ -24,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from colorzoo import hub, metrics  # noqa: E402
 from colorzoo.cli import non_negative_int, positive_int  # noqa: E402
 from colorzoo.data import image_files  # noqa: E402
+from colorzoo.inference import with_chroma_gain  # noqa: E402
 from evaluate_zoo import truth_colorfulness  # noqa: E402
 from ship_weights import record_choice  # noqa: E402
 
@@ -80,32 +82,59 @@ def ship_run_size(name, size, weights_dir=hub.WEIGHTS_DIR):
     record_choice(name, "run_size", size, trained_size, weights_dir)
 
 
+def model_without_chroma_gain(name, weights_dir=hub.WEIGHTS_DIR):
+    """The shipped model ``name`` (at its run size) without the chroma gain the manifest may give, which
+    is chosen after the run size (scripts/chroma_gain.py)."""
+    model = hub.pretrained(name, weights_dir)
+    return with_chroma_gain(model, 1) if "chroma_gain" in hub.shipped_weights(weights_dir)[name] else model
+
+
+def validation_parser(description, chosen):
+    """The command line run_sizes.py and chroma_gain.py share: a shipped model, its validation photos
+    (--val, --skip, --per-folder) and --ship, which records the ``chosen`` setting."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model", help="a model with shipped weights")
+    parser.add_argument("--val", required=True, help="folder of validation photos")
+    parser.add_argument("--skip", type=non_negative_int, default=0, metavar="N",
+                        help="leave out the first N photos of each subfolder (e.g. ones a choice was made on)")
+    parser.add_argument("--per-folder", type=positive_int, help="score only the first N photos of each subfolder "
+                        "(after --skip)")
+    parser.add_argument("--ship", action="store_true", help=f"record the {chosen} the rule picks in weights/")
+    return parser
+
+
+def shipped_entry(parser, args):
+    """The manifest entry of ``args.model``, after a usage error for a model without shipped weights or a
+    missing ``--val`` folder."""
+    entries = hub.shipped_weights()
+    if args.model not in entries:
+        parser.error(f"{args.model}: no shipped weights; shipped: {', '.join(sorted(entries))}")
+    if not os.path.isdir(args.val):
+        parser.error(f"--val {args.val}: no such folder")
+    return entries[args.model]
+
+
+def photos_to_score(parser, args):
+    """:func:`validation_files` of the command line; a usage error if there are none."""
+    files = validation_files(args.val, args.per_folder, args.skip)
+    if not files:
+        parser.error(f"--val {args.val}: no images")
+    return files
+
+
 def _sizes(text):
     return [positive_int(size) for size in text.split(",")]
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model with shipped weights")
-    parser.add_argument("--val", required=True, help="folder of validation photos")
+    parser = validation_parser(__doc__.splitlines()[0], "size")
     parser.add_argument("--sizes", type=_sizes, default=[128, 160, 192, 224], help="default %(default)s")
-    parser.add_argument("--skip", type=non_negative_int, default=0, metavar="N",
-                        help="leave out the first N photos of each subfolder (e.g. ones a choice was made on)")
-    parser.add_argument("--per-folder", type=positive_int, help="score only the first N photos of each subfolder "
-                        "(after --skip)")
-    parser.add_argument("--ship", action="store_true", help="record the size the rule picks in weights/")
     args = parser.parse_args()
-    if args.model not in hub.shipped_weights():
-        parser.error(f"{args.model}: no shipped weights; shipped: {', '.join(sorted(hub.shipped_weights()))}")
-    if not os.path.isdir(args.val):
-        parser.error(f"--val {args.val}: no such folder")
-    trained_size = hub.shipped_weights()[args.model]["image_size"] if args.ship else None
+    trained_size = shipped_entry(parser, args)["image_size"]
     if args.ship and trained_size not in args.sizes:  # before any scoring: the rule compares with it
         parser.error(f"--sizes must include the trained size {trained_size} with --ship")
-    files = validation_files(args.val, args.per_folder, args.skip)
-    if not files:
-        parser.error(f"--val {args.val}: no images")
-    rows = score_sizes(hub.pretrained(args.model), files, args.sizes)
+    files = photos_to_score(parser, args)
+    rows = score_sizes(model_without_chroma_gain(args.model), files, args.sizes)
     print(f"{args.model} on {rows[0]['images']} colour photos of {args.val} ({len(files)} files)")
     print("| run size | PSNR gap to gray dB | colourfulness / truth | CIEDE2000 | s / image |")
     print("| ---: | ---: | ---: | ---: | ---: |")

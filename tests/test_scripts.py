@@ -576,5 +576,7 @@ def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run
     # Scored again, the shipped gain is replaced, not compounded.
     [again] = chroma_gain.score_gains(vivid, files, 32, [1], floor=-np.inf)
     assert [again[key] for key in SCORES] == [rows[0][key] for key in SCORES]
+    plain = _script("run_sizes").model_without_chroma_gain("unet_sequential", weights_dir=str(tmp_path))
+    np.testing.assert_allclose(plain(luminance), trained(luminance), rtol=1e-6)  # run sizes are chosen before the gain
     chroma_gain.ship_chroma_gain("unet_sequential", 1, weights_dir=str(tmp_path))
     assert "chroma_gain" not in json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
