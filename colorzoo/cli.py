@@ -325,6 +325,8 @@ def _command_evaluate(args):
     progress = sys.stdout.isatty()
     result = evaluate(model, args.data, size=args.size, csv_path=args.csv, json_path=args.json, progress=progress,
                       overwrite=args.overwrite)
+    if args.chroma_gain is not None:  # the table's rows keep the model's name
+        print(f"{model.name} with its chroma multiplied by {args.chroma_gain:g}")
     print(format_table(result))
     if not result["images"]:
         print(f"colorzoo: error: {args.data}: no colour photo could be scored", file=sys.stderr)

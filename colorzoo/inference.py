@@ -496,10 +496,12 @@ def with_chroma_gain(model, gain):
     """``model`` with its predicted chroma (ab, or UV) multiplied by ``gain``, sharing its weights.
 
     A gain above 1 makes the colours more saturated (a regression-trained model's are pulled
-    towards gray), below 1 less. A gain the model already has (a ``"chroma_gain"`` layer, e.g. a
+    towards gray), below 1 less. The gain a model ends in (a ``"chroma_gain"`` layer, e.g. a
     shipped model's, chosen on validation photos with ``scripts/chroma_gain.py``) is replaced, not
-    compounded; a gain of 1 removes it. Bin-logit models (zhang_classification) have their own
-    saturation setting instead: the annealed-mean temperature of ``to_ab_model``.
+    compounded, and a gain of 1 removes it; one inside a nested model stays and is multiplied.
+    ``model`` is functional or Sequential (built on a ``keras.Input``). Bin-logit models
+    (zhang_classification) have their own saturation setting instead: the annealed-mean
+    temperature of ``to_ab_model``.
 
     Example:
 
@@ -509,20 +511,29 @@ def with_chroma_gain(model, gain):
     model = colorizing_model(model, "with_chroma_gain")
     if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not math.isfinite(gain) or gain <= 0:
         raise ValueError(f"chroma gain must be a finite number above 0, got {gain!r}")
-    if len(model.outputs) != 1 or model_spec(model).output != "ab":
+    inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
+    if not inputs or not outputs:
+        raise ValueError(f"{model.name} is no functional or Sequential model built on a keras.Input, so no layer can "
+                         "follow its output: wrap it, keras.Model(inputs, model(inputs), name=model.name)")
+    if len(outputs) != 1:
+        raise ValueError(f"{model.name} has {len(outputs)} outputs: a chroma gain takes a model with one")
+    if model_spec(model).output != "ab":
         raise ValueError(
             f"{model.name} does not output chroma (ab or UV), so it has no chroma gain: zhang_classification's "
             "saturation is the temperature of its annealed mean (to_ab_model(model, temperature=...))"
         )
-    chroma = model.outputs[0]
+    chroma = outputs[0]
     layer, node_index, _ = chroma._keras_history
     if layer.name == CHROMA_GAIN_LAYER:
         chroma = layer._inbound_nodes[node_index].input_tensors[0]
+    elif any(inner.name == CHROMA_GAIN_LAYER for inner in model.layers):
+        raise ValueError(f"{model.name}'s chroma gain is not its last layer ({layer.name!r} follows): give the model "
+                         "its gain before the layers after it")
     elif gain == 1:
         return model
     if gain != 1:
         chroma = keras.layers.Rescaling(float(gain), dtype="float32", name=CHROMA_GAIN_LAYER)(chroma)  # any policy
-    return keras.Model(model.input, chroma, name=model.name)
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, chroma, name=model.name)
 
 
 def _rebuilt_for(model, size):

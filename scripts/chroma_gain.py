@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from colorzoo import hub  # noqa: E402
 from colorzoo.cli import positive_number  # noqa: E402
 from colorzoo.inference import with_chroma_gain  # noqa: E402
-from run_sizes import photos_to_score, score_sizes, shipped_entry, validation_parser  # noqa: E402
+from run_sizes import photos_to_score, score_sizes, checked_shipped_entry, validation_parser  # noqa: E402
 from ship_weights import MIN_PSNR_OVER_GRAY, record_choice  # noqa: E402
 
 DEFAULT_GAINS = [round(1 + step / 100, 2) for step in range(21)]  # 1.00, 1.01, ..., 1.20
@@ -62,9 +62,7 @@ if __name__ == "__main__":
     parser = validation_parser(__doc__.splitlines()[0], "gain")
     parser.add_argument("--gains", type=_gains, default=DEFAULT_GAINS, help="default 1,1.01,...,1.2")
     args = parser.parse_args()
-    entry = shipped_entry(parser, args)
-    if args.ship and 1 not in args.gains:  # before any scoring: the rule falls back to no gain
-        parser.error("--gains must include 1 with --ship")
+    entry = checked_shipped_entry(parser, args)
     files = photos_to_score(parser, args)
     size = entry.get("run_size", entry["image_size"])
     print(f"{args.model} at run size {size} on the colour photos of {args.val} ({len(files)} files)")

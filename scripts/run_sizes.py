@@ -77,15 +77,15 @@ def chosen_size(rows, trained_size):
 
 def ship_run_size(name, size, weights_dir=hub.WEIGHTS_DIR):
     """Record ``size`` as ``name``'s run size in the manifest (none if it is the trained size); render
-    the card. A changed size drops the entry's ``psnr``, measured at the old one (rerun evaluate_zoo.py)."""
+    the card. A changed size drops the entry's ``psnr`` and ``chroma_gain``, chosen at the old one."""
     trained_size = hub.shipped_weights(weights_dir)[name]["image_size"]
-    record_choice(name, "run_size", size, trained_size, weights_dir)
+    record_choice(name, "run_size", size, trained_size, weights_dir, chosen_after=("chroma_gain",))
 
 
 def model_without_chroma_gain(name, weights_dir=hub.WEIGHTS_DIR):
     """The shipped model ``name`` (at its run size) without the chroma gain the manifest may give, which
     is chosen after the run size (scripts/chroma_gain.py)."""
-    model = hub.pretrained(name, weights_dir)
+    model = hub.pretrained(name, weights_dir)  # with_chroma_gain refuses bin-logit models: only if it has one
     return with_chroma_gain(model, 1) if "chroma_gain" in hub.shipped_weights(weights_dir)[name] else model
 
 
@@ -103,7 +103,7 @@ def validation_parser(description, chosen):
     return parser
 
 
-def shipped_entry(parser, args):
+def checked_shipped_entry(parser, args):
     """The manifest entry of ``args.model``, after a usage error for a model without shipped weights or a
     missing ``--val`` folder."""
     entries = hub.shipped_weights()
@@ -130,7 +130,7 @@ if __name__ == "__main__":
     parser = validation_parser(__doc__.splitlines()[0], "size")
     parser.add_argument("--sizes", type=_sizes, default=[128, 160, 192, 224], help="default %(default)s")
     args = parser.parse_args()
-    trained_size = shipped_entry(parser, args)["image_size"]
+    trained_size = checked_shipped_entry(parser, args)["image_size"]
     if args.ship and trained_size not in args.sizes:  # before any scoring: the rule compares with it
         parser.error(f"--sizes must include the trained size {trained_size} with --ship")
     files = photos_to_score(parser, args)

@@ -37,9 +37,11 @@ from colorzoo.training import diverged, epoch_checkpoint
 
 MAX_FILE_BYTES = 50_000_000
 MIN_PSNR_OVER_GRAY = -1.8  # dB on validation; CBSD68 and Kodak24 gaps came out 0.8-1.2 dB smaller
-# Measured for the weights a file replaces, so dropped with them: scripts/run_sizes.py, chroma_gain.py and
-# evaluate_zoo.py measure anew.
-CHOSEN_FOR_WEIGHTS = ("run_size", "chroma_gain", "psnr")
+# Measured for the weights a file replaces, so dropped with them, and the script that measures each anew.
+MEASURED_BY = {
+    "run_size": "scripts/run_sizes.py", "chroma_gain": "scripts/chroma_gain.py", "psnr": "scripts/evaluate_zoo.py",
+}
+CHOSEN_FOR_WEIGHTS = tuple(MEASURED_BY)
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
@@ -222,8 +224,7 @@ def publish(shipment):
     entry = entries[name]
     print(f"shipped {target} ({entry['bytes'] / 1e6:.1f} MB, {entry['checkpoint']} epoch {entry['shipped_epoch']})")
     if stale:
-        print(f"dropped {', '.join(stale)} of the replaced weights: rerun scripts/run_sizes.py, scripts/chroma_gain.py "
-              "and scripts/evaluate_zoo.py")
+        print(f"dropped {', '.join(stale)} of the replaced weights: rerun {', '.join(MEASURED_BY[key] for key in stale)}")
 
 
 def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_gray=MIN_PSNR_OVER_GRAY,
@@ -232,14 +233,17 @@ def ship(run_dir, checkpoint="best", weights_dir=hub.WEIGHTS_DIR, min_psnr_over_
     publish(prepare(run_dir, checkpoint, weights_dir, min_psnr_over_gray, replace, float16))
 
 
-def record_choice(name, key, value, default, weights_dir=hub.WEIGHTS_DIR):
+def record_choice(name, key, value, default, weights_dir=hub.WEIGHTS_DIR, chosen_after=()):
     """Record ``value``, an inference setting chosen on validation photos (run_sizes.py, chroma_gain.py),
     as manifest ``key`` of ``name`` (removed if it is the ``default``); render the card. A changed value
-    drops the entry's ``psnr``, measured with the old one (rerun evaluate_zoo.py)."""
+    drops the entry's ``psnr``, measured with the old one, and the settings ``chosen_after`` it."""
     entries = hub.shipped_weights(weights_dir)
     entry = entries[name]
-    if value != entry.get(key, default) and entry.pop("psnr", None) is not None:
-        print(f"dropped the psnr {name} had with its old {key}: rerun scripts/evaluate_zoo.py")
+    if value != entry.get(key, default):
+        dropped = [stale for stale in (*chosen_after, "psnr") if entry.pop(stale, None) is not None]
+        if dropped:
+            print(f"dropped the {', '.join(dropped)} {name} had with its old {key}: rerun "
+                  f"{', '.join(MEASURED_BY[stale] for stale in dropped)}")
     if value == default:
         entry.pop(key, None)
     else:
@@ -267,7 +271,7 @@ every file are in `scripts/train_zoo.sh`. Load one with `colorzoo.pretrained(nam
 - **Hardware**: a 2-core CPU (no GPU), shared with other jobs while training; the wall times below
   are what these runs took there, not what the models need on a GPU.
 - **Metrics**: validation scores of the shipped epoch (PSNR/SSIM of the RGB rebuilt from the true L
-  and predicted ab, at the training size); held-out CBSD68 / Kodak24 results in
+  and predicted ab, at the training size, without a run size or chroma gain); held-out CBSD68 / Kodak24 results in
   [docs/results.md](../docs/results.md) (`psnr` below is the mean of the two sets' mean PSNRs, at full
   resolution).
 - **Licence note**: trained on ImageNet-derived photos (Imagenette, ImageNet terms) and web-collected
@@ -307,7 +311,8 @@ predicted chroma is multiplied by 1.07 (`colorzoo.inference.with_chroma_gain`; `
 sets another), the most colourful gain of 1.00, 1.01, ... whose gap to gray on run_sizes.py's photos
 stays within the same 1.8 dB floor (`scripts/chroma_gain.py --ship`): 1.00 gives -1.43 dB / 81.8 % /
 CIEDE2000 12.05, 1.07 -1.76 / 87.4 % / 12.36, 1.08 -1.81 (below the floor). On the 432 unseen photos
-(`--skip 30 --per-folder 45 --gains 1.07`) 1.07 gives -2.05 dB / 88.9 % / 12.97, below that floor. A gain makes no model better: it moves along
+(`scripts/chroma_gain.py ddcolor_lite --val ../shared/data/val --skip 30 --per-folder 45 --gains 1.07`)
+1.07 gives -2.05 dB / 88.9 % / 12.97, below that floor. A gain makes no model better: it moves along
 the trade between PSNR and colour (about 17 points per dB) to the floor. It was added after the
 held-out sets showed ddcolor_lite at 68 % of Kodak24's colourfulness, 70 % being asked: its value
 comes from the validation rule, the decision to add it did not. Every run shared
@@ -325,7 +330,7 @@ def write_model_card(weights_dir=hub.WEIGHTS_DIR):
     for name, entry in sorted(hub.shipped_weights(weights_dir).items()):
         validation = entry.get("validation", {})
         rows.append(
-            f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f}{_stored_as(entry)} | {entry['parameters']:,} | {_sizes(entry)} "
+            f"| `{name}` | {entry['file']} | {entry['bytes'] / 1e6:.1f}{_stored_as(entry)} | {entry['parameters']:,} | {_size_column(entry)} "
             f"| `{json.dumps(entry.get('model_kwargs', {}))}`{_training_options(entry)} "
             f"| {entry['epochs_trained']} x {entry.get('steps_per_epoch') or 'all'} x {entry['batch_size']} "
             f"| {entry['shipped_epoch']} ({entry['checkpoint']}) | {validation.get('val_psnr', float('nan')):.2f} "
@@ -340,7 +345,7 @@ def _stored_as(entry):
     return f" ({entry['stored_as']})" if "stored_as" in entry else ""
 
 
-def _sizes(entry):
+def _size_column(entry):
     run_size, gain = entry.get("run_size"), entry.get("chroma_gain")
     text = f"{entry['image_size']}, runs at {run_size}" if run_size else str(entry["image_size"])
     return text + (f", chroma x {gain:g}" if gain else "")

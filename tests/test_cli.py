@@ -198,6 +198,8 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     assert colorfulness(vivid_colours) > colorfulness(colorized)
 
     capsys.readouterr()
+    assert main(["evaluate", "--weights", weights, "--data", data, "--size", "32", "--chroma-gain", "2"]) == 0
+    assert capsys.readouterr().out.startswith("unet_sequential with its chroma multiplied by 2\n")
     csv_path = tmp_path / "eval.csv"
     assert main(["evaluate", "--weights", weights, "--data", data, "--size", "32", "--csv", str(csv_path)]) == 0
     out_text = capsys.readouterr().out

@@ -486,6 +486,39 @@ def test_chroma_gain_stays_float32_under_a_mixed_policy(model):
     np.testing.assert_allclose(chroma, 1.07 * model(luminance), rtol=1e-6, atol=1e-7)
 
 
+def test_chroma_gain_of_sequential_nested_and_subclassed_models():
+    keras.utils.set_random_seed(4)
+    luminance = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 1)).astype(np.float32)
+    sequential = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(2, 3, padding="same", name="ab")],
+                                  name="unet_sequential")
+    np.testing.assert_allclose(inference.with_chroma_gain(sequential, 1.5)(luminance), 1.5 * sequential(luminance),
+                               rtol=1e-6, atol=1e-7)
+    vivid = inference.with_chroma_gain(sequential, 2)
+    nested = keras.Sequential([keras.Input((32, 32, 1)), vivid], name="unet_sequential")
+    np.testing.assert_allclose(inference.with_chroma_gain(nested, 3)(luminance), 6 * sequential(luminance),
+                               rtol=1e-6, atol=1e-6)  # a nested model's gain stays (documented)
+    cast = keras.layers.Activation("linear", dtype="float32", name="cast")(vivid.output)
+    with pytest.raises(ValueError, match="chroma gain is not its last layer .'cast' follows."):
+        inference.with_chroma_gain(keras.Model(vivid.input, cast, name="unet_sequential"), 3)
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__(name="unet_sequential")
+            self.conv = keras.layers.Conv2D(2, 3, padding="same")
+
+        def call(self, inputs):
+            return self.conv(inputs)
+
+    subclassed = Subclassed()
+    subclassed(luminance)
+    with pytest.raises(ValueError, match="no functional or Sequential model built on a keras.Input"):
+        inference.with_chroma_gain(subclassed, 1.2)
+    inputs = keras.Input((32, 32, 1))
+    two = keras.Model(inputs, [sequential(inputs), sequential(inputs)], name="unet_sequential")
+    with pytest.raises(ValueError, match="has 2 outputs: a chroma gain takes a model with one"):
+        inference.with_chroma_gain(two, 1.2)
+
+
 @pytest.mark.parametrize("gain", [0, -1.2, float("nan"), float("inf"), True, "1.2"])
 def test_chroma_gain_must_be_a_finite_number_above_zero(model, gain):
     with pytest.raises(ValueError, match="chroma gain must be a finite number above 0"):

@@ -292,8 +292,6 @@ def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
         ("chroma_gain", ["no_such_model", "--val", "{tmp}"], "no_such_model: no shipped weights"),
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,0"], "--gains: must be a finite number above 0, got 0"),
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,inf"], "--gains: must be a finite number"),
-        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1.1,1.2", "--ship"],
-         "--gains must include 1 with --ship"),  # the rule's fallback, checked before any scoring
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}/mine"], "--val {tmp}/mine: no images"),
         ("average_epochs", ["{tmp}", "--epochs", "1-2"], "{tmp}: not a colorzoo training run"),
         ("evaluate_zoo", ["--data", "{tmp}"], "--data {tmp}: no {tmp}/cbsd68"),
@@ -531,6 +529,8 @@ def test_evaluate_zoo_measures_each_model_against_its_colour_spaces_gray(monkeyp
     results["kodak24"]["pix2pix"] = {"psnr": 21.8, "colorfulness_hasler": 30.0}
     lines = evaluate_zoo.targets(results, truths, {**spaces, "pix2pix": "lab"})
     assert "75% (kodak24) and -0.40 dB (cbsd68), each on its weaker set: **met**" in lines
+    lines = evaluate_zoo.targets(results, truths, {**spaces, "pix2pix": "lab"}, {"pix2pix": 1.07})
+    assert "**met**, with its chroma multiplied by 1.07: a setting added after this target was first measured" in lines
 
 
 SCORES = ("psnr_over_gray", "colourfulness_ratio", "ciede2000")
@@ -552,7 +552,7 @@ def test_chroma_gain_rule(chroma_gain):
     assert chroma_gain.chosen_gain(rows, floor=-1) == 1  # none eligible: no gain
 
 
-def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run_dir, tmp_path):
+def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run_dir, tmp_path, capsys):
     _script("ship_weights").ship(run_dir, "best", weights_dir=str(tmp_path))  # trained at 32 px
     trained = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
     files = _script("run_sizes").validation_files(os.path.join(os.path.dirname(run_dir), "photos"), per_folder=3)
@@ -578,5 +578,18 @@ def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run
     assert [again[key] for key in SCORES] == [rows[0][key] for key in SCORES]
     plain = _script("run_sizes").model_without_chroma_gain("unet_sequential", weights_dir=str(tmp_path))
     np.testing.assert_allclose(plain(luminance), trained(luminance), rtol=1e-6)  # run sizes are chosen before the gain
+    # With a run size too: rebuilt for it, then the gain; a new run size drops the gain chosen at the old one.
+    _script("run_sizes").ship_run_size("unet_sequential", 48, weights_dir=str(tmp_path))
+    entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
+    assert entry["run_size"] == 48 and "chroma_gain" not in entry
+    assert "dropped the chroma_gain unet_sequential had with its old run_size: rerun scripts/chroma_gain.py" in (
+        capsys.readouterr().out)
+    chroma_gain.ship_chroma_gain("unet_sequential", 1.5, weights_dir=str(tmp_path))
+    vivid_at_48 = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
+    wide = np.random.default_rng(1).uniform(0, 1, (1, 48, 48, 1)).astype(np.float32)
+    assert vivid_at_48.input_shape == (None, 48, 48, 1)
+    np.testing.assert_allclose(vivid_at_48(wide), 1.5 * colorzoo.inference.at_input_size(trained, 48)(wide),
+                               rtol=1e-5, atol=1e-6)
+    assert "| 32, runs at 48, chroma x 1.5 |" in (tmp_path / "README.md").read_text()
     chroma_gain.ship_chroma_gain("unet_sequential", 1, weights_dir=str(tmp_path))
     assert "chroma_gain" not in json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
