@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from colorzoo import hub  # noqa: E402
 from colorzoo.cli import positive_number  # noqa: E402
 from colorzoo.inference import with_chroma_gain  # noqa: E402
-from run_sizes import photos_to_score, score_sizes, checked_shipped_entry, validation_parser  # noqa: E402
+from run_sizes import checked_shipped_entry, photos_to_score, score_sizes, validation_parser  # noqa: E402
 from ship_weights import MIN_PSNR_OVER_GRAY, record_choice  # noqa: E402
 
 DEFAULT_GAINS = [round(1 + step / 100, 2) for step in range(21)]  # 1.00, 1.01, ..., 1.20

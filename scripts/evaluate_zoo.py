@@ -5,9 +5,9 @@ Usage: .venv/bin/python scripts/evaluate_zoo.py [--data ../shared/data/eval] [--
 Prints the tables it writes. Each model colorizes every photo at full resolution (the model
 runs at the pixel count of its shipped size, the size it was trained at unless weights/README.md
 gives a run size, with the photo's aspect ratio; its ab, times the chroma gain the card gives, is
-upsampled and recombined with the photo's own L), exactly as `colorzoo colorize` does. Writes docs/results.md, docs/results.png
-and the mean PSNR of each model into weights/manifest.json (which `colorzoo demo` uses to pick
-the best model) and weights/README.md. With another --out it writes results.md and results.png
+upsampled and recombined with the photo's own L), exactly as `colorzoo colorize` does. Writes
+docs/results.md, docs/results.png and the mean PSNR of each model into weights/manifest.json
+(which `colorzoo demo` uses to pick the best model) and weights/README.md. With another --out it writes results.md and results.png
 there only (refusing to replace them) and leaves weights/ as it is.
 """
 

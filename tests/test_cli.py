@@ -192,7 +192,8 @@ def test_train_then_colorize_517x333_then_evaluate(tmp_path, capsys):
     l_out = skimage.color.rgb2lab(colorized / 255)[..., 0]
     assert min(np.abs(l_out - l_in).mean(), np.abs(l_out - l_in_gray).mean()) < 1.0
     vivid = tmp_path / "vivid"
-    assert main(["colorize", str(photo), "-o", str(vivid), "--weights", weights, "--size", "32", "--chroma-gain", "3"]) == 0
+    vivid_argv = ["colorize", str(photo), "-o", str(vivid), "--weights", weights, "--size", "32", "--chroma-gain", "3"]
+    assert main(vivid_argv) == 0
     [vivid_name] = os.listdir(vivid)
     vivid_colours = np.asarray(Image.open(vivid / vivid_name).convert("RGB"))
     assert colorfulness(vivid_colours) > colorfulness(colorized)

@@ -290,7 +290,8 @@ def test_ship_refuses_a_run_without_a_finished_epoch(run_dir, tmp_path):
         ("run_sizes", ["unet_sequential", "--val", "{tmp}", "--sizes", "160,192", "--ship"],
          "--sizes must include the trained size 128 with --ship"),  # before: after scoring every size
         ("chroma_gain", ["no_such_model", "--val", "{tmp}"], "no_such_model: no shipped weights"),
-        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,0"], "--gains: must be a finite number above 0, got 0"),
+        ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,0"],
+         "--gains: must be a finite number above 0, got 0"),
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}", "--gains", "1,inf"], "--gains: must be a finite number"),
         ("chroma_gain", ["unet_sequential", "--val", "{tmp}/mine"], "--val {tmp}/mine: no images"),
         ("average_epochs", ["{tmp}", "--epochs", "1-2"], "{tmp}: not a colorzoo training run"),
