@@ -128,7 +128,8 @@ def main():
     empty = [os.path.join(args.data, name) for name in SETS if not image_files(os.path.join(args.data, name))]
     if empty:
         parser.error(f"--data {args.data}: no images in {', '.join(empty)}")
-    names = sorted(hub.shipped_weights())
+    shipped = hub.shipped_weights()
+    names = sorted(shipped)
     models = {name: hub.pretrained(name) for name in names}
     spaces = {name: inference.model_spec(model).color_space for name, model in models.items()}
     results, truths, photos = {}, {}, []
@@ -149,7 +150,7 @@ def main():
         print(table(set_name, results[set_name], truths[set_name]), "\n")
     summary = verdicts(results, truths, spaces)
     goals = targets(results, truths, spaces, {
-        name: entry["chroma_gain"] for name, entry in hub.shipped_weights().items() if "chroma_gain" in entry
+        name: entry["chroma_gain"] for name, entry in shipped.items() if "chroma_gain" in entry
     })
     print(summary, "\n\n" + goals)
     os.makedirs(args.out, exist_ok=True)

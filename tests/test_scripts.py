@@ -553,10 +553,10 @@ def test_chroma_gain_rule(chroma_gain):
     assert chroma_gain.chosen_gain(rows, floor=-1) == 1  # none eligible: no gain
 
 
-def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run_dir, tmp_path, capsys):
+def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run_sizes, run_dir, tmp_path, capsys):
     _script("ship_weights").ship(run_dir, "best", weights_dir=str(tmp_path))  # trained at 32 px
     trained = colorzoo.pretrained("unet_sequential", weights_dir=str(tmp_path))
-    files = _script("run_sizes").validation_files(os.path.join(os.path.dirname(run_dir), "photos"), per_folder=3)
+    files = run_sizes.validation_files(os.path.join(os.path.dirname(run_dir), "photos"), per_folder=3)
     reported = []
     rows = chroma_gain.score_gains(trained, files, 32, [2, 1], floor=-np.inf, report=reported.append)
     assert reported == rows and [row["gain"] for row in rows] == [1, 2]  # ascending
@@ -577,10 +577,10 @@ def test_chroma_gain_scores_gains_up_to_the_floor_and_ships_one(chroma_gain, run
     # Scored again, the shipped gain is replaced, not compounded.
     [again] = chroma_gain.score_gains(vivid, files, 32, [1], floor=-np.inf)
     assert [again[key] for key in SCORES] == [rows[0][key] for key in SCORES]
-    plain = _script("run_sizes").model_without_chroma_gain("unet_sequential", weights_dir=str(tmp_path))
+    plain = run_sizes.model_without_chroma_gain("unet_sequential", weights_dir=str(tmp_path))
     np.testing.assert_allclose(plain(luminance), trained(luminance), rtol=1e-6)  # run sizes are chosen before the gain
     # With a run size too: rebuilt for it, then the gain; a new run size drops the gain chosen at the old one.
-    _script("run_sizes").ship_run_size("unet_sequential", 48, weights_dir=str(tmp_path))
+    run_sizes.ship_run_size("unet_sequential", 48, weights_dir=str(tmp_path))
     entry = json.loads((tmp_path / "manifest.json").read_text())["unet_sequential"]
     assert entry["run_size"] == 48 and "chroma_gain" not in entry
     assert "dropped the chroma_gain unet_sequential had with its old run_size: rerun scripts/chroma_gain.py" in (
